@@ -1,0 +1,34 @@
+"""The CUDA path without a GPU: PTX compilation and Numba's CUDA simulator."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).parent / "cuda_scripts"
+
+
+def test_every_kernel_compiles_to_ptx_for_sm90():
+    pytest.importorskip("numba.cuda")
+    from numba import cuda
+
+    from wavesim.kernels import step
+
+    assert set(step.SIGNATURES) == {"init_kernel", "step_kernel", "readout_kernel"}
+    for name, signature in step.SIGNATURES.items():
+        ptx, _ = cuda.compile_ptx(getattr(step, name).py_func, signature, cc=(9, 0))
+        assert ".target sm_90" in ptx
+        assert f"{name}" in ptx
+
+
+@pytest.mark.parametrize("shape", ["rectangle", "disc"])
+def test_cuda_kernels_under_simulator_match_cpu(shape):
+    pytest.importorskip("numba.cuda")
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", WAVESIM_CUDA_TILE="8x4")
+    result = subprocess.run(
+        [sys.executable, str(SCRIPTS / "sim_vs_cpu.py"), shape], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("OK")

@@ -1,0 +1,46 @@
+"""wavesim: simulated developmental retinal waves, from the command line to PyTorch.
+
+The simulator core imports neither CuPy nor torch; the ``cuda`` backend and
+the torch datasets import them when used.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .errors import (
+    BackendUnavailableError,
+    ParameterError,
+    StoreError,
+    StoreExistsError,
+    StoreNotFoundError,
+    WavesimError,
+)
+from .lattice import HexLattice, Retina
+from .models import DEFAULT_PRESET, PRESETS, AmacrineParams, preset
+from .readout import Readout
+from .simulate import Simulation, Timing, movie_seeds, simulate_movies
+
+try:
+    __version__ = version("wavesim")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "AmacrineParams",
+    "BackendUnavailableError",
+    "DEFAULT_PRESET",
+    "HexLattice",
+    "PRESETS",
+    "ParameterError",
+    "Readout",
+    "Retina",
+    "Simulation",
+    "StoreError",
+    "StoreExistsError",
+    "StoreNotFoundError",
+    "Timing",
+    "WavesimError",
+    "__version__",
+    "movie_seeds",
+    "preset",
+    "simulate_movies",
+]

@@ -1,0 +1,37 @@
+"""Exceptions raised by wavesim.
+
+Each class also subclasses the built-in exception it means, so callers can
+catch either (``except ValueError`` still works for a bad parameter).
+"""
+
+
+class WavesimError(Exception):
+    """Base class of every error wavesim raises on purpose."""
+
+
+class ParameterError(WavesimError, ValueError):
+    """A model, lattice, readout or run parameter is missing, unknown or out of range."""
+
+
+class BackendUnavailableError(WavesimError, RuntimeError):
+    """The requested backend (e.g. ``cuda``) cannot run on this machine."""
+
+
+class StoreError(WavesimError, ValueError):
+    """A zarr store is malformed, of another format version, or inconsistent with a run."""
+
+
+class StoreNotFoundError(StoreError, FileNotFoundError):
+    """No wavesim store exists at the given path."""
+
+
+class StoreExistsError(StoreError, FileExistsError):
+    """A store exists where a new one was to be written."""
+
+
+class RecordingFormatError(WavesimError, ValueError):
+    """A recording or movie file is unreadable, truncated, foreign or missing a field."""
+
+
+class RecordingNotFoundError(RecordingFormatError, FileNotFoundError):
+    """No recording or movie exists at the given path."""

@@ -1,0 +1,122 @@
+"""Typed parameter fields with units and allowed ranges.
+
+A parameter class declares each field once with :func:`field`; the
+validation, the error messages, ``to_dict``/``from_dict`` and the unit table
+that goes into a store's provenance all derive from that declaration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Mapping
+
+from .errors import ParameterError
+
+
+def field(default: float, *, unit: str, low: float, high: float, doc: str, integer: bool = False):
+    """Declare a numeric parameter with its unit and closed range [low, high]."""
+    return dataclasses.field(
+        default=default,
+        metadata={"unit": unit, "low": low, "high": high, "doc": doc, "integer": integer},
+    )
+
+
+def choice_field(default: str, *, choices: tuple[str, ...], doc: str):
+    """Declare a parameter that takes one of a few named values."""
+    return dataclasses.field(default=default, metadata={"unit": "", "choices": choices, "doc": doc})
+
+
+def check_value(owner: str, name: str, value: Any, meta: Mapping[str, Any]) -> float:
+    """Return ``value`` as a float (or int) after checking type and range.
+
+    Raises
+    ------
+    ParameterError
+        Naming the parameter, its value, its unit and the allowed range.
+    """
+    where = f"{owner}.{name}"
+    if "choices" in meta:
+        if value not in meta["choices"]:
+            raise ParameterError(f"{where} must be one of {meta['choices']}, got {value!r}.")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"{where} must be a number in {meta['unit']}, got {value!r} "
+                f"({type(value).__name__})."
+            ) from None
+    if not math.isfinite(value):
+        raise ParameterError(f"{where} must be finite, got {value!r}.")
+    if meta.get("integer"):
+        if float(value) != int(value):
+            raise ParameterError(f"{where} must be a whole number, got {value!r}.")
+        value = int(value)
+    else:
+        value = float(value)
+    low, high = meta["low"], meta["high"]
+    if not low <= value <= high:
+        raise ParameterError(
+            f"{where} = {value!r} {meta['unit']} is outside the allowed range "
+            f"[{low}, {high}] {meta['unit']}."
+        )
+    return value
+
+
+class ValidatedParams:
+    """Mixin for frozen dataclasses whose fields were declared with :func:`field`."""
+
+    def __post_init__(self) -> None:
+        owner = type(self).__name__
+        for f in dataclasses.fields(self):
+            if "unit" in f.metadata:
+                object.__setattr__(self, f.name, check_value(owner, f.name, getattr(self, f.name), f.metadata))
+        self._check_relations()
+
+    def _check_relations(self) -> None:
+        """Checks that involve several fields; subclasses override."""
+
+    @classmethod
+    def field_specs(cls) -> dict[str, dict[str, Any]]:
+        """Unit, range and description of every field, keyed by name."""
+        return {f.name: dict(f.metadata) for f in dataclasses.fields(cls) if "unit" in f.metadata}
+
+    def to_dict(self) -> dict[str, float]:
+        """Plain ``{name: value}`` mapping (SI-style floats, units in the field specs)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def to_dict_with_units(self) -> dict[str, dict[str, Any]]:
+        """``{name: {"value": v, "unit": u}}``, the form written into store provenance."""
+        specs = self.field_specs()
+        return {k: {"value": v, "unit": specs[k]["unit"]} for k, v in self.to_dict().items()}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], base=None):
+        """Build from a mapping, rejecting unknown names; missing ones come from ``base``.
+
+        Values may be plain numbers or ``{"value": v, "unit": u}`` tables (the
+        store's provenance form); a unit that disagrees with the field's is an error.
+        """
+        specs = cls.field_specs()
+        unknown = sorted(set(values) - set(specs))
+        if unknown:
+            raise ParameterError(
+                f"Unknown {cls.__name__} parameter(s) {unknown}; known parameters are "
+                f"{sorted(specs)}."
+            )
+        plain = {}
+        for name, value in values.items():
+            if isinstance(value, Mapping):
+                unit = value.get("unit", specs[name]["unit"])
+                if unit != specs[name]["unit"]:
+                    raise ParameterError(
+                        f"{cls.__name__}.{name} is given in {unit!r} but must be in "
+                        f"{specs[name]['unit']!r}."
+                    )
+                value = value.get("value")
+            plain[name] = value
+        if base is not None:
+            return dataclasses.replace(base, **plain)
+        return cls(**plain)

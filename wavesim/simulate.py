@@ -1,0 +1,225 @@
+"""Run a batch of retinas and read them out as movies.
+
+Data flow: parameters -> :class:`Simulation` (lattice, backend engine) ->
+frames, produced chunk by chunk so that memory does not grow with a movie's
+duration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from .backends import make_engine, resolve_backend
+from .errors import ParameterError
+from .lattice import HexLattice, Retina
+from .models.amacrine import AmacrineParams, normal_table_q16, param_rows
+from .parameters import ValidatedParams, field
+from .readout import PixelMap, Readout, blur_frames, blur_weights_q
+from .rule import retina_keys
+
+_SEED_MIX = np.uint64(0xA0761D6478BD642F)
+
+
+@dataclasses.dataclass(frozen=True)
+class Timing(ValidatedParams):
+    """How long to run: a warm-up that is not recorded, then the movie.
+
+    Parameters
+    ----------
+    duration_s : float (s)
+        Length of each movie.
+    warmup_s : float (s)
+        Simulated time before the first frame (the original code warms up
+        15 minutes, long enough for thresholds to forget their random start).
+    """
+
+    duration_s: float = field(60.0, unit="s", low=0.001, high=1e6, doc="length of each movie")
+    warmup_s: float = field(900.0, unit="s", low=0.0, high=1e6, doc="simulated time before the first frame")
+
+
+def movie_seeds(seed: int, movies: Sequence[int]) -> np.ndarray:
+    """The seed of each movie of a dataset: a hash of (dataset seed, movie index).
+
+    Movie ``m`` is the same whichever process, batch or range generates it.
+    """
+    if not 0 <= int(seed) < 2**63:
+        raise ParameterError(f"seed must be an integer in [0, 2**63), got {seed!r}.")
+    m = np.asarray(movies, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        x = (np.uint64(seed) * _SEED_MIX) ^ (m + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(29))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = x ^ (x >> np.uint64(32))
+    return (x >> np.uint64(1)).astype(np.int64)
+
+
+class Simulation:
+    """A batch of independent retinas on one backend, read out as frames.
+
+    Parameters
+    ----------
+    params : AmacrineParams or sequence of AmacrineParams
+        One parameter set for all retinas, or one per retina (same ``dt_s``).
+    seeds : sequence of int
+        One seed per retina; the batch size is ``len(seeds)``.
+    retina : Retina
+        Size and shape of the simulated sheet.
+    readout : Readout
+        Pixel size, frame period and kind of frames.
+    backend : {"auto", "cpu", "cuda"}
+        ``auto`` picks ``cuda`` when a usable GPU is present.
+
+    Examples
+    --------
+    >>> from wavesim import Simulation, Retina, Readout, preset
+    >>> sim = Simulation(preset("mouse"), seeds=[0], retina=Retina(width_um=500, height_um=500),
+    ...                  readout=Readout(um_per_pixel=50, frame_period_s=1.0), backend="cpu")
+    >>> sim.advance_s(10.0)
+    >>> sim.frame().shape
+    (1, 10, 10)
+    """
+
+    def __init__(self, params, seeds, retina: Retina | None = None, readout: Readout | None = None, backend="auto"):
+        seeds = [int(s) for s in seeds]
+        if not seeds:
+            raise ParameterError("seeds must hold at least one seed (one per retina).")
+        for s in seeds:
+            if not 0 <= s < 2**63:
+                raise ParameterError(f"seeds must be integers in [0, 2**63), got {s}.")
+        if isinstance(params, AmacrineParams):
+            params = [params] * len(seeds)
+        params = list(params)
+        if len(params) != len(seeds):
+            raise ParameterError(
+                f"params holds {len(params)} parameter sets but seeds holds {len(seeds)}; "
+                f"give one of each per retina, or a single parameter set."
+            )
+        for p in params:
+            if not isinstance(p, AmacrineParams):
+                raise ParameterError(f"params must be AmacrineParams, got {type(p).__name__}.")
+        dts = {p.dt_s for p in params}
+        if len(dts) != 1:
+            raise ParameterError(f"all retinas of a batch must share dt_s; got {sorted(dts)}.")
+        self.params = params
+        self.seeds = seeds
+        self.dt_s = dts.pop()
+        self.retina = retina or Retina()
+        self.readout = readout or Readout()
+        self.backend = resolve_backend(backend)
+        self.lattice = HexLattice(self.retina)
+        self.pixel_map = PixelMap(self.lattice, self.readout.um_per_pixel)
+        dr, dc, w = self.lattice.offsets
+        tables = {
+            "frac": self.lattice.neighbour_fraction_q16,
+            "dr": dr,
+            "dc": dc,
+            "w": w,
+            "table": normal_table_q16(),
+        }
+        ca_alpha = 0
+        if self.readout.kind == "calcium":
+            ca_alpha = max(1, round(min(1.0, self.dt_s / self.readout.calcium_tau_s) * 2**30))
+        self.engine = make_engine(
+            self.backend,
+            lattice_tables=tables,
+            params=param_rows(params),
+            keys=retina_keys(seeds),
+            calcium_alpha_q30=ca_alpha,
+            pixel_map=self.pixel_map,
+        )
+        self.xp = self.engine.xp
+        self._blur = blur_weights_q(self.readout.blur_um, self.readout.um_per_pixel)
+
+    @property
+    def batch_size(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def frame_shape(self) -> tuple[int, int]:
+        """(height_px, width_px)."""
+        return self.pixel_map.shape
+
+    @property
+    def step(self) -> int:
+        """Model steps run so far."""
+        return self.engine.t
+
+    def steps_for(self, seconds: float) -> int:
+        """Whole model steps in ``seconds`` (a tolerance absorbs float error in e.g. 0.1 / 0.025)."""
+        return int(math.floor(seconds / self.dt_s + 1e-9))
+
+    def advance(self, n_steps: int) -> None:
+        """Run ``n_steps`` model steps on every retina."""
+        self.engine.advance(int(n_steps))
+
+    def advance_s(self, seconds: float) -> None:
+        """Run for ``seconds`` of simulated time (rounded down to whole steps)."""
+        self.advance(self.steps_for(seconds))
+
+    def frame(self):
+        """The current frame of every retina, (B, H, W) uint8, on the backend's device."""
+        out = self.xp.zeros((self.batch_size, *self.frame_shape), dtype=np.uint8)
+        self.engine.read_frame(out)
+        return blur_frames(out, self._blur, self.xp)
+
+    def frames(self, n_frames: int, chunk_frames: int = 64) -> Iterator[tuple[int, object]]:
+        """Record ``n_frames`` frames from now, yielding ``(first_frame, chunk)``.
+
+        ``chunk`` is (B, n, H, W) uint8 on the backend's device with ``n <=
+        chunk_frames``. Frame ``k`` shows the state at step
+        ``start + floor(k * frame_period_s / dt_s)``, where ``start`` is the
+        step at the call; frame 0 is the current state.
+        """
+        if n_frames < 0 or chunk_frames < 1:
+            raise ParameterError(f"n_frames must be >= 0 and chunk_frames >= 1, got {n_frames}, {chunk_frames}.")
+        start = self.step
+        period = self.readout.frame_period_s
+        for first in range(0, n_frames, chunk_frames):
+            n = min(chunk_frames, n_frames - first)
+            chunk = self.xp.zeros((self.batch_size, n, *self.frame_shape), dtype=np.uint8)
+            for i in range(n):
+                target = start + int(math.floor((first + i) * period / self.dt_s + 1e-9))
+                self.advance(target - self.step)
+                self.engine.read_frame(chunk[:, i])
+            yield first, blur_frames(chunk, self._blur, self.xp)
+
+    def to_host(self, array) -> np.ndarray:
+        """A device array of this simulation as a NumPy array."""
+        if self.xp is np:
+            return array
+        return self.engine.to_host(array)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The lattice state (onset, exc, thresh, decay) as (B, R, C) int32 NumPy arrays."""
+        return self.engine.state()
+
+
+def simulate_movies(
+    params,
+    seeds: Sequence[int],
+    timing: Timing | None = None,
+    retina: Retina | None = None,
+    readout: Readout | None = None,
+    backend: str = "auto",
+    chunk_frames: int = 64,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Warm up a batch of retinas and yield their movies in chunks of frames on the host.
+
+    Yields
+    ------
+    first_frame : int
+    frames : (B, n, H, W) uint8 ndarray
+    """
+    timing = timing or Timing()
+    sim = Simulation(params, seeds, retina=retina, readout=readout, backend=backend)
+    sim.advance_s(timing.warmup_s)
+    for first, chunk in sim.frames(n_frames(timing, sim.readout), chunk_frames):
+        yield first, sim.to_host(chunk)
+
+
+def n_frames(timing: Timing, readout: Readout) -> int:
+    """Frames in a movie of ``timing.duration_s`` at ``readout.frame_period_s`` (at least 1)."""
+    return max(1, int(round(timing.duration_s / readout.frame_period_s)))

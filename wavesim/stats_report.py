@@ -1,0 +1,312 @@
+"""Reports of wave statistics: a printed table, JSON, figures and the CLI.
+
+``wavesim stats PATH`` summarises one input and ``wavesim compare A B ...``
+overlays several. An input is an MEA recording (``.h5``), a movie (``.npy``,
+``.tif``/``.tiff`` or a zarr array; with ``--um-per-pixel`` and
+``--frame-period-s``) or a zarr store written by wavesim, whose complete
+movies are pooled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from wavesim.errors import ParameterError, WavesimError
+from wavesim.recordings import load_movie, load_recording
+from wavesim.stats import AnalysisParams, Summary, combine_summaries, summarize
+
+__all__ = ["analyse_path", "format_table", "plot_summaries", "register_cli", "write_json"]
+
+# (label, Summary attribute, format) of the printed table
+_TABLE_ROWS = (
+    ("duration (s)", "duration_s", "{:.0f}"),
+    ("sites", "n_sites", "{:d}"),
+    ("waves", "n_waves", "{:d}"),
+    ("wave frequency (/min)", "wave_frequency_per_min", "{:.2f}"),
+    ("mean IWI (s)", "mean_iwi_s", "{:.1f}"),
+    ("median IWI (s)", "median_iwi_s", "{:.1f}"),
+    ("mean wave duration (s)", "mean_wave_duration_s", "{:.1f}"),
+    ("mean speed (um/s)", "mean_speed_um_per_s", "{:.0f}"),
+    ("median speed (um/s)", "median_speed_um_per_s", "{:.0f}"),
+    ("waves with a speed", "n_waves_with_speed", "{:d}"),
+    ("mean wave size (fraction)", "mean_size_fraction", "{:.3f}"),
+    ("participation (fraction)", "participation_fraction", "{:.2f}"),
+    ("bursts in waves (fraction)", "fraction_bursts_in_waves", "{:.2f}"),
+    ("direction bias", "direction_bias", "{:.2f}"),
+    ("CI closest bin (um)", "ci_closest_distance_um", "{:.0f}"),
+    ("CI closest bin", "ci_closest", "{:.1f}"),
+)
+_JSON_FORMAT_VERSION = 1
+
+
+def format_table(summaries: Sequence[Summary]) -> str:
+    """A plain-text table: one row per statistic, one column per input.
+
+    Parameters
+    ----------
+    summaries : sequence of Summary
+
+    Returns
+    -------
+    str
+        Undefined values print as ``-``.
+    """
+    def cell(value: Any, fmt: str) -> str:
+        if isinstance(value, float) and not math.isfinite(value):
+            return "-"
+        return fmt.format(value)
+
+    headers = ["statistic"] + [s.name for s in summaries]
+    rows = [[label] + [cell(getattr(s, attr), fmt) for s in summaries] for label, attr, fmt in _TABLE_ROWS]
+    widths = [max(len(r[i]) for r in [headers] + rows) for i in range(len(headers))]
+
+    def line(cells: list[str]) -> str:
+        # labels left-aligned, numbers right-aligned
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    return "\n".join([line(headers), "  ".join("-" * w for w in widths)] + [line(r) for r in rows])
+
+
+def write_json(summaries: Sequence[Summary], path: str | Path) -> Path:
+    """Write summaries as JSON: ``{"format_version": 1, "summaries": [...]}``.
+
+    Each entry is :meth:`Summary.to_dict` (scalars with units in their
+    names, per-wave values, intervals, CI against distance and the
+    analysis parameters); undefined values are ``null``.
+
+    Parameters
+    ----------
+    summaries : sequence of Summary
+    path : str or Path
+
+    Returns
+    -------
+    Path
+    """
+    path = Path(path)
+    document = {"format_version": _JSON_FORMAT_VERSION, "summaries": [s.to_dict() for s in summaries]}
+    path.write_text(json.dumps(document, indent=1) + "\n")
+    return path
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    return values[np.isfinite(values)]
+
+
+def plot_summaries(summaries: Sequence[Summary], path: str | Path) -> Path:
+    """Save a 2 x 2 figure overlaying the distributions of several summaries.
+
+    Panels: inter-wave-interval histogram, wave-size distribution and
+    speed distribution (fraction of values per bin, shared bins; intervals
+    and speeds on log-spaced bins, since both have long tails), and the
+    correlation index against electrode distance (mean +- standard error
+    per distance bin, log scale).
+
+    Parameters
+    ----------
+    summaries : sequence of Summary
+    path : str or Path
+        Image file; the format follows the suffix (png, pdf, svg, ...).
+
+    Returns
+    -------
+    Path
+    """
+    from matplotlib.figure import Figure  # no pyplot: works without a display
+    from matplotlib.ticker import NullFormatter
+
+    path = Path(path)
+    figure = Figure(figsize=(10, 7.5), layout="constrained")
+    axes = figure.subplots(2, 2)
+    panels = (
+        (axes[0, 0], "iwi_s", "inter-wave interval (s)", True),
+        (axes[0, 1], "wave_size_fraction", "wave size (fraction of sites)", False),
+        (axes[1, 0], "wave_speed_um_per_s", "wave speed (um/s)", True),
+    )
+    for ax, attr, xlabel, logarithmic in panels:
+        pooled = np.concatenate([_finite(getattr(s, attr)) for s in summaries])
+        if logarithmic:
+            pooled = pooled[pooled > 0]
+            low, high = (pooled.min(), pooled.max()) if pooled.size else (1.0, 10.0)
+            if high < 2 * low:  # (nearly) one value: widen so that the bins stay increasing
+                low, high = low / 1.5, high * 1.5
+            bins = np.geomspace(low, high, 31)
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collide on short spans
+        else:
+            bins = np.linspace(0, 1, 21)
+        for k, s in enumerate(summaries):
+            values = _finite(getattr(s, attr))
+            if values.size:  # fixed colour per input, also where another input has nothing to show
+                ax.hist(values, bins=bins, weights=np.full(values.size, 1 / values.size), histtype="step",
+                        linewidth=1.5, color=f"C{k}", label=f"{s.name} (n={values.size})")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("fraction")
+    ax = axes[1, 1]
+    for k, s in enumerate(summaries):
+        profile = s.ci_profile
+        if profile.distance_um.size:
+            sem = profile.sd_ci / np.sqrt(profile.n_pairs)
+            ax.errorbar(profile.distance_um, profile.mean_ci, yerr=sem, marker="o", markersize=3, capsize=2,
+                        color=f"C{k}", label=s.name)
+    ax.set_yscale("log")
+    ax.set_xlabel("electrode distance (um)")
+    ax.set_ylabel("correlation index")
+    for ax in axes.flat:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize="small")
+    figure.savefig(path)
+    return path
+
+
+def _params_from_args(args: argparse.Namespace) -> AnalysisParams:
+    overrides = {
+        name: getattr(args, name)
+        for name in ("activity_threshold", "min_size_fraction", "max_onset_lag_s", "neighbour_radius_um",
+                     "ci_window_s", "seed")
+        if getattr(args, name) is not None
+    }
+    return AnalysisParams(**overrides)
+
+
+def _is_zarr_group(path: Path) -> bool:
+    import zarr
+
+    try:
+        return isinstance(zarr.open(str(path), mode="r"), zarr.Group)
+    except Exception:  # not zarr at all: left to load_movie to report
+        return False
+
+
+def analyse_path(path: str | Path, params: AnalysisParams | None = None, *, um_per_pixel: float | None = None,
+                 frame_period_s: float | None = None, progress: bool | None = None) -> Summary:
+    """Summarise one input file or store.
+
+    Parameters
+    ----------
+    path : str or Path
+        An MEA recording (``.h5``/``.hdf5``), a movie file (``.npy``,
+        ``.tif``/``.tiff``, zarr array) or a wavesim zarr store.
+    params : AnalysisParams, optional
+        For a store with the calcium readout and no ``activity_threshold``,
+        frames are thresholded at 127 (half the uint8 scale).
+    um_per_pixel, frame_period_s : float, optional
+        Required for movie files, which do not record their scale; taken
+        from the store's attributes for stores.
+    progress : bool or None
+        Show progress bars (None: only on a terminal).
+
+    Returns
+    -------
+    Summary
+        For a store, the pooled summary of all complete movies.
+    """
+    params = params or AnalysisParams()
+    path = Path(path)
+    if path.suffix.lower() in (".h5", ".hdf5"):
+        return summarize(load_recording(path), params, progress=progress)
+    if path.is_dir() and _is_zarr_group(path):
+        from wavesim.store import open_store
+
+        store = open_store(path)
+        if params.activity_threshold is None and store.readout == "calcium":
+            params = dataclasses.replace(params, activity_threshold=127.0)
+        indices = store.complete_movies()
+        if not indices:
+            raise ParameterError(f"{path}: the store holds no complete movie to analyse")
+        summaries = [
+            summarize(load_movie(store.read_movie(i), store.um_per_pixel, store.frame_period_s), params,
+                      name=f"{path.stem}[{i}]")
+            for i in tqdm(indices, desc=f"{path.name}: movies", disable=None if progress is None else not progress)
+        ]
+        return combine_summaries(summaries, name=path.stem)
+    if um_per_pixel is None or frame_period_s is None:
+        raise ParameterError(
+            f"{path}: a movie file needs --um-per-pixel and --frame-period-s "
+            f"(got um_per_pixel={um_per_pixel}, frame_period_s={frame_period_s})"
+        )
+    return summarize(load_movie(path, um_per_pixel, frame_period_s), params, name=path.stem, progress=progress)
+
+
+def _report(paths: Sequence[str], args: argparse.Namespace) -> int:
+    try:
+        params = _params_from_args(args)
+        summaries = [
+            analyse_path(p, params, um_per_pixel=args.um_per_pixel, frame_period_s=args.frame_period_s)
+            for p in paths
+        ]
+        print(format_table(summaries))
+        if args.json:
+            print(f"wrote {write_json(summaries, args.json)}")
+        if args.figure:
+            print(f"wrote {plot_summaries(summaries, args.figure)}")
+    except (WavesimError, OSError) as exc:
+        print(f"wavesim {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _run_stats(args: argparse.Namespace) -> int:
+    return _report([args.path], args)
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    if len(args.paths) < 2:
+        print("wavesim compare: error: give at least two inputs to compare", file=sys.stderr)
+        return 2
+    return _report(args.paths, args)
+
+
+def _add_common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", metavar="FILE", help="write the statistics as JSON to FILE")
+    parser.add_argument("--figure", metavar="FILE", help="save the distributions figure to FILE (png, pdf, svg)")
+    parser.add_argument("--um-per-pixel", type=float, help="pixel size of a movie file, um")
+    parser.add_argument("--frame-period-s", type=float, help="time between frames of a movie file, s")
+    parser.add_argument("--threshold", dest="activity_threshold", type=float,
+                        help="movie pixels above this are active (default: > 0 binary, > 127 calcium)")
+    parser.add_argument("--min-size-fraction", type=float,
+                        help="smallest fraction of sites a wave recruits (default 0.05)")
+    parser.add_argument("--max-onset-lag-s", type=float,
+                        help="MEA: largest onset lag linking bursts of neighbouring electrodes, s (default 2)")
+    parser.add_argument("--neighbour-radius-um", type=float,
+                        help="MEA: neighbouring electrodes lie within this distance, um (default 2.5 x pitch)")
+    parser.add_argument("--ci-window-s", type=float, help="correlation index window dt, s (default 0.1)")
+    parser.add_argument("--seed", type=int, help="seed of virtual spike trains for movies (default 0)")
+
+
+def register_cli(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``stats`` and ``compare`` subcommands.
+
+    Each subcommand sets ``func``: a callable taking the parsed namespace and
+    returning the exit status (0, or 2 after printing an error).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From ``ArgumentParser.add_subparsers(dest="command")``.
+    """
+    stats = subparsers.add_parser(
+        "stats", help="wave statistics of a recording, movie or store",
+        description="Detect waves and print their statistics; optionally write JSON and a figure.",
+    )
+    stats.add_argument("path", help="an MEA recording (.h5), a movie (.npy, .tif, zarr array) or a wavesim store")
+    _add_common_options(stats)
+    stats.set_defaults(func=_run_stats, command="stats")
+
+    compare = subparsers.add_parser(
+        "compare", help="compare wave statistics of several inputs",
+        description="Print the statistics of several inputs side by side and overlay their distributions.",
+    )
+    compare.add_argument("paths", nargs="+", metavar="PATH", help="two or more inputs, as for `stats`")
+    _add_common_options(compare)
+    compare.set_defaults(func=_run_compare, command="compare")
