@@ -45,6 +45,7 @@ MACCIONE_LAYOUTS = ("Maccione2014_P6_09May2011_control_bursts_filtered", "Maccio
 
 # (header, Summary attribute, format)
 COLUMNS = (
+    ("waves (n)", "n_waves", ".0f"),
     ("waves/min", "wave_frequency_per_min", ".2f"),
     ("mean IWI (s)", "mean_iwi_s", ".1f"),
     ("mean speed (um/s)", "mean_speed_um_per_s", ".0f"),
@@ -70,6 +71,11 @@ def row(label: str, summaries: list[Summary], n_label: str) -> str:
         values = values[np.isfinite(values)]
         cells.append(fmt(float(values.mean()) if values.size else math.nan, spec))
     return "| " + " | ".join(cells) + " |"
+
+
+def short(name: str) -> str:
+    """A file stem without the Maccione files' common tails."""
+    return "_".join(name.split("_")[:3]) if name.startswith("Maccione2014") else name
 
 
 def layout_extent(recording: MEARecording) -> float:
@@ -151,23 +157,24 @@ def main(argv: list[str] | None = None) -> int:
     del movies
     t_virtual = time.perf_counter() - t0
 
-    header = ["source", "files / retinas", "duration (s)", "channels"] + [c[0] for c in COLUMNS]
+    header = ["source", "files / retinas", "duration (s)", "electrodes"] + [c[0] for c in COLUMNS]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     print(row("Kirkby2013 WT P5-P6 (recordings, mean)", wt, str(len(wt))))
     print(row("Kirkby2013 B2KO P4-P7 (recordings, mean)", ko, str(len(ko))))
     print(row(f"{args.kirkby_layout} (recording; layout below)", [real[args.kirkby_layout]], "1"))
     for name in maccione:
-        print(row(f"{name} (recording, P{recs[name].age:g})", [real[name]], "1"))
+        print(row(f"{short(name)} (recording, P{recs[name].age:g})", [real[name]], "1"))
     for layout, summaries in simulated:
-        print(row(f"simulated mouse @ {layout.name} layout", summaries, str(len(summaries))))
+        print(row(f"simulated mouse @ {short(layout.name)} layout", summaries, str(len(summaries))))
     print()
     print(f"Simulation: mouse preset, {retina_um / 1000:g} mm square retina ({args.margin_um:g} um margin "
           f"around the largest layout), layouts centred, seeds {', '.join(map(str, args.seeds))}, warm-up "
           f"{args.warmup_s:g} s, {args.um_per_pixel:g} um/pixel, {args.frame_period_s:g} s/frame, virtual "
           f"electrodes Poisson at {args.rate_hz:g} Hz on active pixels, each layout over its recording's own "
           f"duration; backend {args.backend}. Same AnalysisParams (defaults) for all rows; recording rows that "
-          f"say 'mean' average per-file statistics over files, skipping undefined ones. Times: recordings "
+          f"say 'mean' average per-file statistics over files, skipping undefined ones; electrodes are "
+          f"distinct positions. Times: recordings "
           f"{t_real:.0f} s, simulation {t_sim:.0f} s, virtual electrodes + analysis {t_virtual:.0f} s, total "
           f"{time.perf_counter() - start:.0f} s.")
     return 0

@@ -47,6 +47,8 @@ SHARED_X = TILE_X + 2 * HALO
 SHARED_Y = TILE_Y + 2 * HALO
 SHARED_N = SHARED_X * SHARED_Y
 THREADS = TILE_X * TILE_Y
+#: Largest neighbour count per row parity (a disc of radius MAX_REACH spacings).
+MAX_NEIGHBOURS = 2 * 128
 
 
 @cuda.jit
@@ -75,57 +77,96 @@ def init_kernel(onset, exc, thresh, decay, ca, keys, params, frac, table):
 
 
 @cuda.jit
-def step_kernel(t, onset, exc, thresh, decay, ca, ca_alpha_q30, keys, params, frac, tile_delta, w, table):
-    """Advance every cell of every retina to the end of step ``t``."""
+def step_kernel(clock, k, shape, flags_odd, flags_even, onset, exc, thresh, decay, ca, ca_alpha_q30, keys, params,
+                frac, tile_delta, w, table):
+    """Advance every cell of every retina to the end of step ``t = clock[0] + k``.
+
+    State arrays are flat views of (B, R, C) arrays, ``shape = (B, R, C)``.
+    ``flags_odd`` / ``flags_even`` are (B, R', C') uint8 depolarisation flags
+    with a zero border of ``HALO`` cells (and padding to whole tiles): a step
+    reads the flags of ``t - 1`` from one and writes those of ``t`` into the
+    other, so the tile load is a plain byte copy with no bounds tests. The
+    step count lives in device memory so that a CUDA graph of many launches
+    (each with its own ``k``) can be replayed as time goes on.
+    """
+    t = clock[0] + k
+    if t & 1:
+        flags_in = flags_odd
+        flags_out = flags_even
+    else:
+        flags_in = flags_even
+        flags_out = flags_odd
     tx = cuda.threadIdx.x
     ty = cuda.threadIdx.y
     c0 = cuda.blockIdx.x * TILE_X
     r0 = cuda.blockIdx.y * TILE_Y
     b = cuda.blockIdx.z
-    B, R, C = onset.shape
-    dsteps = params[b, 0]
+    R = shape[1]
+    C = shape[2]
     tile = cuda.shared.array(SHARED_N, int32)
+    nbr_delta = cuda.shared.array(MAX_NEIGHBOURS, int32)
+    nbr_weight = cuda.shared.array(MAX_NEIGHBOURS, int32)
     local_any = 0
-    for i in range(ty * TILE_X + tx, SHARED_N, THREADS):
-        lr = i // SHARED_X
-        gr = r0 - HALO + lr
-        gc = c0 - HALO + (i - lr * SHARED_X)
-        a = 0
-        if gr >= 0 and gr < R and gc >= 0 and gc < C:
-            if _is_depolarised(t - 1, onset[b, gr, gc], dsteps):
-                a = 1
-        tile[i] = a
-        local_any |= a
+    lr = ty
+    while lr < SHARED_Y:
+        lc = tx
+        while lc < SHARED_X:
+            a = flags_in[b, r0 + lr, c0 + lc]
+            tile[lr * SHARED_X + lc] = a
+            local_any |= a
+            lc += TILE_X
+        lr += TILE_Y
     any_active = cuda.syncthreads_or(local_any)
     r = r0 + ty
     c = c0 + tx
-    if r >= R or c >= C:
-        return
-    f = frac[r, c]
-    if f == 0:
-        return
     inp = 0
     if any_active:
-        p = r & 1
+        # Both parities' neighbour tables into shared memory: read once per block, broadcast per thread.
+        n_nbr = tile_delta.shape[1]
+        i = ty * TILE_X + tx
+        while i < 2 * n_nbr:
+            q = 1 if i >= n_nbr else 0
+            nbr_delta[i] = tile_delta[q, i - q * n_nbr]
+            nbr_weight[i] = w[q, i - q * n_nbr]
+            i += THREADS
+        cuda.syncthreads()
         centre = (ty + HALO) * SHARED_X + tx + HALO
-        for k in range(tile_delta.shape[1]):
-            inp += w[p, k] * tile[centre + tile_delta[p, k]]
-    o0 = onset[b, r, c]
-    e0 = exc[b, r, c]
-    th0 = thresh[b, r, c]
-    d0 = decay[b, r, c]
+        first = (r & 1) * n_nbr
+        for kk in range(first, first + n_nbr):
+            if tile[centre + nbr_delta[kk]]:
+                inp += nbr_weight[kk]
+    if r >= R or c >= C:
+        return
+    f = frac[r * C + c]
+    if f == 0:
+        return
+    i = (b * R + r) * C + c
+    o0 = onset[i]
+    e0 = exc[i]
+    th0 = thresh[i]
+    d0 = decay[i]
+    dsteps = params[b, 0]
     o, e, th, d = _cell_step(t, o0, e0, th0, d0, inp, keys[b], r * C + c, f, params[b], table)
     # Write only what changed: a quiet cell's exc, onset and decay stay put.
     if o != o0:
-        onset[b, r, c] = o
+        onset[i] = o
     if e != e0:
-        exc[b, r, c] = e
+        exc[i] = e
     if th != th0:
-        thresh[b, r, c] = th
+        thresh[i] = th
     if d != d0:
-        decay[b, r, c] = d
+        decay[i] = d
+    now = _is_depolarised(t, o, dsteps)
+    flags_out[b, r + HALO, c + HALO] = 1 if now else 0
     if ca_alpha_q30 > 0:
-        ca[b, r, c] = _calcium_step(ca[b, r, c], _is_depolarised(t, o, dsteps), ca_alpha_q30)
+        ca[i] = _calcium_step(ca[i], now, ca_alpha_q30)
+
+
+@cuda.jit
+def advance_clock_kernel(clock, n_steps):
+    """``clock[0] += n_steps`` (one thread), after a block of step launches."""
+    if cuda.grid(1) == 0:
+        clock[0] += n_steps
 
 
 @cuda.jit
@@ -142,10 +183,19 @@ def readout_kernel(out, t, onset, ca, use_calcium, params, pixel_ptr, cell_rows,
     )
 
 
+def padded_flags_shape(batch: int, rows: int, cols: int) -> tuple[int, int, int]:
+    """Shape of the depolarisation-flag buffers: whole tiles plus a zero border of HALO."""
+    n_y = (rows + TILE_Y - 1) // TILE_Y
+    n_x = (cols + TILE_X - 1) // TILE_X
+    return (batch, n_y * TILE_Y + 2 * HALO, n_x * TILE_X + 2 * HALO)
+
+
 def tile_offsets(dr: np.ndarray, dc: np.ndarray) -> np.ndarray:
     """Neighbour offsets (2, K) as steps in the flattened shared tile."""
     if max(np.abs(dr).max(), np.abs(dc).max()) > HALO:
         raise ValueError(f"neighbour reach exceeds the kernel halo of {HALO} cells")
+    if 2 * dr.shape[1] > MAX_NEIGHBOURS:
+        raise ValueError(f"{dr.shape[1]} neighbours per cell exceed the kernel's {MAX_NEIGHBOURS // 2}")
     return (dr * SHARED_X + dc).astype(np.int32)
 
 
@@ -153,8 +203,9 @@ def tile_offsets(dr: np.ndarray, dc: np.ndarray) -> np.ndarray:
 SIGNATURES = {
     "init_kernel": "void(int32[:,:,::1], int32[:,:,::1], int32[:,:,::1], int32[:,:,::1], int32[:,:,::1], "
     "uint64[::1], int64[:,::1], int32[:,::1], int32[::1])",
-    "step_kernel": "void(int64, int32[:,:,::1], int32[:,:,::1], int32[:,:,::1], int32[:,:,::1], int32[:,:,::1], "
-    "int64, uint64[::1], int64[:,::1], int32[:,::1], int32[:,::1], int32[:,::1], int32[::1])",
+    "advance_clock_kernel": "void(int64[::1], int64)",
+    "step_kernel": "void(int64[::1], int64, int64[::1], uint8[:,:,::1], uint8[:,:,::1], int32[::1], int32[::1], int32[::1], int32[::1], int32[::1], "
+    "int64, uint64[::1], int64[:,::1], int32[::1], int32[:,::1], int32[:,::1], int32[::1])",
     "readout_kernel": "void(uint8[:,:,:], int64, int32[:,:,::1], int32[:,:,::1], boolean, int64[:,::1], "
     "int64[::1], int32[::1], int32[::1])",
 }

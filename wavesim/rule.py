@@ -126,9 +126,10 @@ def build_rule(jit):
             else:
                 depolarised_now = True
         else:
-            exc = exc + (((inp - exc) * prow[P_ALPHA_Q30] + (1 << 29)) >> 30)
-            if exc < 0:
-                exc = np.int64(0)
+            if inp != exc:  # the filter leaves exc == inp unchanged; skip its multiply
+                exc = exc + (((inp - exc) * prow[P_ALPHA_Q30] + (1 << 29)) >> 30)
+                if exc < 0:
+                    exc = np.int64(0)
             fire = exc >= thresh
             spont = prow[P_SPONT_U32]
             if not fire and spont > 0:

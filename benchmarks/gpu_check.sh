@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# On a machine with an NVIDIA GPU: every GPU test, then every GPU benchmark, ending with one table.
+# Run from the repository root. On the lent device machine, first put the wheels of
+# ../shared/device-wheels in .whl/ (see DEVELOPERS.md); this script installs them if present.
+set -euo pipefail
+export PYTHONUNBUFFERED=1
+PY=${PYTHON:-python3}
+SITE=/tmp/wavesim-site
+if compgen -G ".whl/*.whl" > /dev/null; then
+  $PY -m pip install -q --no-index --no-deps --no-compile --upgrade --target "$SITE" .whl/*.whl
+fi
+$PY -m pip install -q --no-index --no-deps --no-build-isolation --upgrade --target "$SITE" .
+export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
+cd /tmp  # import the installed package, not the source tree
+REPO=$OLDPWD
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+echo "== GPU tests"
+$PY -m pytest "$REPO/tests/test_gpu.py" -q -p no:cacheprovider -rs
+echo "== GPU benchmarks"
+$PY "$REPO/benchmarks/bench_simulate.py" --backends cuda ${BENCH_ARGS:-}
