@@ -31,7 +31,7 @@ _calcium_step = _rule.calcium_step
 _pixel_value = build_readout(cuda.jit(device=True, inline=True), _rule).pixel_value
 
 def _tile_shape() -> tuple[int, int]:
-    # Tests under the CUDA simulator shrink the tile so that tiny lattices
+    # Threads per block as "XxY". Tests under the CUDA simulator shrink the block so that tiny lattices
     # still span several blocks (and run in seconds, not minutes).
     text = os.environ.get("WAVESIM_CUDA_TILE", "32x8")
     try:
@@ -41,21 +41,25 @@ def _tile_shape() -> tuple[int, int]:
     return x, y
 
 
-TILE_X, TILE_Y = _tile_shape()
+THREADS_X, THREADS_Y = _tile_shape()
+#: Cells per thread along y: a block updates a TILE_X x TILE_Y tile of cells.
+CELLS_Y = 4
+TILE_X = THREADS_X
+TILE_Y = THREADS_Y * CELLS_Y
 HALO = MAX_REACH
 SHARED_X = TILE_X + 2 * HALO
 SHARED_Y = TILE_Y + 2 * HALO
 SHARED_N = SHARED_X * SHARED_Y
-THREADS = TILE_X * TILE_Y
+THREADS = THREADS_X * THREADS_Y
 #: Largest neighbour count per row parity (a disc of radius MAX_REACH spacings).
 MAX_NEIGHBOURS = 2 * 128
 
 
 @cuda.jit
 def init_kernel(onset, exc, thresh, decay, ca, keys, params, frac, table):
-    """Initial state of every cell of every retina (grid: cols, rows, batch)."""
-    c = cuda.blockIdx.x * TILE_X + cuda.threadIdx.x
-    r = cuda.blockIdx.y * TILE_Y + cuda.threadIdx.y
+    """Initial state of every cell of every retina (one thread per cell; grid: cols, rows, batch)."""
+    c = cuda.blockIdx.x * THREADS_X + cuda.threadIdx.x
+    r = cuda.blockIdx.y * THREADS_Y + cuda.threadIdx.y
     b = cuda.blockIdx.z
     B, R, C = onset.shape
     if r >= R or c >= C:
@@ -81,13 +85,16 @@ def step_kernel(clock, k, shape, flags_odd, flags_even, onset, exc, thresh, deca
                 frac, tile_delta, w, table):
     """Advance every cell of every retina to the end of step ``t = clock[0] + k``.
 
+    Each thread updates ``CELLS_Y`` cells of one column of its block's tile.
     State arrays are flat views of (B, R, C) arrays, ``shape = (B, R, C)``.
-    ``flags_odd`` / ``flags_even`` are (B, R', C') uint8 depolarisation flags
-    with a zero border of ``HALO`` cells (and padding to whole tiles): a step
-    reads the flags of ``t - 1`` from one and writes those of ``t`` into the
-    other, so the tile load is a plain byte copy with no bounds tests. The
-    step count lives in device memory so that a CUDA graph of many launches
-    (each with its own ``k``) can be replayed as time goes on.
+    ``flags_odd`` / ``flags_even`` are flat (B, R', C') uint8 depolarisation
+    flags with a zero border of ``HALO`` cells and padding to whole tiles: a
+    step reads the flags of ``t - 1`` from one and writes those of ``t`` into
+    the other, so the tile load is a plain byte copy with no bounds tests.
+    Indices are cast to unsigned where arrays are accessed, which spares the
+    negative-index wraparound (the kernel is bound by integer instructions).
+    The step count lives in device memory so that a CUDA graph of many
+    launches (each with its own ``k``) can be replayed as time goes on.
     """
     t = clock[0] + k
     if t & 1:
@@ -103,63 +110,92 @@ def step_kernel(clock, k, shape, flags_odd, flags_even, onset, exc, thresh, deca
     b = cuda.blockIdx.z
     R = shape[1]
     C = shape[2]
+    padded_rows = shape[3]
+    padded_cols = shape[4]
     tile = cuda.shared.array(SHARED_N, int32)
     nbr_delta = cuda.shared.array(MAX_NEIGHBOURS, int32)
     nbr_weight = cuda.shared.array(MAX_NEIGHBOURS, int32)
+    row_active = cuda.shared.array(SHARED_Y, int32)
+    tid = ty * THREADS_X + tx
+    i = tid
+    while i < SHARED_Y:
+        row_active[np.uint64(i)] = 0
+        i += THREADS
+    cuda.syncthreads()
     local_any = 0
+    block_base = (b * padded_rows + r0) * padded_cols + c0
     lr = ty
     while lr < SHARED_Y:
+        row = block_base + lr * padded_cols
         lc = tx
         while lc < SHARED_X:
-            a = flags_in[b, r0 + lr, c0 + lc]
-            tile[lr * SHARED_X + lc] = a
+            a = np.int32(flags_in[np.uint64(row + lc)])
+            tile[np.uint64(lr * SHARED_X + lc)] = a
+            if a:
+                row_active[np.uint64(lr)] = 1
             local_any |= a
-            lc += TILE_X
-        lr += TILE_Y
+            lc += THREADS_X
+        lr += THREADS_Y
     any_active = cuda.syncthreads_or(local_any)
-    r = r0 + ty
-    c = c0 + tx
-    inp = 0
     if any_active:
         # Both parities' neighbour tables into shared memory: read once per block, broadcast per thread.
         n_nbr = tile_delta.shape[1]
-        i = ty * TILE_X + tx
+        i = tid
         while i < 2 * n_nbr:
             q = 1 if i >= n_nbr else 0
-            nbr_delta[i] = tile_delta[q, i - q * n_nbr]
-            nbr_weight[i] = w[q, i - q * n_nbr]
+            nbr_delta[np.uint64(i)] = tile_delta[q, np.uint64(i - q * n_nbr)]
+            nbr_weight[np.uint64(i)] = w[q, np.uint64(i - q * n_nbr)]
             i += THREADS
         cuda.syncthreads()
-        centre = (ty + HALO) * SHARED_X + tx + HALO
-        first = (r & 1) * n_nbr
-        for kk in range(first, first + n_nbr):
-            if tile[centre + nbr_delta[kk]]:
-                inp += nbr_weight[kk]
-    if r >= R or c >= C:
+    c = c0 + tx
+    if c >= C:
         return
-    f = frac[r * C + c]
-    if f == 0:
-        return
-    i = (b * R + r) * C + c
-    o0 = onset[i]
-    e0 = exc[i]
-    th0 = thresh[i]
-    d0 = decay[i]
-    dsteps = params[b, 0]
-    o, e, th, d = _cell_step(t, o0, e0, th0, d0, inp, keys[b], r * C + c, f, params[b], table)
-    # Write only what changed: a quiet cell's exc, onset and decay stay put.
-    if o != o0:
-        onset[i] = o
-    if e != e0:
-        exc[i] = e
-    if th != th0:
-        thresh[i] = th
-    if d != d0:
-        decay[i] = d
-    now = _is_depolarised(t, o, dsteps)
-    flags_out[b, r + HALO, c + HALO] = 1 if now else 0
-    if ca_alpha_q30 > 0:
-        ca[i] = _calcium_step(ca[i], now, ca_alpha_q30)
+    key = keys[np.uint64(b)]
+    prow = params[b]
+    dsteps = prow[0]
+    n_nbr = tile_delta.shape[1]
+    for j in range(CELLS_Y):
+        ly = ty + j * THREADS_Y
+        r = r0 + ly
+        if r >= R:
+            return
+        inp = 0
+        near = 0
+        if any_active:
+            # Skip the pull for a row of cells with no depolarised cell within reach.
+            q = ly
+            while q <= ly + 2 * HALO:
+                near |= row_active[np.uint64(q)]
+                q += 1
+        if near:
+            centre = (ly + HALO) * SHARED_X + tx + HALO
+            first = (r & 1) * n_nbr
+            for kk in range(first, first + n_nbr):
+                if tile[np.uint64(centre + nbr_delta[np.uint64(kk)])]:
+                    inp += nbr_weight[np.uint64(kk)]
+        cell = r * C + c
+        f = frac[np.uint64(cell)]
+        if f == 0:
+            continue
+        i = np.uint64(b * R * C + cell)
+        o0 = onset[i]
+        e0 = exc[i]
+        th0 = thresh[i]
+        d0 = decay[i]
+        o, e, th, d = _cell_step(t, o0, e0, th0, d0, inp, key, cell, f, prow, table)
+        # Write only what changed: a quiet cell's exc, onset and decay stay put.
+        if o != o0:
+            onset[i] = o
+        if e != e0:
+            exc[i] = e
+        if th != th0:
+            thresh[i] = th
+        if d != d0:
+            decay[i] = d
+        now = _is_depolarised(t, o, dsteps)
+        flags_out[np.uint64(block_base + (ly + HALO) * padded_cols + tx + HALO)] = 1 if now else 0
+        if ca_alpha_q30 > 0:
+            ca[i] = _calcium_step(ca[i], now, ca_alpha_q30)
 
 
 @cuda.jit
@@ -185,9 +221,13 @@ def readout_kernel(out, t, onset, ca, use_calcium, params, pixel_ptr, cell_rows,
 
 def padded_flags_shape(batch: int, rows: int, cols: int) -> tuple[int, int, int]:
     """Shape of the depolarisation-flag buffers: whole tiles plus a zero border of HALO."""
-    n_y = (rows + TILE_Y - 1) // TILE_Y
-    n_x = (cols + TILE_X - 1) // TILE_X
+    n_y, n_x = step_grid(rows, cols)
     return (batch, n_y * TILE_Y + 2 * HALO, n_x * TILE_X + 2 * HALO)
+
+
+def step_grid(rows: int, cols: int) -> tuple[int, int]:
+    """Tiles of the step kernel along y and x."""
+    return (rows + TILE_Y - 1) // TILE_Y, (cols + TILE_X - 1) // TILE_X
 
 
 def tile_offsets(dr: np.ndarray, dc: np.ndarray) -> np.ndarray:
@@ -204,7 +244,7 @@ SIGNATURES = {
     "init_kernel": "void(int32[:,:,::1], int32[:,:,::1], int32[:,:,::1], int32[:,:,::1], int32[:,:,::1], "
     "uint64[::1], int64[:,::1], int32[:,::1], int32[::1])",
     "advance_clock_kernel": "void(int64[::1], int64)",
-    "step_kernel": "void(int64[::1], int64, int64[::1], uint8[:,:,::1], uint8[:,:,::1], int32[::1], int32[::1], int32[::1], int32[::1], int32[::1], "
+    "step_kernel": "void(int64[::1], int64, int64[::1], uint8[::1], uint8[::1], int32[::1], int32[::1], int32[::1], int32[::1], int32[::1], "
     "int64, uint64[::1], int64[:,::1], int32[::1], int32[:,::1], int32[:,::1], int32[::1])",
     "readout_kernel": "void(uint8[:,:,:], int64, int32[:,:,::1], int32[:,:,::1], boolean, int64[:,::1], "
     "int64[::1], int32[::1], int32[::1])",

@@ -20,7 +20,7 @@ from helpers import fast_params  # noqa: E402
 from wavesim.kernels import step  # noqa: E402
 
 # A tiny lattice that still spans several (shrunken) tiles, so halos cross blocks.
-assert (step.TILE_X, step.TILE_Y) == (8, 4), "run me with WAVESIM_CUDA_TILE=8x4"
+assert (step.THREADS_X, step.THREADS_Y) == (8, 1), "run me with WAVESIM_CUDA_TILE=8x1"
 params = [fast_params(spont_rate_hz=0.5), fast_params(P_s=5.0, H2=0.3, D_s=0.3, spont_rate_hz=0.5)]
 retina = ws.Retina(width_um=600, height_um=300, shape=sys.argv[1])
 checked = []

@@ -61,19 +61,21 @@ class CUDAEngine:
         self._arrays["ca"] = xp.zeros(self.shape if self.calcium_alpha_q30 else (B, 1, 1), dtype=np.int32)
         self._views = {k: self._dev(v) for k, v in self._arrays.items()}
         self._flat = {k: self._dev(v.reshape(-1)) for k, v in self._arrays.items()}
-        self._shape_dev = self._dev(xp.asarray(np.array(self.shape, dtype=np.int64)))
-        # No cell is depolarised at t = 0: both flag buffers start at zero.
         flag_shape = kernels.padded_flags_shape(*self.shape)
-        self._flags = [self._dev(xp.zeros(flag_shape, dtype=np.uint8)) for _ in range(2)]
+        self._shape_dev = self._dev(xp.asarray(np.array([*self.shape, *flag_shape[1:]], dtype=np.int64)))
+        # No cell is depolarised at t = 0: both flag buffers start at zero.
+        self._flags = [self._dev(xp.zeros(int(np.prod(flag_shape)), dtype=np.uint8)) for _ in range(2)]
         self.tables["frac_flat"] = self._dev(xp.asarray(np.ascontiguousarray(lattice_tables["frac"]).reshape(-1)))
-        self.grid = ((C + kernels.TILE_X - 1) // kernels.TILE_X, (R + kernels.TILE_Y - 1) // kernels.TILE_Y, B)
-        self.block = (kernels.TILE_X, kernels.TILE_Y, 1)
+        tiles_y, tiles_x = kernels.step_grid(R, C)
+        self.grid = (tiles_x, tiles_y, B)
+        self.block = (kernels.THREADS_X, kernels.THREADS_Y, 1)
+        init_grid = ((C + kernels.THREADS_X - 1) // kernels.THREADS_X, (R + kernels.THREADS_Y - 1) // kernels.THREADS_Y, B)
         self.clock = self._dev(xp.zeros(1, dtype=np.int64))
         self._launched = False
         self._step_graph = None
         self.t = 0
         v, t = self._views, self.tables
-        kernels.init_kernel[self.grid, self.block](
+        kernels.init_kernel[init_grid, self.block](
             v["onset"], v["exc"], v["thresh"], v["decay"], v["ca"], self.keys, self.params, t["frac"], t["table"]
         )
 
