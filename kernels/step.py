@@ -21,7 +21,7 @@ import numpy as np
 from numba import cuda, int32
 
 from wavesim.lattice import MAX_REACH
-from wavesim.rule import ONSET_NEVER, build_readout, build_rule
+from wavesim.rule import build_readout, build_rule
 
 _rule = build_rule(cuda.jit(device=True, inline=True))
 _init_cell = _rule.init_cell
@@ -66,14 +66,7 @@ def init_kernel(onset, exc, thresh, decay, ca, keys, params, frac, table):
         return
     if ca.shape[1] == R:
         ca[b, r, c] = 0
-    f = frac[r, c]
-    if f == 0:
-        onset[b, r, c] = ONSET_NEVER
-        exc[b, r, c] = 0
-        thresh[b, r, c] = 0
-        decay[b, r, c] = 0
-        return
-    o, e, th, d = _init_cell(keys[b], r * C + c, f, params[b], table)
+    o, e, th, d = _init_cell(keys[b], r * C + c, frac[r, c], params[b], table)
     onset[b, r, c] = o
     exc[b, r, c] = e
     thresh[b, r, c] = th

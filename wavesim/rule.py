@@ -88,7 +88,12 @@ def build_rule(jit):
 
     @jit
     def init_cell(key, cell, frac_q16, prow, table):
-        """Initial (onset, exc, thresh, decay): off, no excitation, thresh ~ U(0.5, 5)."""
+        """Initial (onset, exc, thresh, decay): off, no excitation, thresh ~ U(0.5, 5).
+
+        A lattice site without a cell (``frac_q16 == 0``) gets zeros and never fires.
+        """
+        if frac_q16 == 0:
+            return ONSET_NEVER, 0, np.int64(0), np.int64(0)
         u = np.int64(draw_u32(key, STREAM_INIT_THRESHOLD, 0, cell))
         thresh = _THRESH_LOW_Q20 + ((u * _THRESH_SPAN_Q20) >> 32)
         decay = draw_decay_q20(key, 0, cell, frac_q16, prow, table)

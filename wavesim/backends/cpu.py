@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..rule import ONSET_NEVER, build_readout, build_rule
+from ..rule import build_readout, build_rule
 
 _rule = build_rule(njit)
 _readout = build_readout(njit, _rule)
@@ -40,14 +40,7 @@ def init_state(onset, exc, thresh, decay, ca, keys, params, frac, table):
         for c in range(C):
             if track_calcium:
                 ca[b, r, c] = 0
-            f = frac[r, c]
-            if f == 0:
-                onset[b, r, c] = ONSET_NEVER
-                exc[b, r, c] = 0
-                thresh[b, r, c] = 0
-                decay[b, r, c] = 0
-                continue
-            o, e, th, d = _init_cell(keys[b], r * C + c, f, prow, table)
+            o, e, th, d = _init_cell(keys[b], r * C + c, frac[r, c], prow, table)
             onset[b, r, c] = o
             exc[b, r, c] = e
             thresh[b, r, c] = th
