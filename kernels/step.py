@@ -21,7 +21,7 @@ import numpy as np
 from numba import cuda, int32
 
 from wavesim.lattice import MAX_REACH
-from wavesim.rule import build_readout, build_rule
+from wavesim.rule import ONSET_ABSENT, build_readout, build_rule
 
 _rule = build_rule(cuda.jit(device=True, inline=True))
 _init_cell = _rule.init_cell
@@ -167,15 +167,14 @@ def step_kernel(clock, k, shape, flags_odd, flags_even, onset, exc, thresh, deca
                 if tile[np.uint64(centre + nbr_delta[np.uint64(kk)])]:
                     inp += nbr_weight[np.uint64(kk)]
         cell = r * C + c
-        f = frac[np.uint64(cell)]
-        if f == 0:
-            continue
         i = np.uint64(b * R * C + cell)
         o0 = onset[i]
+        if o0 == ONSET_ABSENT:
+            continue
         e0 = exc[i]
         th0 = thresh[i]
         d0 = decay[i]
-        o, e, th, d = _cell_step(t, o0, e0, th0, d0, inp, key, cell, f, prow, table)
+        o, e, th, d = _cell_step(t, o0, e0, th0, d0, inp, key, cell, frac, prow, table)
         # Write only what changed: a quiet cell's exc, onset and decay stay put.
         if o != o0:
             onset[i] = o

@@ -31,6 +31,8 @@ from .models.amacrine import (
 
 #: ``onset`` of a cell that has never depolarised.
 ONSET_NEVER = -(1 << 30)
+#: ``onset`` of a lattice site that holds no cell (outside a disc retina); such sites are skipped.
+ONSET_ABSENT = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 
 STREAM_INIT_THRESHOLD = 1
@@ -90,10 +92,11 @@ def build_rule(jit):
     def init_cell(key, cell, frac_q16, prow, table):
         """Initial (onset, exc, thresh, decay): off, no excitation, thresh ~ U(0.5, 5).
 
-        A lattice site without a cell (``frac_q16 == 0``) gets zeros and never fires.
+        A lattice site without a cell (``frac_q16 == 0``) gets ``ONSET_ABSENT``,
+        which the backends test to skip it.
         """
         if frac_q16 == 0:
-            return ONSET_NEVER, 0, np.int64(0), np.int64(0)
+            return ONSET_ABSENT, 0, np.int64(0), np.int64(0)
         u = np.int64(draw_u32(key, STREAM_INIT_THRESHOLD, 0, cell))
         thresh = _THRESH_LOW_Q20 + ((u * _THRESH_SPAN_Q20) >> 32)
         decay = draw_decay_q20(key, 0, cell, frac_q16, prow, table)
@@ -106,8 +109,11 @@ def build_rule(jit):
         return age >= 0 and age < dsteps
 
     @jit
-    def cell_step(t, onset, exc, thresh, decay, inp, key, cell, frac_q16, prow, table):
+    def cell_step(t, onset, exc, thresh, decay, inp, key, cell, frac, prow, table):
         """Advance one cell to the end of step ``t``; return (onset, exc, thresh, decay).
+
+        ``frac`` is the flat (R * C) neighbour-fraction array, read only when a
+        decay is redrawn; ``cell`` indexes it. Callers skip ``ONSET_ABSENT`` sites.
 
         ``inp`` is the summed weight (2**-20) of the neighbours depolarised at
         the end of step ``t - 1``. Order within the step, as in the original:
@@ -127,7 +133,7 @@ def build_rule(jit):
         if age >= 1 and age <= dsteps:
             if age == dsteps:
                 exc = np.int64(0)
-                decay = draw_decay_q20(key, t, cell, frac_q16, prow, table)
+                decay = draw_decay_q20(key, t, cell, frac[cell], prow, table)
             else:
                 depolarised_now = True
         else:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..rule import build_readout, build_rule
+from ..rule import ONSET_ABSENT, build_readout, build_rule
 
 _rule = build_rule(njit)
 _readout = build_readout(njit, _rule)
@@ -81,11 +81,11 @@ def _update(t, onset, exc, thresh, decay, ca, ca_alpha_q30, inp, keys, params, f
         for c in range(C):
             x = inp[b, r, c]
             inp[b, r, c] = 0
-            f = frac[r, c]
-            if f == 0:
+            o0 = onset[b, r, c]
+            if o0 == ONSET_ABSENT:
                 continue
             o, e, th, d = _cell_step(
-                t, onset[b, r, c], exc[b, r, c], thresh[b, r, c], decay[b, r, c], x, key, r * C + c, f, prow, table
+                t, o0, exc[b, r, c], thresh[b, r, c], decay[b, r, c], x, key, r * C + c, frac, prow, table
             )
             onset[b, r, c] = o
             exc[b, r, c] = e
@@ -97,7 +97,7 @@ def _update(t, onset, exc, thresh, decay, ca, ca_alpha_q30, inp, keys, params, f
 
 @njit(cache=True)
 def advance(t0, n_steps, onset, exc, thresh, decay, ca, ca_alpha_q30, inp, keys, params, frac, dr, dc, w, table):
-    """Run steps ``t0 + 1 .. t0 + n_steps`` in place."""
+    """Run steps ``t0 + 1 .. t0 + n_steps`` in place; ``frac`` is the flat (R * C) neighbour fraction."""
     for s in range(n_steps):
         t = t0 + s + 1
         _push(t - 1, onset, inp, params, dr, dc, w, 0)

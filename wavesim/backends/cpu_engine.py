@@ -54,7 +54,7 @@ class CPUEngine:
         t = self.tables
         cpu.advance(
             self.t, n_steps, self.onset, self.exc, self.thresh, self.decay, self.ca, self.calcium_alpha_q30,
-            self.inp, self.keys, self.params, t["frac"], t["dr"], t["dc"], t["w"], t["table"],
+            self.inp, self.keys, self.params, t["frac"].reshape(-1), t["dr"], t["dc"], t["w"], t["table"],
         )
         self.t += n_steps
 

@@ -23,6 +23,7 @@ from .amacrine import (
 
 _U = np.uint64
 NEVER = -(1 << 30)
+ABSENT = -(1 << 31)
 
 
 def _mix(x):
@@ -124,7 +125,7 @@ class ReferenceRetina:
 
     def state(self) -> dict[str, np.ndarray]:
         """State as int32 arrays, in the backends' layout (no batch axis)."""
-        onset = np.where(self.exists, self.onset, NEVER)
+        onset = np.where(self.exists, self.onset, ABSENT)
         return {
             "onset": onset.astype(np.int32),
             "exc": np.where(self.exists, self.exc, 0).astype(np.int32),
