@@ -229,12 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fps", type=float, default=None)
     r.set_defaults(func=_cmd_render)
 
-    try:
-        from .stats_report import register_cli
-    except ImportError:
-        pass
-    else:
-        register_cli(sub)
+    from .stats_report import register_cli
+
+    register_cli(sub)
     return parser
 
 
