@@ -8,3 +8,21 @@ def fast_params(**overrides):
     values = dict(P_s=3.0, spont_rate_hz=0.02)
     values.update(overrides)
     return ws.AmacrineParams(**values)
+
+
+def assert_cuda_matches_cpu(params, seeds, retina, readout, warm_steps, n_frames, chunk_frames):
+    """Run the same batch on ``cuda`` and ``cpu``; assert equal states and frames; return (sim, frames, state)."""
+    import numpy as np
+
+    results = []
+    for backend in ("cuda", "cpu"):
+        sim = ws.Simulation(params, seeds, retina=retina, readout=readout, backend=backend)
+        assert sim.backend == backend
+        sim.advance(warm_steps)
+        frames = np.concatenate([sim.to_host(c) for _, c in sim.frames(n_frames, chunk_frames)], axis=1)
+        results.append((sim, frames, sim.state()))
+    (gpu, frames_gpu, state_gpu), (_, frames_cpu, state_cpu) = results
+    for name in state_cpu:
+        assert np.array_equal(state_gpu[name], state_cpu[name]), name
+    assert np.array_equal(frames_gpu, frames_cpu)
+    return gpu, frames_cpu, state_cpu

@@ -72,7 +72,7 @@ class CUDAEngine:
         init_grid = ((C + kernels.THREADS_X - 1) // kernels.THREADS_X, (R + kernels.THREADS_Y - 1) // kernels.THREADS_Y, B)
         self.clock = self._dev(xp.zeros(1, dtype=np.int64))
         self._launched = False
-        self._step_graph = None
+        self._step_graphs = {}
         self.t = 0
         v, t = self._views, self.tables
         kernels.init_kernel[init_grid, self.block](
@@ -88,8 +88,9 @@ class CUDAEngine:
         """Run ``n_steps`` model steps: one kernel launch each, replayed from CUDA graphs.
 
         Launching a Numba kernel from Python costs about 100 us, more than a
-        step of 4 M cells takes on an H100; a graph of ``GRAPH_STEPS``
-        launches is replayed for a few us per step instead.
+        step of 4 M cells takes on an H100, so steps run from captured graphs
+        of ``GRAPH_STEPS`` launches, plus one graph per shorter count (such as
+        the steps between two frames), each captured once.
         """
         n = max(0, int(n_steps))
         if n and not self._launched:
@@ -97,13 +98,14 @@ class CUDAEngine:
             self._enqueue(1, 0)
             self._launched = True
             n -= 1
-        if not self.simulated and n >= GRAPH_STEPS:
-            graph = self._graph()
-            for _ in range(n // GRAPH_STEPS):
-                graph.launch()
-                self.t += GRAPH_STEPS
-            n %= GRAPH_STEPS
-        self._enqueue(n, 0)
+        if self.simulated:
+            self._enqueue(n, 0)
+            return
+        while n > 0:
+            count = min(n, GRAPH_STEPS)
+            self._graph(count).launch()
+            self.t += count
+            n -= count
 
     def _enqueue(self, n_steps: int, stream) -> None:
         """Queue ``n_steps`` step launches and the clock update on ``stream``."""
@@ -113,23 +115,25 @@ class CUDAEngine:
         launch = self._k.step_kernel[self.grid, self.block, stream]
         for k in range(1, n_steps + 1):
             launch(
-                self.clock, k, self._shape_dev, self._flags[0], self._flags[1], v["onset"], v["exc"], v["thresh"], v["decay"], v["ca"],
-                self.calcium_alpha_q30, self.keys, self.params, tb["frac_flat"], tb["tile_delta"], tb["w"], tb["table"],
+                self.clock, k, self._shape_dev, self._flags[0], self._flags[1], v["onset"], v["exc"], v["thresh"],
+                v["decay"], v["ca"], self.calcium_alpha_q30, self.keys, self.params, tb["frac_flat"],
+                tb["tile_delta"], tb["w"], tb["table"],
             )
         self._k.advance_clock_kernel[1, 1, stream](self.clock, n_steps)
         self.t += n_steps
 
-    def _graph(self):
-        if self._step_graph is None:
+    def _graph(self, n_steps: int):
+        """The graph of ``n_steps`` step launches and the clock update, captured on first use."""
+        if n_steps not in self._step_graphs:
             capture = self.xp.cuda.Stream(non_blocking=False)
             t_before = self.t
             capture.begin_capture()
             try:
-                self._enqueue(GRAPH_STEPS, self._cuda.external_stream(capture.ptr))
+                self._enqueue(n_steps, self._cuda.external_stream(capture.ptr))
             finally:
-                self._step_graph = capture.end_capture()
+                self._step_graphs[n_steps] = capture.end_capture()
             self.t = t_before  # capturing ran nothing
-        return self._step_graph
+        return self._step_graphs[n_steps]
 
     def read_frame(self, out) -> None:
         """Write the current frame of every retina into ``out`` (B, H, W) uint8 on the device."""
