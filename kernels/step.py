@@ -85,7 +85,7 @@ def step_kernel(clock, k, shape, flags_odd, flags_even, onset, exc, thresh, deca
     step reads the flags of ``t - 1`` from one and writes those of ``t`` into
     the other, so the tile load is a plain byte copy with no bounds tests.
     Indices are cast to unsigned where arrays are accessed, which spares the
-    negative-index wraparound (the kernel is bound by integer instructions).
+    integer instructions of Numba's negative-index wraparound.
     The step count lives in device memory so that a CUDA graph of many
     launches (each with its own ``k``) can be replayed as time goes on.
     """
@@ -130,9 +130,9 @@ def step_kernel(clock, k, shape, flags_odd, flags_even, onset, exc, thresh, deca
             lc += THREADS_X
         lr += THREADS_Y
     any_active = cuda.syncthreads_or(local_any)
+    n_nbr = tile_delta.shape[1]
     if any_active:
         # Both parities' neighbour tables into shared memory: read once per block, broadcast per thread.
-        n_nbr = tile_delta.shape[1]
         i = tid
         while i < 2 * n_nbr:
             q = 1 if i >= n_nbr else 0
@@ -146,7 +146,6 @@ def step_kernel(clock, k, shape, flags_odd, flags_even, onset, exc, thresh, deca
     key = keys[np.uint64(b)]
     prow = params[b]
     dsteps = prow[0]
-    n_nbr = tile_delta.shape[1]
     for j in range(CELLS_Y):
         ly = ty + j * THREADS_Y
         r = r0 + ly

@@ -28,6 +28,7 @@ class CPUEngine:
 
     def __init__(self, lattice_tables, params, keys, calcium_alpha_q30, pixel_map):
         self.tables = {k: np.ascontiguousarray(v) for k, v in lattice_tables.items()}
+        self.frac_flat = self.tables["frac"].reshape(-1)  # a view: the rule indexes cells as r * C + c
         self.params = np.ascontiguousarray(params, dtype=np.int64)
         self.keys = np.ascontiguousarray(keys, dtype=np.uint64)
         self.calcium_alpha_q30 = int(calcium_alpha_q30)
@@ -54,7 +55,7 @@ class CPUEngine:
         t = self.tables
         cpu.advance(
             self.t, n_steps, self.onset, self.exc, self.thresh, self.decay, self.ca, self.calcium_alpha_q30,
-            self.inp, self.keys, self.params, t["frac"].reshape(-1), t["dr"], t["dc"], t["w"], t["table"],
+            self.inp, self.keys, self.params, self.frac_flat, t["dr"], t["dc"], t["w"], t["table"],
         )
         self.t += n_steps
 
