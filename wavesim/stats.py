@@ -72,6 +72,7 @@ __all__ = [
     "detect_pixel_bursts",
     "detect_spike_bursts",
     "electrode_grid",
+    "frame_wave_labels",
     "inter_wave_intervals",
     "summarize",
     "virtual_electrodes",
@@ -568,6 +569,29 @@ def detect_mea_waves(recording: MEARecording, params: AnalysisParams | None = No
     )
 
 
+def _label_wave_voxels(movie: Movie, params: AnalysisParams) -> tuple[np.ndarray, int]:
+    """Wave number of every voxel, -1 outside waves, and the number of waves.
+
+    Waves are the space-time components (full 3 x 3 x 3 neighbourhood) of
+    active voxels that recruit at least ``_min_sites`` distinct pixels,
+    numbered 0..n-1 by onset.
+    """
+    active = _active(movie, params.activity_threshold)
+    t_frames, height, width = active.shape
+    n_pixels = height * width
+    labels, n_labels = ndimage.label(active, structure=np.ones((3, 3, 3), dtype=bool))
+    voxel = np.flatnonzero(labels)
+    # size counts distinct pixels, not voxels: a pixel active for long counts once
+    label_pixel = np.unique(labels.ravel()[voxel].astype(np.int64) * n_pixels + voxel % n_pixels)
+    pixels_per_label = np.bincount(label_pixel // n_pixels, minlength=n_labels + 1)
+    is_wave = pixels_per_label >= _min_sites(n_pixels, params)
+    is_wave[0] = False
+    # ndimage numbers components in raster order, i.e. by first frame: already by onset
+    signed = np.result_type(labels.dtype, np.int8)  # -1 needs a signed type; int32 keeps the array small
+    wave_number = np.where(is_wave, np.cumsum(is_wave) - 1, -1).astype(signed)
+    return wave_number[labels], int(np.count_nonzero(is_wave))
+
+
 def detect_movie_waves(movie: Movie, params: AnalysisParams | None = None) -> Waves:
     """Detect waves in a movie as space-time connected components.
 
@@ -586,41 +610,72 @@ def detect_movie_waves(movie: Movie, params: AnalysisParams | None = None) -> Wa
     Waves
         Sites are flat pixel indices; pixel (row, col) lies at
         x = col * um_per_pixel, y = row * um_per_pixel.
+
+    See Also
+    --------
+    frame_wave_labels : the wave each frame belongs to.
     """
     params = params or AnalysisParams()
-    active = _active(movie, params.activity_threshold)
-    t_frames, height, width = active.shape
+    wave_of_voxel, _ = _label_wave_voxels(movie, params)
+    t_frames, height, width = wave_of_voxel.shape
     n_pixels = height * width
-    labels, n_labels = ndimage.label(active, structure=np.ones((3, 3, 3), dtype=bool))
-    flat = labels.reshape(t_frames, n_pixels)
-    voxel = np.flatnonzero(flat)  # C order: sorted by frame
-    label = flat.ravel()[voxel].astype(np.int64)
-    frame, pixel = np.divmod(voxel, n_pixels)
-    key = label * n_pixels + pixel
+    flat = wave_of_voxel.reshape(t_frames, n_pixels)
+    frame, pixel = np.nonzero(flat >= 0)  # C order: sorted by frame
+    key = flat[frame, pixel].astype(np.int64) * n_pixels + pixel
     order = np.argsort(key, kind="stable")  # stable: frames stay ascending within a key
     unique_key, first = np.unique(key[order], return_index=True)
     last = np.searchsorted(key[order], unique_key, side="right") - 1
-    member_label, member_pixel = unique_key // n_pixels, unique_key % n_pixels
+    member_wave, member_pixel = unique_key // n_pixels, unique_key % n_pixels
     member_onset = frame[order][first] * movie.frame_period_s
     member_end = (frame[order][last] + 1) * movie.frame_period_s
-    pixels_per_label = np.bincount(member_label, minlength=n_labels + 1)
-    is_wave = pixels_per_label >= _min_sites(n_pixels, params)
-    is_wave[0] = False
-    # ndimage numbers components in raster order, i.e. by first frame: already by onset
-    wave_number = np.cumsum(is_wave) - 1
-    keep = is_wave[member_label]
 
     bursts = detect_pixel_bursts(movie, params.activity_threshold)
     burst_frame = np.rint(bursts.onset_s / movie.frame_period_s).astype(np.int64)
-    bursts_in_waves = int(np.count_nonzero(is_wave[flat[burst_frame, bursts.site]]))
+    bursts_in_waves = int(np.count_nonzero(flat[burst_frame, bursts.site] >= 0))
 
     row, col = np.divmod(np.arange(n_pixels), width)
     positions_um = np.column_stack([col, row]) * movie.um_per_pixel
     return _build_waves(
-        wave_number[member_label[keep]], member_pixel[keep], member_onset[keep], member_end[keep],
+        member_wave, member_pixel, member_onset, member_end,
         positions_um, np.arange(n_pixels), n_pixels, movie.um_per_pixel**2, movie.duration_s,
         len(bursts), bursts_in_waves, params,
     )
+
+
+def frame_wave_labels(movie: Movie, params: AnalysisParams | None = None) -> np.ndarray:
+    """The wave each frame of a movie belongs to.
+
+    Meant for contrastive learning on movies: frames with the same label
+    come from one wave (positive pairs), frames with different labels from
+    different waves (negatives), as in Ligeralde et al. (2023). Waves are
+    those of :func:`detect_movie_waves`, from the same labelling.
+
+    Parameters
+    ----------
+    movie : Movie
+    params : AnalysisParams, optional
+        Uses ``activity_threshold`` and ``min_size_fraction``.
+
+    Returns
+    -------
+    ndarray of int64, shape (T,)
+        Per frame, the index into the rows of ``detect_movie_waves(movie,
+        params)`` (waves ordered by onset) of the wave with the most active
+        pixels in that frame, the lower index on ties; -1 where no wave has
+        an active pixel in the frame.
+    """
+    params = params or AnalysisParams()
+    wave_of_voxel, n_waves = _label_wave_voxels(movie, params)
+    t_frames = wave_of_voxel.shape[0]
+    if n_waves == 0:
+        return np.full(t_frames, -1, dtype=np.int64)
+    flat = wave_of_voxel.reshape(t_frames, -1)
+    frame, pixel = np.nonzero(flat >= 0)
+    # pixels of each (frame, wave) pair, counted in one pass
+    counts = np.bincount(frame * n_waves + flat[frame, pixel], minlength=t_frames * n_waves)
+    counts = counts.reshape(t_frames, n_waves)
+    best = np.argmax(counts, axis=1)  # argmax takes the first maximum: the lower index on ties
+    return np.where(counts[np.arange(t_frames), best] > 0, best, -1).astype(np.int64)
 
 
 def inter_wave_intervals(waves: Waves) -> tuple[np.ndarray, np.ndarray]:
