@@ -120,3 +120,30 @@ class ValidatedParams:
         if base is not None:
             return dataclasses.replace(base, **plain)
         return cls(**plain)
+
+    @classmethod
+    def check_ranges(cls, ranges: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
+        """Validate ``{name: (low, high)}`` ranges of numeric fields against their allowed ranges.
+
+        Raises
+        ------
+        ParameterError
+            For an unknown or non-numeric name, a malformed pair, low > high,
+            or bounds outside the field's allowed range.
+        """
+        specs = cls.field_specs()
+        checked = {}
+        for name, pair in ranges.items():
+            if name not in specs or "choices" in specs[name]:
+                numeric = sorted(k for k, m in specs.items() if "choices" not in m)
+                raise ParameterError(f"Unknown {cls.__name__} parameter {name!r} in ranges; known ones are {numeric}.")
+            try:
+                low, high = pair
+            except (TypeError, ValueError):
+                raise ParameterError(f"the range of {cls.__name__}.{name} must be a (low, high) pair, got {pair!r}.") from None
+            low = check_value(cls.__name__, name, low, specs[name])
+            high = check_value(cls.__name__, name, high, specs[name])
+            if low > high:
+                raise ParameterError(f"the range of {cls.__name__}.{name} has low {low} > high {high}.")
+            checked[name] = (low, high)
+        return checked
