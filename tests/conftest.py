@@ -17,3 +17,36 @@ def mouse_movie():
     sim.advance_s(900)
     movie = np.concatenate([chunk for _, chunk in sim.frames(600, 200)], axis=1)[0]
     return movie
+
+
+def _small_store(path, n_movies, movies=None, chunk_bytes=3200, **readout):
+    """A store of 16 x 20-pixel movies of 40 frames in chunks of 10 frames."""
+    import wavesim.store as store_module
+    from helpers import fast_params
+
+    spec = store_module.DatasetSpec(
+        params=fast_params(),
+        retina=ws.Retina(width_um=1000, height_um=800),
+        readout=ws.Readout(um_per_pixel=50, frame_period_s=0.5, **readout),
+        timing=ws.Timing(duration_s=20, warmup_s=20),
+        seed=3,
+        n_movies=n_movies,
+    )
+    saved, store_module.CHUNK_BYTES = store_module.CHUNK_BYTES, chunk_bytes
+    try:
+        store_module.generate_store(path, spec, movies=movies, backend="cpu", progress=False)
+    finally:
+        store_module.CHUNK_BYTES = saved
+    return path, spec
+
+
+@pytest.fixture(scope="session")
+def small_store(tmp_path_factory):
+    """(path, spec) of a complete 6-movie store."""
+    return _small_store(tmp_path_factory.mktemp("stores") / "small.zarr", 6)
+
+
+@pytest.fixture(scope="session")
+def unfinished_store(tmp_path_factory):
+    """(path, spec) of a 4-movie store whose movie 1 was never written (as after an interrupted run)."""
+    return _small_store(tmp_path_factory.mktemp("stores") / "unfinished.zarr", 4, movies=[0, 2, 3])
