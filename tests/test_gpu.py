@@ -31,3 +31,20 @@ def test_cuda_matches_cpu_bit_for_bit_after_warm_up(kind):
 def test_auto_picks_cuda():
     sim = ws.Simulation(ws.preset("mouse"), [0], retina=ws.Retina(width_um=500, height_um=500), backend="auto")
     assert sim.backend == "cuda"
+
+
+def test_live_waves_on_gpu_equal_cpu_and_never_touch_the_host():
+    torch = pytest.importorskip("torch")
+    import cupy
+
+    from wavesim.data import LiveWaves
+
+    kw = dict(n_retinas=8, batch_size=4, warmup_s=60, batches_per_epoch=6, seed=4, crop_px=48)
+    gpu = list(LiveWaves(backend="cuda", **kw))
+    cpu = list(LiveWaves(backend="cpu", **kw))
+    for g, c in zip(gpu, cpu):
+        assert g["clips"].device.type == "cuda"
+        assert torch.equal(g["clips"].cpu(), c["clips"])
+    frames = cupy.arange(24, dtype=cupy.uint8).reshape(2, 3, 4)
+    view = LiveWaves._to_torch(frames, type("Sim", (), {"xp": cupy})())
+    assert view.data_ptr() == frames.data.ptr  # DLPack shares the CuPy buffer

@@ -32,4 +32,20 @@ for kind, blur_um in (("binary", 0.0), ("calcium", 30.0)):
     active = int(((gpu.step - state["onset"].astype(np.int64)) >= 0).sum())
     assert active > 10 and frames.any(), (kind, active)
     checked.append(f"{kind}:{active}")
+
+try:
+    from wavesim.data import LiveWaves
+except ImportError:  # torch is optional
+    LiveWaves = None
+if LiveWaves is not None and sys.argv[1] == "rectangle":
+    import torch
+
+    # 16 steps in all: the simulator runs a few seconds per step
+    live = dict(retina=retina, readout=ws.Readout(um_per_pixel=30, frame_period_s=0.025), warmup_s=0.2, n_retinas=2,
+                clip_frames=2, frame_stride=2, batches_per_epoch=2, seed=5, crop_px=(4, 6))
+    on_cuda = list(LiveWaves(fast_params(spont_rate_hz=0.5), backend="cuda", **live))
+    on_cpu = list(LiveWaves(fast_params(spont_rate_hz=0.5), backend="cpu", **live))
+    assert all(torch.equal(a["clips"], b["clips"]) for a, b in zip(on_cuda, on_cpu))
+    assert any(b["clips"].any() for b in on_cpu)
+    checked.append("live")
 print("OK", *checked)

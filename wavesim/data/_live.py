@@ -1,0 +1,196 @@
+"""Waves simulated inside the training process and yielded as batches of clips."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset, get_worker_info
+
+from ..errors import ParameterError
+from ..lattice import Retina
+from ..models.amacrine import AmacrineParams, preset
+from ..readout import Readout
+from ..simulate import Simulation, Timing, movie_seeds
+from ._clips import VALUE_SCALE
+from ._frames import FrameTransform
+from ._plan import rng_for
+from ._sharded import distributed_rank_and_size
+
+_TAG_PARAMS = 3
+#: Frames per retina and clip round are produced in one chunk; this caps a chunk's memory.
+_RETINAS_DEFAULT = {"cpu": 16, "cuda": 4096}
+
+
+def draw_retina_params(base: AmacrineParams, ranges: Mapping[str, Any], seed: int, retinas: np.ndarray) -> list[AmacrineParams]:
+    """One parameter set per retina: ``base`` with each ranged parameter drawn uniformly.
+
+    A pure function of (seed, retina index), so retina ``g`` has the same
+    parameters whichever process or batch simulates it.
+    """
+    checked = AmacrineParams.check_ranges(ranges)
+    if "dt_s" in checked:
+        raise ParameterError("dt_s cannot vary between retinas: the retinas of a batch step together.")
+    out = []
+    for g in np.asarray(retinas, dtype=np.int64):
+        rng = rng_for(seed, 0, _TAG_PARAMS, int(g))
+        values = {name: float(rng.uniform(low, high)) for name, (low, high) in sorted(checked.items())}
+        out.append(dataclasses.replace(base, **values))
+    return out
+
+
+class LiveWaves(IterableDataset):
+    """Batches of clips from retinas simulated on the fly, warmed up once and kept running.
+
+    Each round advances every retina by one clip (``clip_frames`` frames at
+    ``frame_stride``, back to back) and yields those clips in batches of
+    ``batch_size``: dicts with ``clips`` (B, clip_frames, H, W) float32 and
+    per clip ``retina`` (its global index) and ``first_frame`` (frames since
+    the warm-up). On the ``cuda`` backend the clips are CUDA tensors on the
+    simulation's GPU, made from the CuPy frames through DLPack with no copy
+    to the host; on ``cpu`` they are CPU tensors.
+
+    Retina ``g`` runs with seed ``movie_seeds(seed, [g])``: without
+    ``param_ranges`` its frames are movie ``g`` of a store generated with the
+    same seed, parameters, retina, readout and warm-up.
+
+    Parameters
+    ----------
+    params : AmacrineParams, optional
+        Base parameters (default: the mouse preset).
+    param_ranges : mapping of name -> (low, high), optional
+        Parameters drawn per retina, uniformly, from (seed, retina index),
+        so that training sees a family of wave statistics.
+    n_retinas : int, optional
+        Retinas simulated together (per rank and worker); default 4096 on
+        ``cuda``, 16 on ``cpu``.
+    retina, readout : Retina, Readout
+        Default: the 3.2 mm square and 64 x 64 pixels of 50 um at 0.5 s per
+        frame of May et al. (2025).
+    warmup_s : float (s)
+    clip_frames, frame_stride : int
+    batch_size : int, optional
+        Clips per batch (default ``n_retinas``); must divide ``n_retinas``.
+    crop_px, crop, size_px : see :class:`~wavesim.data.FrameTransform`
+    batches_per_epoch : int, optional
+        Batches one iteration yields (default: without end); the next
+        iteration continues the running simulation.
+    seed : int
+    backend : {"auto", "cpu", "cuda"}
+    rank, world_size : int, optional
+        Ranks simulate disjoint retinas (default from ``torch.distributed``).
+    """
+
+    def __init__(
+        self,
+        params: AmacrineParams | None = None,
+        *,
+        param_ranges: Mapping[str, Any] | None = None,
+        n_retinas: int | None = None,
+        retina: Retina | None = None,
+        readout: Readout | None = None,
+        warmup_s: float = 900.0,
+        clip_frames: int = 11,
+        frame_stride: int = 1,
+        batch_size: int | None = None,
+        crop_px=None,
+        crop: str = "random",
+        size_px=None,
+        batches_per_epoch: int | None = None,
+        seed: int = 0,
+        backend: str = "auto",
+        rank: int | None = None,
+        world_size: int | None = None,
+    ):
+        from ..backends import resolve_backend
+
+        self.params = params if params is not None else preset("mouse")
+        if not isinstance(self.params, AmacrineParams):
+            raise ParameterError(f"params must be AmacrineParams, got {type(self.params).__name__}.")
+        self.param_ranges = AmacrineParams.check_ranges(param_ranges or {})
+        self.backend = resolve_backend(backend)
+        self.n_retinas = _RETINAS_DEFAULT[self.backend] if n_retinas is None else n_retinas
+        self.batch_size = self.n_retinas if batch_size is None else batch_size
+        for name, value in (("n_retinas", self.n_retinas), ("batch_size", self.batch_size), ("clip_frames", clip_frames),
+                            ("frame_stride", frame_stride)):
+            if not isinstance(value, int) or value < 1:
+                raise ParameterError(f"{name} must be a positive integer, got {value!r}.")
+        if self.n_retinas % self.batch_size:
+            raise ParameterError(f"batch_size ({self.batch_size}) must divide n_retinas ({self.n_retinas}).")
+        if batches_per_epoch is not None and (not isinstance(batches_per_epoch, int) or batches_per_epoch < 1):
+            raise ParameterError(f"batches_per_epoch must be a positive integer or None, got {batches_per_epoch!r}.")
+        self.retina = retina or Retina(width_um=3200, height_um=3200, shape="rectangle")
+        self.readout = readout or Readout(um_per_pixel=50, frame_period_s=0.5)
+        self.timing = Timing(duration_s=1.0, warmup_s=warmup_s)
+        self.clip_frames = clip_frames
+        self.frame_stride = frame_stride
+        self.transform = FrameTransform(crop_px=crop_px, crop=crop, size_px=size_px)
+        self.batches_per_epoch = batches_per_epoch
+        if not isinstance(seed, int) or not 0 <= seed < 2**63:
+            raise ParameterError(f"seed must be an integer in [0, 2**63), got {seed!r}.")
+        self.seed = seed
+        self.rank, self.world_size = distributed_rank_and_size(rank, world_size)
+        self._running = None
+
+    def retina_indices(self, worker: int = 0, n_workers: int = 1) -> np.ndarray:
+        """Global indices of the retinas a rank's worker simulates (disjoint across ranks and workers)."""
+        first = (self.rank * n_workers + worker) * self.n_retinas
+        return np.arange(first, first + self.n_retinas)
+
+    def retina_params(self, worker: int = 0, n_workers: int = 1) -> list[AmacrineParams]:
+        """The parameters of each retina of a rank's worker."""
+        retinas = self.retina_indices(worker, n_workers)
+        if not self.param_ranges:
+            return [self.params] * len(retinas)
+        return draw_retina_params(self.params, self.param_ranges, self.seed, retinas)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_running"] = None  # a simulation lives in the process that runs it
+        return state
+
+    def _start(self, worker: int, n_workers: int):
+        retinas = self.retina_indices(worker, n_workers)
+        sim = Simulation(self.retina_params(worker, n_workers), movie_seeds(self.seed, retinas), retina=self.retina,
+                         readout=self.readout, backend=self.backend)
+        sim.advance_s(self.timing.warmup_s)
+        clip_span = self.clip_frames * self.frame_stride
+        # One generator for the whole run keeps frame times on the store's grid.
+        frames = sim.frames(2**62, chunk_frames=clip_span)
+        return {"sim": sim, "frames": frames, "retinas": retinas, "key": (worker, n_workers)}
+
+    def __iter__(self):
+        info = get_worker_info()
+        worker, n_workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        if info is not None and self.backend == "cuda":
+            raise ParameterError(
+                "LiveWaves on the cuda backend must run in the training process (CUDA cannot start in a "
+                "forked DataLoader worker): use num_workers=0."
+            )
+        if self._running is None or self._running["key"] != (worker, n_workers):
+            self._running = self._start(worker, n_workers)
+        run = self._running
+        produced = 0
+        while self.batches_per_epoch is None or produced < self.batches_per_epoch:
+            first, chunk = next(run["frames"])
+            clips = self._to_torch(chunk[:, :: self.frame_stride], run["sim"])
+            offsets = self.transform.offsets(run["sim"].frame_shape, run["retinas"] * 2**32 + first, self.seed, 0)
+            clips = self.transform.apply(clips, value_scale=VALUE_SCALE[self.readout.kind], offsets=offsets)
+            first_frame = torch.full((self.batch_size,), first, dtype=torch.int64)
+            for b in range(0, self.n_retinas, self.batch_size):
+                if self.batches_per_epoch is not None and produced >= self.batches_per_epoch:
+                    return
+                yield {
+                    "clips": clips[b : b + self.batch_size],
+                    "retina": torch.from_numpy(run["retinas"][b : b + self.batch_size]),
+                    "first_frame": first_frame,
+                }
+                produced += 1
+
+    @staticmethod
+    def _to_torch(frames, sim) -> torch.Tensor:
+        if sim.xp is np:
+            return torch.from_numpy(np.ascontiguousarray(frames))
+        return torch.from_dlpack(frames)

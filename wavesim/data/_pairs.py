@@ -1,0 +1,150 @@
+"""Positive pairs of frames within one wave, for contrastive pre-training (Ligeralde et al. 2023)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import ParameterError, StoreError
+from ..stats import AnalysisParams
+from ..store import open_store
+from ._clips import VALUE_SCALE, StoreInfo, _as_paths
+from ._frames import FrameTransform
+from ._plan import EpochPlan, hash_uniform
+from ._sharded import ShardedDataset, as_tensor, worker_pid_cache
+
+_SALT_ANCHOR, _SALT_POSITIVE = 21, 22
+
+
+class WavePairs(ShardedDataset):
+    """Pairs of nearby frames of one wave, one pair per wave and epoch, in batches.
+
+    Ligeralde et al. (2023) pre-train with positive pairs of nearby frames
+    within one wave and take frames of other waves as negatives. Each item
+    here is a wave (of :func:`wavesim.stats.detect_movie_waves`, computed once
+    per movie when the dataset is made); each epoch draws, from (seed,
+    epoch, wave), an anchor frame the wave dominates
+    (:func:`wavesim.stats.frame_wave_labels`) and a positive frame of the
+    same wave at most ``max_offset_frames`` away. A batch holds distinct
+    waves, so its other pairs are frames of other waves: the negatives of an
+    NT-Xent loss.
+
+    Batches are dicts: ``frames`` (B, 2, H, W) float32 (anchor, positive;
+    the same crop for both), ``store``, ``movie``, ``wave`` (index within
+    the movie), ``wave_id`` (unique over the dataset), ``anchor_frame``,
+    ``positive_frame``, ``padded``, and ``epoch``, ``worker``,
+    ``worker_batch`` as for :class:`~wavesim.data.WaveClips`, whose sharding,
+    shuffling and resume parameters these are too.
+
+    Parameters
+    ----------
+    stores : path or sequence of paths
+    max_offset_frames : int
+        Largest distance in frames between the anchor and the positive.
+    analysis : AnalysisParams, optional
+        Wave detection settings (activity threshold, minimum wave size).
+    """
+
+    def __init__(self, stores, *, max_offset_frames: int = 2, analysis: AnalysisParams | None = None,
+                 batch_size: int = 256, crop_px=None, crop: str = "random", size_px=None, shuffle: bool = True,
+                 shuffle_window: int = 4096, seed: int = 0, rank: int | None = None, world_size: int | None = None,
+                 remainder: str = "drop", drop_last: bool = False):
+        super().__init__(batch_size=batch_size, shuffle=shuffle, shuffle_window=shuffle_window, seed=seed, rank=rank,
+                         world_size=world_size, remainder=remainder, drop_last=drop_last)
+        if not isinstance(max_offset_frames, int) or max_offset_frames < 1:
+            raise ParameterError(f"max_offset_frames must be a positive integer, got {max_offset_frames!r}.")
+        self.max_offset_frames = max_offset_frames
+        self.analysis = analysis or AnalysisParams()
+        self.transform = FrameTransform(crop_px=crop_px, crop=crop, size_px=size_px)
+        self.stores = [StoreInfo.read(p) for p in _as_paths(stores)]
+        self.store_paths = [s.path for s in self.stores]
+        shapes = {self.transform.output_shape(s.frame_shape) for s in self.stores}
+        if len(shapes) != 1 or len({(s.frame_shape, s.readout) for s in self.stores}) != 1:
+            raise ParameterError("WavePairs needs stores of one frame shape and readout.")
+        self.frame_shape = shapes.pop()
+        self._find_waves()
+        if self.n_items == 0:
+            raise StoreError(
+                f"no wave with two frames at most {max_offset_frames} apart in the complete movies of "
+                f"{', '.join(self.store_paths)}; generate longer movies or lower analysis.min_size_fraction."
+            )
+        self._handles: dict = {}
+
+    def _find_waves(self) -> None:
+        """Per eligible wave: its movie and the frames it dominates, in CSR form."""
+        from ..recordings import Movie
+        from ..stats import frame_wave_labels
+
+        sizes, unit_store, unit_movie, wave_index, frames, ptr = [], [], [], [], [], [0]
+        for i, s in enumerate(self.stores):
+            store = open_store(s.path)
+            for m in s.movies:
+                labels = frame_wave_labels(Movie(store.read_movie(m), s.um_per_pixel, s.frame_period_s), self.analysis)
+                n = 0
+                for w in np.unique(labels[labels >= 0]):
+                    own = np.flatnonzero(labels == w)
+                    if own.size >= 2 and (np.diff(own) <= self.max_offset_frames).any():
+                        wave_index.append(int(w))
+                        frames.append(own)
+                        ptr.append(ptr[-1] + own.size)
+                        n += 1
+                sizes.append(n)
+                unit_store.append(i)
+                unit_movie.append(m)
+        self._unit_sizes = np.asarray(sizes, dtype=np.int64)
+        self._unit_store = np.asarray(unit_store, dtype=np.int64)
+        self._unit_movie = np.asarray(unit_movie, dtype=np.int64)
+        self._item_unit = np.repeat(np.arange(len(sizes)), self._unit_sizes)
+        self._item_wave = np.asarray(wave_index, dtype=np.int64)
+        self._frames = np.concatenate(frames).astype(np.int64) if frames else np.zeros(0, np.int64)
+        self._frame_ptr = np.asarray(ptr, dtype=np.int64)
+
+    def pair_frames(self, wave_ids: np.ndarray, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        """(anchor, positive) frame of each wave id in ``epoch``: a pure function of (seed, epoch, id)."""
+        anchors, positives = [], []
+        u_anchor = hash_uniform(self.seed, epoch, wave_ids, _SALT_ANCHOR)
+        u_positive = hash_uniform(self.seed, epoch, wave_ids, _SALT_POSITIVE)
+        for k, item in enumerate(wave_ids):
+            own = self._frames[self._frame_ptr[item] : self._frame_ptr[item + 1]]
+            near = np.abs(own[:, None] - own[None, :]) <= self.max_offset_frames
+            np.fill_diagonal(near, False)
+            eligible = np.flatnonzero(near.any(axis=1))
+            a = eligible[int(u_anchor[k] * eligible.size)]
+            candidates = np.flatnonzero(near[a])
+            anchors.append(own[a])
+            positives.append(own[candidates[int(u_positive[k] * candidates.size)]])
+        return np.asarray(anchors, dtype=np.int64), np.asarray(positives, dtype=np.int64)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_handles"] = {}
+        return state
+
+    def _make_batch(self, plan: EpochPlan, positions: np.ndarray, window: int) -> dict[str, Any]:
+        ids, padded = plan.item_ids(positions)
+        unit = self._item_unit[ids]
+        store, movie = self._unit_store[unit], self._unit_movie[unit]
+        anchor, positive = self.pair_frames(ids, plan.epoch)
+        frames = np.empty((len(ids), 2, *self.stores[0].frame_shape), dtype=np.uint8)
+        for s, m in {(int(s), int(m)) for s, m in zip(store, movie)}:
+            rows = np.flatnonzero((store == s) & (movie == m))
+            wanted = np.unique(np.concatenate([anchor[rows], positive[rows]]))
+            handle = worker_pid_cache(self._handles, s, lambda: open_store(self.store_paths[s]))
+            data = np.asarray(handle.movies.get_orthogonal_selection((m, wanted)))
+            frames[rows, 0] = data[np.searchsorted(wanted, anchor[rows])]
+            frames[rows, 1] = data[np.searchsorted(wanted, positive[rows])]
+        offsets = self.transform.offsets(self.stores[0].frame_shape, ids, self.seed, plan.epoch)
+        clips = self.transform.apply(as_tensor(frames), value_scale=VALUE_SCALE[self.stores[0].readout], offsets=offsets)
+        return {
+            "frames": clips,
+            "store": as_tensor(store),
+            "movie": as_tensor(movie),
+            "wave": as_tensor(self._item_wave[ids]),
+            "wave_id": as_tensor(ids),
+            "anchor_frame": as_tensor(anchor),
+            "positive_frame": as_tensor(positive),
+            "padded": as_tensor(padded),
+        }
+
