@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# On a machine with an NVIDIA GPU: every GPU test, then every GPU benchmark, ending with one table.
+# On a machine with an NVIDIA GPU: every GPU test, then every GPU benchmark (simulation, then
+# clips into training from a store and live), ending with one table of both.
 # Run from the repository root. On the lent device machine, first put the wheels of
 # ../shared/device-wheels in .whl/ (see DEVELOPERS.md); this script installs them if present.
 set -euo pipefail
@@ -17,4 +18,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader ||
 echo "== GPU tests"
 $PY -m pytest "$REPO/tests/test_gpu.py" -q -p no:cacheprovider -rs
 echo "== GPU benchmarks"
-$PY "$REPO/benchmarks/bench_simulate.py" --backends cuda ${BENCH_ARGS:-}
+$PY "$REPO/benchmarks/bench_simulate.py" --backends cuda --json /tmp/wavesim-simulate.json ${BENCH_ARGS:-}
+$PY "$REPO/benchmarks/bench_data.py" --backends cuda --json /tmp/wavesim-data.json
+echo "== Summary"
+$PY "$REPO/benchmarks/gpu_summary.py" /tmp/wavesim-simulate.json /tmp/wavesim-data.json
