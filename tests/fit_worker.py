@@ -1,0 +1,41 @@
+"""One worker of a shared fit study (run by tests/test_fit.py as a separate process).
+
+Usage: python fit_worker.py STORAGE N_TRIALS LOG_DIR [BATCH_SIZE]
+
+Every candidate this process simulates is appended to LOG_DIR/<pid>.log,
+so the test can check that no trial was simulated twice.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fit_setup import quick_objective, quick_ranges  # noqa: E402
+from helpers import fast_params  # noqa: E402
+
+from wavesim.fit import run_search  # noqa: E402
+
+
+def main() -> int:
+    storage, n_trials, log_dir = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+    batch_size = int(sys.argv[4]) if len(sys.argv) > 4 else 2
+    objective = quick_objective()
+    evaluate = objective.evaluate
+
+    def logged(candidates):
+        with open(log_dir / f"{os.getpid()}.log", "a") as log:
+            for c in candidates:
+                log.write(json.dumps({k: getattr(c, k) for k in quick_ranges()}) + "\n")
+        return evaluate(candidates)
+
+    objective.evaluate = logged
+    run_search(objective, quick_ranges(), fast_params(spont_rate_hz=0.0), storage, "shared", n_trials,
+               batch_size=batch_size, progress=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,523 @@
+"""The distance between a recording's wave statistics and a simulation's.
+
+A candidate parameter set is simulated on several retinas; each retina is
+sampled by virtual electrodes at the recording's own electrode positions
+(the layout centred on the retina) and goes through the same analysis as the
+recording. The distance of one retina is a weighted mean of per-statistic
+terms, each scaled so that 1 means "clearly different":
+
+========================  =========  ==========================================
+term                      statistic  distance
+========================  =========  ==========================================
+``iwi``                   median inter-wave interval per electrode (s)
+                                     ``|ln(sim / rec)| / ratio_scale``
+``burst_duration``        median burst duration (s)     ``|ln ratio| / ratio_scale``
+``speed``                 median wave speed (um/s)      ``|ln ratio| / ratio_scale``
+``size``                  mean wave size (fraction of electrodes)
+                                     ``|sim - rec| / fraction_scale``
+``participation``         fraction of electrodes in any wave
+                                     ``|sim - rec| / fraction_scale``
+``ci``                    correlation index against distance: the mean over
+                          shared distance bins of ``|ln(sim / rec)| / ratio_scale``
+========================  =========  ==========================================
+
+Medians, not means: single slow waves or long pauses dominate means (see
+docs/compare_with_recordings.md). The CI uses only channels firing at least
+``min_channel_rate_hz``: nearly silent channels give huge, meaningless CIs.
+
+Simulation noise: every candidate is simulated with the same retina seeds
+and the same virtual-electrode seeds (common random numbers), so two nearby
+candidates differ mostly by their parameters, not by their noise; the
+distance's standard error over the retinas is reported with it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .errors import ParameterError, WavesimError
+from .lattice import Retina
+from .models.amacrine import AmacrineParams
+from .readout import Readout
+from .recordings import MEARecording, Movie
+from .simulate import Simulation, movie_seeds
+from .stats import (
+    AnalysisParams,
+    ci_by_distance,
+    correlation_index,
+    detect_mea_waves,
+    detect_spike_bursts,
+    inter_wave_intervals,
+    virtual_electrodes,
+)
+
+#: (term, statistic, kind): "ratio" terms compare positive quantities by log-ratio,
+#: "fraction" terms compare fractions by difference.
+TERMS: tuple[tuple[str, str, str], ...] = (
+    ("iwi", "median_iwi_s", "ratio"),
+    ("burst_duration", "median_burst_duration_s", "ratio"),
+    ("size", "mean_size_fraction", "fraction"),
+    ("speed", "median_speed_um_per_s", "ratio"),
+    ("participation", "participation_fraction", "fraction"),
+    ("ci", "ci_profile", "ratio"),
+)
+TERM_NAMES = tuple(t[0] for t in TERMS)
+DEFAULT_WEIGHTS = {name: 1.0 for name in TERM_NAMES}
+
+
+class UnfittableRecordingError(WavesimError, ValueError):
+    """A recording holds too little activity (e.g. too few waves) to fit a model to."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectiveSettings:
+    """How simulated and recorded statistics are compared.
+
+    Parameters
+    ----------
+    weights : mapping of str to float
+        Weight of each term (names in :data:`TERM_NAMES`); missing names get 1,
+        0 switches a term off. The distance is the weighted mean of the terms.
+    ratio_scale : float
+        Log-ratio counted as a distance of 1 (default ln 2: a factor of 2).
+    fraction_scale : float
+        Difference of fractions counted as a distance of 1 (default 0.2).
+    missing_penalty : float
+        Term distance when the recording defines a statistic that the
+        simulation does not (e.g. a retina without waves): large and finite,
+        so the search can still rank such candidates.
+    min_channel_rate_hz : float
+        Channels firing less than this (spikes over the recording) are left
+        out of the CI.
+    min_ci_pairs : int
+        A distance bin enters the CI term only if both profiles hold at
+        least this many channel pairs in it.
+    min_recorded_waves : int
+        Fewest waves the recording must hold to be fitted.
+    """
+
+    weights: Mapping[str, float] = dataclasses.field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    ratio_scale: float = math.log(2.0)
+    fraction_scale: float = 0.2
+    missing_penalty: float = 10.0
+    min_channel_rate_hz: float = 0.01
+    min_ci_pairs: int = 3
+    min_recorded_waves: int = 5
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.weights) - set(TERM_NAMES))
+        if unknown:
+            raise ParameterError(f"Unknown objective term(s) {unknown} in weights; known terms are {list(TERM_NAMES)}.")
+        weights = dict(DEFAULT_WEIGHTS)
+        for name, value in self.weights.items():
+            value = float(value)
+            if not (math.isfinite(value) and value >= 0):
+                raise ParameterError(f"the weight of term {name!r} must be finite and >= 0, got {value!r}.")
+            weights[name] = value
+        if sum(weights.values()) <= 0:
+            raise ParameterError("at least one objective weight must be > 0.")
+        object.__setattr__(self, "weights", weights)
+        for name in ("ratio_scale", "fraction_scale", "missing_penalty"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ParameterError(f"ObjectiveSettings.{name} must be finite and > 0, got {value!r}.")
+        if not self.min_channel_rate_hz >= 0:
+            raise ParameterError(f"ObjectiveSettings.min_channel_rate_hz must be >= 0, got {self.min_channel_rate_hz!r}.")
+        for name in ("min_ci_pairs", "min_recorded_waves"):
+            if int(getattr(self, name)) < 1:
+                raise ParameterError(f"ObjectiveSettings.{name} must be >= 1, got {getattr(self, name)!r}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class SimulationSettings:
+    """How each candidate is simulated and sampled.
+
+    Parameters
+    ----------
+    n_retinas : int
+        Retinas per candidate (the same seeds for every candidate).
+    seed : int
+        Derives the retina seeds and the virtual-electrode seeds.
+    margin_um : float (um)
+        Simulated retina beyond the electrode layout on every side, so that
+        waves enter the array from outside as in a whole retina.
+    um_per_pixel : float (um)
+        Readout pixel size.
+    frame_period_s : float (s)
+        Readout frame period.
+    warmup_s : float (s)
+        Simulated time before sampling starts.
+    duration_s : float or None (s)
+        Sampled time per retina; None: the recording's duration.
+    rate_hz : float (Hz)
+        Poisson rate of a virtual electrode on an active pixel.
+    backend : {"auto", "cpu", "cuda"}
+    """
+
+    n_retinas: int = 2
+    seed: int = 0
+    margin_um: float = 500.0
+    um_per_pixel: float = 34.0
+    frame_period_s: float = 0.25
+    warmup_s: float = 900.0
+    duration_s: float | None = None
+    rate_hz: float = 20.0
+    backend: str = "auto"
+
+    def __post_init__(self) -> None:
+        if int(self.n_retinas) < 1:
+            raise ParameterError(f"SimulationSettings.n_retinas must be >= 1, got {self.n_retinas!r}.")
+        if not 0 <= int(self.seed) < 2**63:
+            raise ParameterError(f"SimulationSettings.seed must be in [0, 2**63), got {self.seed!r}.")
+        for name in ("um_per_pixel", "frame_period_s", "rate_hz"):
+            if not getattr(self, name) > 0:
+                raise ParameterError(f"SimulationSettings.{name} must be > 0, got {getattr(self, name)!r}.")
+        for name in ("margin_um", "warmup_s"):
+            if not getattr(self, name) >= 0:
+                raise ParameterError(f"SimulationSettings.{name} must be >= 0, got {getattr(self, name)!r}.")
+        if self.duration_s is not None and not self.duration_s > 0:
+            raise ParameterError(f"SimulationSettings.duration_s must be > 0 or None, got {self.duration_s!r}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class FitStatistics:
+    """The statistics the objective compares, of one recording or virtual recording.
+
+    Attributes
+    ----------
+    n_waves : int
+    median_iwi_s, median_burst_duration_s, median_speed_um_per_s : float
+        nan where undefined (e.g. no waves).
+    mean_size_fraction, participation_fraction : float
+        Fractions of the electrodes.
+    ci_distance_um, ci_mean : ndarray
+        CI profile: bin start (multiples of the bin width, um) and mean CI.
+    ci_n_pairs : ndarray of int
+    """
+
+    n_waves: int
+    median_iwi_s: float
+    median_burst_duration_s: float
+    mean_size_fraction: float
+    median_speed_um_per_s: float
+    participation_fraction: float
+    ci_distance_um: np.ndarray
+    ci_mean: np.ndarray
+    ci_n_pairs: np.ndarray
+
+    SCALARS = ("n_waves", "median_iwi_s", "median_burst_duration_s", "mean_size_fraction",
+               "median_speed_um_per_s", "participation_fraction")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: nan as None."""
+        def clean(v):
+            return None if isinstance(v, float) and not math.isfinite(v) else v
+
+        out = {name: clean(getattr(self, name)) for name in self.SCALARS}
+        out["ci_distance_um"] = [float(d) for d in self.ci_distance_um]
+        out["ci_mean"] = [clean(float(c)) for c in self.ci_mean]
+        out["ci_n_pairs"] = [int(n) for n in self.ci_n_pairs]
+        return out
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "FitStatistics":
+        def num(v):
+            return math.nan if v is None else float(v)
+
+        return cls(
+            n_waves=int(values["n_waves"]),
+            **{name: num(values[name]) for name in cls.SCALARS[1:]},
+            ci_distance_um=np.asarray(values["ci_distance_um"], dtype=float),
+            ci_mean=np.array([num(v) for v in values["ci_mean"]], dtype=float),
+            ci_n_pairs=np.asarray(values["ci_n_pairs"], dtype=np.int64),
+        )
+
+
+def _median(values: np.ndarray) -> float:
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else math.nan
+
+
+def fit_statistics(recording: MEARecording, analysis: AnalysisParams, min_channel_rate_hz: float) -> FitStatistics:
+    """The statistics of :data:`TERMS` for one MEA recording (real or virtual).
+
+    Parameters
+    ----------
+    recording : MEARecording
+    analysis : AnalysisParams
+        Burst, wave and CI settings, the same for recording and simulation.
+    min_channel_rate_hz : float (Hz)
+        Channels below this mean rate are left out of the CI.
+
+    Returns
+    -------
+    FitStatistics
+    """
+    bursts = detect_spike_bursts(recording.spike_times_s, analysis)
+    waves = detect_mea_waves(recording, analysis, bursts=bursts)
+    _, iwi_s = inter_wave_intervals(waves)
+    # participation over distinct electrode positions, as in stats.summarize
+    _, electrode = np.unique(recording.positions_um, axis=0, return_inverse=True)
+    electrode = electrode.ravel()
+    n_electrodes = int(electrode.max()) + 1
+    participating = np.unique(electrode[waves.member_site]).size if len(waves) else 0
+    rates_hz = np.array([t.size for t in recording.spike_times_s]) / recording.duration_s
+    keep = np.flatnonzero(rates_hz >= min_channel_rate_hz)
+    ci_distance, ci_mean, ci_n = np.zeros(0), np.zeros(0), np.zeros(0, np.int64)
+    if keep.size >= 2:
+        ci = correlation_index([recording.spike_times_s[k] for k in keep], recording.duration_s,
+                               analysis.ci_window_s)
+        profile = ci_by_distance(ci, recording.positions_um[keep], analysis.ci_bin_width_um)
+        # bins named by their start so that two profiles share bin labels
+        ci_distance = np.floor(profile.distance_um / analysis.ci_bin_width_um) * analysis.ci_bin_width_um
+        ci_mean, ci_n = profile.mean_ci, profile.n_pairs
+    return FitStatistics(
+        n_waves=len(waves),
+        median_iwi_s=_median(iwi_s),
+        median_burst_duration_s=_median(bursts.end_s - bursts.onset_s),
+        mean_size_fraction=float(waves.size_fraction.mean()) if len(waves) else math.nan,
+        median_speed_um_per_s=_median(waves.speed_um_per_s),
+        participation_fraction=participating / n_electrodes,
+        ci_distance_um=ci_distance, ci_mean=ci_mean, ci_n_pairs=ci_n,
+    )
+
+
+def _ci_term(sim: FitStatistics, rec: FitStatistics, settings: ObjectiveSettings) -> float:
+    """Mean |ln CI ratio| over the distance bins both profiles hold; nan if none is shared."""
+    rec_bins = {d: (c, n) for d, c, n in zip(rec.ci_distance_um, rec.ci_mean, rec.ci_n_pairs)}
+    ratios = []
+    for d, c, n in zip(sim.ci_distance_um, sim.ci_mean, sim.ci_n_pairs):
+        if d in rec_bins:
+            c_rec, n_rec = rec_bins[d]
+            if min(n, n_rec) >= settings.min_ci_pairs and c > 0 and c_rec > 0:
+                ratios.append(abs(math.log(c / c_rec)))
+    return float(np.mean(ratios)) if ratios else math.nan
+
+
+def term_distances(sim: FitStatistics, rec: FitStatistics, settings: ObjectiveSettings) -> dict[str, float]:
+    """Scaled distance of each term; ``missing_penalty`` where the simulation lacks a recorded statistic.
+
+    Terms the recording itself leaves undefined are nan (and left out of the total).
+    """
+    out = {}
+    for name, stat, kind in TERMS:
+        if name == "ci":
+            rec_defined = rec.ci_mean.size > 0
+            value = _ci_term(sim, rec, settings) / settings.ratio_scale if rec_defined else math.nan
+        else:
+            s, r = getattr(sim, stat), getattr(rec, stat)
+            rec_defined = math.isfinite(r) and (kind == "fraction" or r > 0)
+            if not rec_defined:
+                value = math.nan
+            elif kind == "ratio":
+                value = abs(math.log(s / r)) / settings.ratio_scale if math.isfinite(s) and s > 0 else math.nan
+            else:
+                value = abs(s - r) / settings.fraction_scale if math.isfinite(s) else math.nan
+        if rec_defined and not math.isfinite(value):
+            value = settings.missing_penalty
+        out[name] = value
+    return out
+
+
+def total_distance(terms: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    """Weighted mean of the defined terms."""
+    pairs = [(weights[k], v) for k, v in terms.items() if math.isfinite(v) and weights[k] > 0]
+    total_weight = sum(w for w, _ in pairs)
+    return sum(w * v for w, v in pairs) / total_weight if total_weight > 0 else math.nan
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation:
+    """The objective of one candidate over its retinas.
+
+    Attributes
+    ----------
+    distance : float
+        Mean over retinas of each retina's distance.
+    distance_sem : float
+        Standard error of that mean (0 with one retina).
+    retina_distances : list of float
+    terms : dict of str to float
+        Mean over retinas of each term.
+    statistics : list of FitStatistics
+        One per retina.
+    """
+
+    distance: float
+    distance_sem: float
+    retina_distances: list[float]
+    terms: dict[str, float]
+    statistics: list[FitStatistics]
+
+
+class VirtualArray:
+    """A recording's electrode layout centred on simulated retinas, and its virtual spike trains.
+
+    Parameters
+    ----------
+    positions_um : ndarray, shape (n, 2)
+        Electrode positions (um), e.g. a recording's ``positions_um``.
+    duration_s : float (s)
+        Sampled time per retina.
+    simulation : SimulationSettings
+    activity_threshold : float, optional
+        As in :class:`~wavesim.stats.AnalysisParams`.
+    """
+
+    def __init__(self, positions_um: np.ndarray, duration_s: float, simulation: SimulationSettings,
+                 activity_threshold: float | None = None):
+        s = self.simulation = simulation
+        self.positions_um = np.asarray(positions_um, dtype=float)
+        self.duration_s = float(duration_s)
+        self.activity_threshold = activity_threshold
+        low, high = self.positions_um.min(axis=0), self.positions_um.max(axis=0)
+        size_um = (high - low) + 2 * s.margin_um + s.um_per_pixel
+        width_px, height_px = (int(math.ceil(v / s.um_per_pixel)) for v in size_um)
+        self.retina = Retina(width_um=width_px * s.um_per_pixel, height_um=height_px * s.um_per_pixel)
+        self.readout = Readout(um_per_pixel=s.um_per_pixel, frame_period_s=s.frame_period_s, kind="binary")
+        # the pixel each electrode reads, with the layout's centre on the retina's centre
+        shift = np.array([width_px, height_px]) * s.um_per_pixel / 2 - (low + high) / 2
+        col = np.rint((self.positions_um[:, 0] + shift[0]) / s.um_per_pixel - 0.5).astype(np.int64)
+        row = np.rint((self.positions_um[:, 1] + shift[1]) / s.um_per_pixel - 0.5).astype(np.int64)
+        pixels, electrode_pixel = np.unique(row * width_px + col, return_inverse=True)
+        self._electrode_pixel = electrode_pixel.ravel()
+        self._pixel_rows, self._pixel_cols = np.divmod(pixels, width_px)
+
+    @property
+    def retina_seeds(self) -> list[int]:
+        """The retina seeds every candidate is simulated with (common random numbers)."""
+        return [int(x) for x in movie_seeds(self.simulation.seed, range(self.simulation.n_retinas))]
+
+    def simulate(self, candidates: Sequence[AmacrineParams]) -> np.ndarray:
+        """Activity at the electrode pixels: (k * n_retinas, n_frames, n_pixels) uint8.
+
+        All candidates and retinas run in one :class:`Simulation` batch, one
+        parameter set per batch element; only the electrode pixels leave the device.
+        """
+        s = self.simulation
+        params = [p for p in candidates for _ in range(s.n_retinas)]
+        sim = Simulation(params, self.retina_seeds * len(candidates), retina=self.retina,
+                         readout=self.readout, backend=s.backend)
+        sim.advance_s(s.warmup_s)
+        n_frames = max(1, int(round(self.duration_s / s.frame_period_s)))
+        out = np.empty((len(params), n_frames, self._pixel_rows.size), dtype=np.uint8)
+        rows, cols = sim.xp.asarray(self._pixel_rows), sim.xp.asarray(self._pixel_cols)
+        for first, chunk in sim.frames(n_frames, chunk_frames=256):
+            out[:, first:first + chunk.shape[1]] = sim.to_host(chunk[:, :, rows, cols])
+        return out
+
+    def recording(self, electrode_frames: np.ndarray, retina_index: int) -> MEARecording:
+        """Virtual spike trains of one retina from its electrode pixels, (n_frames, n_pixels).
+
+        Identical to :func:`wavesim.stats.virtual_electrodes` on the full
+        movie, which reads only the electrodes' pixels.
+        """
+        s = self.simulation
+        movie = Movie(electrode_frames[:, None, :], s.um_per_pixel, s.frame_period_s)
+        # electrode e reads column electrode_pixel[e] of the one-row movie
+        lined_up = np.column_stack([self._electrode_pixel * s.um_per_pixel, np.zeros(self._electrode_pixel.size)])
+        virtual = virtual_electrodes(movie, lined_up, rate_hz=s.rate_hz, seed=self.retina_seeds[retina_index],
+                                     threshold=self.activity_threshold)
+        return dataclasses.replace(virtual, positions_um=self.positions_um)
+
+    def recordings(self, params: AmacrineParams) -> list[MEARecording]:
+        """Virtual recordings of one parameter set, one per retina (e.g. a synthetic ground truth)."""
+        frames = self.simulate([params])
+        return [self.recording(frames[r], r) for r in range(self.simulation.n_retinas)]
+
+
+class Objective:
+    """Distance between a recording and candidate parameter sets, simulated in batches.
+
+    Parameters
+    ----------
+    recording : MEARecording
+    settings : ObjectiveSettings, optional
+    simulation : SimulationSettings, optional
+    analysis : AnalysisParams, optional
+        The same analysis for recording and simulation.
+
+    Raises
+    ------
+    UnfittableRecordingError
+        If the recording holds fewer than ``settings.min_recorded_waves`` waves.
+    """
+
+    def __init__(self, recording: MEARecording, settings: ObjectiveSettings | None = None,
+                 simulation: SimulationSettings | None = None, analysis: AnalysisParams | None = None):
+        self.recording = recording
+        self.settings = settings or ObjectiveSettings()
+        self.simulation = simulation or SimulationSettings()
+        self.analysis = analysis or AnalysisParams()
+        self.recorded = fit_statistics(recording, self.analysis, self.settings.min_channel_rate_hz)
+        if self.recorded.n_waves < self.settings.min_recorded_waves:
+            raise UnfittableRecordingError(
+                f"recording {recording.name} holds {self.recorded.n_waves} wave(s) over "
+                f"{recording.duration_s:g} s; fitting needs at least {self.settings.min_recorded_waves} "
+                f"(ObjectiveSettings.min_recorded_waves). Use a longer recording, or check the analysis "
+                f"settings (burst detection, min_size_fraction)."
+            )
+        self.array = VirtualArray(recording.positions_um, self.simulation.duration_s or recording.duration_s,
+                                  self.simulation, self.analysis.activity_threshold)
+
+    def describe(self) -> dict[str, Any]:
+        """Everything that defines the objective (stored with a study so that all workers agree)."""
+        return {
+            "recording": self.recording.name,
+            "objective": self.settings.to_dict(),
+            "simulation": self.simulation.to_dict(),
+            "analysis": dataclasses.asdict(self.analysis),
+            "retina_um": [self.array.retina.width_um, self.array.retina.height_um],
+            "duration_s": self.array.duration_s,
+        }
+
+    def evaluate(self, candidates: Sequence[AmacrineParams]) -> list[Evaluation]:
+        """Simulate the candidates in one batch and score each.
+
+        Parameters
+        ----------
+        candidates : sequence of AmacrineParams
+            All with the same ``dt_s``.
+
+        Returns
+        -------
+        list of Evaluation
+            One per candidate, in order.
+        """
+        n = self.simulation.n_retinas
+        frames = self.array.simulate(candidates)
+        results = []
+        for c in range(len(candidates)):
+            stats = [fit_statistics(self.array.recording(frames[c * n + r], r), self.analysis,
+                                    self.settings.min_channel_rate_hz) for r in range(n)]
+            terms = [term_distances(st, self.recorded, self.settings) for st in stats]
+            distances = [total_distance(t, self.settings.weights) for t in terms]
+            sem = float(np.std(distances, ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+            mean_terms = {k: float(np.nanmean([t[k] for t in terms])) if any(math.isfinite(t[k]) for t in terms)
+                          else math.nan for k in TERM_NAMES}
+            results.append(Evaluation(float(np.mean(distances)), sem, distances, mean_terms, stats))
+        return results
+
+
+def mean_statistics(stats: Sequence[FitStatistics]) -> dict[str, float]:
+    """Mean over retinas of each scalar statistic (undefined values skipped), and of the CI per bin."""
+    out: dict[str, Any] = {}
+    for name in FitStatistics.SCALARS:
+        values = np.array([getattr(s, name) for s in stats], dtype=float)
+        values = values[np.isfinite(values)]
+        out[name] = float(values.mean()) if values.size else None
+    bins = sorted({float(d) for s in stats for d in s.ci_distance_um})
+    out["ci_distance_um"] = bins
+    out["ci_mean"] = [float(np.mean([c for s in stats for d, c in zip(s.ci_distance_um, s.ci_mean) if d == b]))
+                      for b in bins]
+    return out
