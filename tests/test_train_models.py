@@ -1,0 +1,192 @@
+"""Tests for wavesim.train.models, wavesim.train.losses and wavesim.train.evaluate (small sizes, CPU)."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+pytest.importorskip("skimage")
+
+from wavesim.errors import ParameterError  # noqa: E402
+from wavesim.train.evaluate import (  # noqa: E402
+    digits_probe,
+    extract_features,
+    linear_probe,
+    next_frame_error,
+    translation_invariance,
+)
+from wavesim.train.losses import next_frame_loss, nt_xent_loss  # noqa: E402
+from wavesim.train.models import (  # noqa: E402
+    ContrastiveNet,
+    RecurrentPredictor,
+    count_parameters,
+    resnet18,
+    shuffle_weights,
+)
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    torch.manual_seed(0)
+
+
+def test_recurrent_predictor_rnn_has_paper_parameter_count():
+    model = RecurrentPredictor()
+    # 1->64 layer: conv_x 640 + conv_h 36,928; two 64->64 layers of 73,856; 64->1 head 577.
+    assert [count_parameters(layer) for layer in model.layers] == [37568, 73856, 73856]
+    assert count_parameters(model.head) == 577
+    assert count_parameters(model) == 185_857
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("shape", [(2, 10, 64, 64), (2, 10, 1, 64, 64)])
+def test_recurrent_predictor_forward_backward(cell, shape):
+    # Few hidden channels keep the test fast; the architecture is the same.
+    model = RecurrentPredictor(cell, hidden_channels=8)
+    clip = torch.rand(shape)
+    out = model(clip)
+    assert out.shape == (2, 1, 64, 64)
+    assert out.min() >= 0 and out.max() <= 1
+    out.square().mean().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_recurrent_predictor_channel_axis_is_optional():
+    model = RecurrentPredictor("gru", hidden_channels=4)
+    clip = torch.rand(1, 3, 16, 16)
+    torch.testing.assert_close(model(clip), model(clip.unsqueeze(2)))
+
+
+def test_recurrent_predictor_rejects_bad_arguments():
+    with pytest.raises(ParameterError, match="cell"):
+        RecurrentPredictor("transformer")
+    with pytest.raises(ParameterError, match="hidden_channels"):
+        RecurrentPredictor(hidden_channels=0)
+    with pytest.raises(ParameterError, match="shape"):
+        RecurrentPredictor(hidden_channels=4)(torch.rand(2, 3, 2, 8, 8))
+
+
+def test_resnet18_features_and_parameter_count():
+    net = resnet18()
+    assert count_parameters(net) == 11_168_832
+    assert net(torch.rand(2, 3, 32, 32)).shape == (2, 512)
+    assert resnet18(in_channels=1)(torch.rand(2, 1, 32, 32)).shape == (2, 512)
+
+
+def test_contrastive_net_accepts_grayscale_and_rgb():
+    net = ContrastiveNet().eval()
+    gray = torch.rand(2, 32, 32)
+    assert net(gray).shape == (2, 128)
+    assert net.features(gray).shape == (2, 512)
+    # Grayscale is repeated to three channels, so both spellings agree.
+    torch.testing.assert_close(net.features(gray.unsqueeze(1)), net.features(gray[:, None].expand(-1, 3, -1, -1)))
+    assert net(torch.rand(2, 1, 64, 64)).shape == (2, 128)  # resized to 32x32
+    assert ContrastiveNet(projection_dim=16)(torch.rand(2, 3, 32, 32)).shape == (2, 16)
+    assert count_parameters(net.projector) == 512 * 512 + 512 + 512 * 128 + 128
+    with pytest.raises(ParameterError, match="shape"):
+        net(torch.rand(2, 2, 32, 32))
+
+
+def test_shuffle_weights_permutes_values_deterministically():
+    model = RecurrentPredictor(hidden_channels=4)
+    before = [p.detach().clone() for p in model.parameters()]
+    shuffled = shuffle_weights(model, seed=1)
+    again = shuffle_weights(model, seed=1)
+    other = shuffle_weights(model, seed=2)
+    for original, new, same, different in zip(
+        before, shuffled.parameters(), again.parameters(), other.parameters()
+    ):
+        torch.testing.assert_close(new.detach().flatten().sort().values, original.flatten().sort().values)
+        torch.testing.assert_close(new, same)
+    assert any(not torch.equal(new, original) for new, original in zip(shuffled.parameters(), before))
+    assert any(not torch.equal(a, b) for a, b in zip(shuffled.parameters(), other.parameters()))
+    for original, kept in zip(before, model.parameters()):
+        torch.testing.assert_close(kept, original)
+
+
+def test_next_frame_loss_hand_example():
+    prediction = torch.zeros(2, 1, 2, 2)
+    target = torch.zeros(2, 1, 2, 2)
+    target[0] = 1.0  # 4 pixels of error 1
+    target[1, 0, 0, 0] = 0.5  # one pixel of error 0.5
+    assert next_frame_loss(prediction, target).item() == pytest.approx((4 + 0.25) / 2)
+    with pytest.raises(ParameterError, match="same shape"):
+        next_frame_loss(prediction, target[:, 0])
+
+
+def test_nt_xent_hand_example():
+    # Two orthogonal pairs: each view has similarity 1 to its partner and 0 to the two negatives.
+    z_a = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    expected = math.log(1 + 2 * math.exp(-1 / 0.5))
+    assert nt_xent_loss(z_a, z_a.clone(), temperature=0.5).item() == pytest.approx(expected, rel=1e-6)
+    # Cosine similarity: the scale of the embeddings does not matter.
+    assert nt_xent_loss(z_a, 3 * z_a, temperature=0.5).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_nt_xent_prefers_aligned_pairs_and_is_stable():
+    z_a = torch.randn(32, 16)
+    aligned = nt_xent_loss(z_a, z_a + 0.05 * torch.randn(32, 16))
+    shuffled = nt_xent_loss(z_a, torch.randn(32, 16))
+    assert aligned < shuffled
+    assert torch.isfinite(nt_xent_loss(z_a, z_a, temperature=1e-3))
+    with pytest.raises(ParameterError, match="2 pairs"):
+        nt_xent_loss(z_a[:1], z_a[:1])
+    with pytest.raises(ParameterError, match="temperature"):
+        nt_xent_loss(z_a, z_a, temperature=0)
+
+
+def test_linear_probe_informative_and_noise():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, size=900)
+    informative = rng.normal(size=(900, 5)) + 4 * np.eye(3, 5)[labels]
+    assert linear_probe(informative[:300], labels[:300], informative[300:], labels[300:]) > 0.9
+    noise = rng.normal(size=(900, 5))
+    assert abs(linear_probe(noise[:300], labels[:300], noise[300:], labels[300:]) - 1 / 3) < 0.1
+    with pytest.raises(ParameterError, match="dimension"):
+        linear_probe(noise[:300], labels[:300], noise[300:, :4], labels[300:])
+    with pytest.raises(ParameterError, match="two classes"):
+        linear_probe(noise[:10], np.zeros(10), noise[10:20], np.zeros(10))
+
+
+def test_extract_features_restores_training_mode():
+    net = ContrastiveNet()
+    features = extract_features(net.features, torch.rand(5, 1, 32, 32), batch_size=2)
+    assert features.shape == (5, 512) and features.dtype == np.float32
+    assert net.training
+    with pytest.raises(ParameterError, match="batch_size"):
+        extract_features(net, torch.rand(5, 1, 32, 32), batch_size=0)
+
+
+def test_digits_probe_on_pixels():
+    result = digits_probe(lambda images: images)
+    assert result["accuracy"] > 0.85
+    assert result["accuracy"] == pytest.approx(result["pixel_accuracy"])
+    assert result["n_train"] + result["n_test"] == 1797 and result["feature_dim"] == 1024
+
+
+def test_translation_invariance_favours_invariant_features():
+    kwargs = dict(n_exemplars=6, n_translations=8, n_folds=2, crop_px=12, n_dichotomies=4, seed=0)
+    # |FFT| is exactly invariant to circular shifts of the canvas.
+    result = translation_invariance(lambda images: torch.fft.fft2(images).abs(), **kwargs)
+    assert result["score"] == pytest.approx(1.0)
+    assert result["score"] > result["pixel_score"] + 0.2
+    assert np.shape(result["shifts"]) == (8, 2) and np.abs(result["shifts"]).max() <= 6
+    json.dumps(result)
+    assert 0 <= result["pixel_separability"] <= result["separability"] <= 1
+    with pytest.raises(ParameterError, match="n_translations"):
+        translation_invariance(lambda images: images, n_translations=1000)
+
+
+def test_next_frame_error_runs():
+    model = RecurrentPredictor(hidden_channels=4)
+    clips = np.random.default_rng(0).random((5, 11, 16, 16), dtype=np.float32)
+    error = next_frame_error(model, clips, batch_size=2)
+    with torch.no_grad():
+        expected = next_frame_loss(model(torch.as_tensor(clips[:, :10])), torch.as_tensor(clips[:, 10:])).item()
+    assert error == pytest.approx(expected, rel=1e-5)
+    assert model.training
+    with pytest.raises(ParameterError, match="T >= 2"):
+        next_frame_error(model, clips[:, :1])

@@ -1,0 +1,44 @@
+"""Pre-training on retinal waves and evaluation, after May et al. (2025) and Ligeralde et al. (2023).
+
+Needs torch, scikit-image and scikit-learn (``pip install wavesim[train]``).
+Modules: ``models`` (recurrent predictor, ResNet-18, contrastive net),
+``losses``, ``movies`` (target movies), ``protocols`` (pre-training, target
+training, controls), ``evaluate`` (probes, translation test),
+``checkpoint``, ``cli``. The public names below import on first use, so that
+``wavesim``'s command line does not load torch until a training command runs.
+"""
+
+import importlib
+
+_EXPORTS = {
+    "RecurrentPredictor": "models",
+    "ContrastiveNet": "models",
+    "resnet18": "models",
+    "shuffle_weights": "models",
+    "next_frame_loss": "losses",
+    "nt_xent_loss": "losses",
+    "corridor_movie": "movies",
+    "natural_motion_movie": "movies",
+    "load_video": "movies",
+    "make_target_movies": "movies",
+    "TargetClips": "movies",
+    "split_movies": "movies",
+    "TrainSettings": "protocols",
+    "RunLog": "protocols",
+    "next_frame_experiment": "protocols",
+    "contrastive_experiment": "protocols",
+    "digits_probe": "evaluate",
+    "linear_probe": "evaluate",
+    "translation_invariance": "evaluate",
+    "next_frame_error": "evaluate",
+    "save_checkpoint": "checkpoint",
+    "load_checkpoint": "checkpoint",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,80 @@
+"""Checkpoints that load safely: weights and plain metadata only, read with ``weights_only=True``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import ParameterError
+
+FORMAT = "wavesim-checkpoint"
+FORMAT_VERSION = 1
+TASKS = ("next_frame", "contrastive")
+
+
+def build_model(task: str, model_config: dict[str, Any]) -> torch.nn.Module:
+    """The network of ``task`` with ``model_config`` as its keyword arguments."""
+    from .models import ContrastiveNet, RecurrentPredictor
+
+    if task == "next_frame":
+        return RecurrentPredictor(**model_config)
+    if task == "contrastive":
+        return ContrastiveNet(**model_config)
+    raise ParameterError(f"task must be one of {TASKS}, got {task!r}.")
+
+
+def save_checkpoint(path, model: torch.nn.Module, *, task: str, model_config: dict[str, Any],
+                    metadata: dict[str, Any] | None = None) -> Path:
+    """Write the weights, the task, the model's keyword arguments and JSON-like metadata.
+
+    Written to a temporary name and renamed, so an interrupted save never
+    leaves a half-written checkpoint at ``path``.
+    """
+    from .. import __version__
+
+    if task not in TASKS:
+        raise ParameterError(f"task must be one of {TASKS}, got {task!r}.")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "wavesim_version": __version__,
+        "task": task,
+        "model_config": dict(model_config),
+        "metadata": dict(metadata or {}),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    partial = path.with_name(path.name + ".partial")
+    torch.save(payload, partial)
+    partial.replace(path)
+    return path
+
+
+def load_checkpoint(path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild the network of a checkpoint; returns ``(model, payload without the weights)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ParameterError
+        If the file is not a wavesim checkpoint, or of another format version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No checkpoint at {path}.")
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # torch raises several types for foreign or unsafe files
+        raise ParameterError(f"{path} is not a checkpoint that loads with weights_only=True: {exc}") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ParameterError(f"{path} is not a wavesim checkpoint.")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise ParameterError(f"{path} has checkpoint format version {payload.get('format_version')!r}; "
+                             f"this wavesim reads {FORMAT_VERSION}.")
+    model = build_model(payload["task"], payload["model_config"])
+    model.load_state_dict(payload.pop("state_dict"))
+    return model.to(device), payload
