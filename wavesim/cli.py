@@ -232,6 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .stats_report import register_cli
 
     register_cli(sub)
+    from .train.cli import register_cli as register_train_cli
+
+    register_train_cli(sub)
+    from .fit import register_cli as register_fit_cli
+
+    register_fit_cli(sub)
     return parser
 
 
