@@ -153,6 +153,16 @@ def wave_clip_batches(source: Iterable, device: torch.device, *, shuffle_frames:
     ``shuffled_frames`` control), drawn from ``seed``.
     """
     generator = torch.Generator().manual_seed(seed)
+    for batch in _epochs(source):
+        clips = batch["clips"] if isinstance(batch, dict) else batch
+        if shuffle_frames:
+            order = torch.argsort(torch.rand(clips.shape[:2], generator=generator), dim=1).to(clips.device)
+            clips = torch.gather(clips, 1, order[:, :, None, None].expand_as(clips))
+        yield clips.to(device, non_blocking=True)
+
+
+def _epochs(source: Iterable) -> Iterator:
+    """The batches of ``source``, epoch after epoch (``set_epoch`` where it has one), without end."""
     epoch = 0
     while True:
         if hasattr(source, "set_epoch"):
@@ -160,13 +170,9 @@ def wave_clip_batches(source: Iterable, device: torch.device, *, shuffle_frames:
         got_any = False
         for batch in source:
             got_any = True
-            clips = batch["clips"] if isinstance(batch, dict) else batch
-            if shuffle_frames:
-                order = torch.argsort(torch.rand(clips.shape[:2], generator=generator), dim=1).to(clips.device)
-                clips = torch.gather(clips, 1, order[:, :, None, None].expand_as(clips))
-            yield clips.to(device, non_blocking=True)
+            yield batch
         if not got_any:
-            raise ParameterError("the wave source yielded no batch.")
+            raise ParameterError("the data source yielded no batch.")
         epoch += 1
 
 
@@ -295,18 +301,9 @@ def next_frame_experiment(condition: str, waves: Iterable, target_train, target_
 
 def pair_batches(source: Iterable, device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """(anchor, positive) (B, H, W) frames on ``device`` from a WavePairs iterable, repeated without end."""
-    epoch = 0
-    while True:
-        if hasattr(source, "set_epoch"):
-            source.set_epoch(epoch)
-        got_any = False
-        for batch in source:
-            got_any = True
-            frames = batch["frames"].to(device, non_blocking=True)
-            yield frames[:, 0], frames[:, 1]
-        if not got_any:
-            raise ParameterError("the pair source yielded no batch.")
-        epoch += 1
+    for batch in _epochs(source):
+        frames = batch["frames"].to(device, non_blocking=True)
+        yield frames[:, 0], frames[:, 1]
 
 
 def pretrain_contrastive(net: ContrastiveNet, batches, updates: int, settings: TrainSettings, log: RunLog, *,
