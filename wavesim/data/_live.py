@@ -12,6 +12,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from ..errors import ParameterError
 from ..lattice import Retina
 from ..models.amacrine import AmacrineParams, preset
+from ..parameters import check_value
 from ..readout import Readout
 from ..simulate import Simulation, Timing, movie_seeds
 from ._clips import VALUE_SCALE
@@ -123,7 +124,7 @@ class LiveWaves(IterableDataset):
             raise ParameterError(f"batches_per_epoch must be a positive integer or None, got {batches_per_epoch!r}.")
         self.retina = retina or Retina(width_um=3200, height_um=3200, shape="rectangle")
         self.readout = readout or Readout(um_per_pixel=50, frame_period_s=0.5)
-        self.timing = Timing(duration_s=1.0, warmup_s=warmup_s)
+        self.warmup_s = check_value("LiveWaves", "warmup_s", warmup_s, Timing.field_specs()["warmup_s"])
         self.clip_frames = clip_frames
         self.frame_stride = frame_stride
         self.transform = FrameTransform(crop_px=crop_px, crop=crop, size_px=size_px)
@@ -155,7 +156,7 @@ class LiveWaves(IterableDataset):
         retinas = self.retina_indices(worker, n_workers)
         sim = Simulation(self.retina_params(worker, n_workers), movie_seeds(self.seed, retinas), retina=self.retina,
                          readout=self.readout, backend=self.backend)
-        sim.advance_s(self.timing.warmup_s)
+        sim.advance_s(self.warmup_s)
         clip_span = self.clip_frames * self.frame_stride
         # One generator for the whole run keeps frame times on the store's grid.
         frames = sim.frames(2**62, chunk_frames=clip_span)
