@@ -22,7 +22,7 @@ def test_depolarisation_ends_first_step_strictly_after_D():
     "kwargs, message",
     [
         ({"P_s": -1}, r"AmacrineParams.P_s = -1.0 s is outside the allowed range \[1.0, 2000.0\] s"),
-        ({"H2": 11}, r"AmacrineParams.H2 = 11.0 1 is outside the allowed range \[0.0, 10.0\]"),
+        ({"H2": 11}, r"AmacrineParams.H2 = 11.0 is outside the allowed range \[0.0, 10.0\]\."),
         ({"D_s": "long"}, r"AmacrineParams.D_s must be a number in s, got 'long'"),
         ({"tau_K_s": 0.01}, r"tau_K_s = 0.01 s is shorter than dt_s = 0.025 s"),
         ({"spont_rate_hz": float("nan")}, r"spont_rate_hz must be finite"),

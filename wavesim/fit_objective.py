@@ -42,9 +42,10 @@ import numpy as np
 from .errors import ParameterError, WavesimError
 from .lattice import Retina
 from .models.amacrine import AmacrineParams
+from .parameters import ValidatedParams, choice_field, field, field_like
 from .readout import Readout
 from .recordings import MEARecording, Movie
-from .simulate import Simulation, movie_seeds
+from .simulate import Simulation, Timing, movie_seeds
 from .stats import (
     AnalysisParams,
     ci_by_distance,
@@ -74,7 +75,7 @@ class UnfittableRecordingError(WavesimError, ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
-class ObjectiveSettings:
+class ObjectiveSettings(ValidatedParams):
     """How simulated and recorded statistics are compared.
 
     Parameters
@@ -90,7 +91,7 @@ class ObjectiveSettings:
         Term distance when the recording defines a statistic that the
         simulation does not (e.g. a retina without waves): large and finite,
         so the search can still rank such candidates.
-    min_channel_rate_hz : float
+    min_channel_rate_hz : float (Hz)
         Channels firing less than this (spikes over the recording) are left
         out of the CI.
     min_ci_pairs : int
@@ -101,14 +102,18 @@ class ObjectiveSettings:
     """
 
     weights: Mapping[str, float] = dataclasses.field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    ratio_scale: float = math.log(2.0)
-    fraction_scale: float = 0.2
-    missing_penalty: float = 10.0
-    min_channel_rate_hz: float = 0.01
-    min_ci_pairs: int = 3
-    min_recorded_waves: int = 5
+    ratio_scale: float = field(math.log(2.0), unit="1", low=0.01, high=100.0,
+                               doc="log-ratio counted as a distance of 1")
+    fraction_scale: float = field(0.2, unit="1", low=0.001, high=1.0, doc="difference of fractions counted as 1")
+    missing_penalty: float = field(10.0, unit="1", low=0.001, high=1e6,
+                                   doc="term distance of a statistic the simulation lacks")
+    min_channel_rate_hz: float = field(0.01, unit="Hz", low=0.0, high=1000.0,
+                                       doc="slowest channel that enters the CI")
+    min_ci_pairs: int = field(3, unit="1", low=1, high=1e6, integer=True, doc="fewest channel pairs per CI bin")
+    min_recorded_waves: int = field(5, unit="1", low=1, high=1e6, integer=True,
+                                    doc="fewest recorded waves to fit")
 
-    def __post_init__(self) -> None:
+    def _check_relations(self) -> None:
         unknown = sorted(set(self.weights) - set(TERM_NAMES))
         if unknown:
             raise ParameterError(f"Unknown objective term(s) {unknown} in weights; known terms are {list(TERM_NAMES)}.")
@@ -121,22 +126,10 @@ class ObjectiveSettings:
         if sum(weights.values()) <= 0:
             raise ParameterError("at least one objective weight must be > 0.")
         object.__setattr__(self, "weights", weights)
-        for name in ("ratio_scale", "fraction_scale", "missing_penalty"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise ParameterError(f"ObjectiveSettings.{name} must be finite and > 0, got {value!r}.")
-        if not self.min_channel_rate_hz >= 0:
-            raise ParameterError(f"ObjectiveSettings.min_channel_rate_hz must be >= 0, got {self.min_channel_rate_hz!r}.")
-        for name in ("min_ci_pairs", "min_recorded_waves"):
-            if int(getattr(self, name)) < 1:
-                raise ParameterError(f"ObjectiveSettings.{name} must be >= 1, got {getattr(self, name)!r}.")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 @dataclasses.dataclass(frozen=True)
-class SimulationSettings:
+class SimulationSettings(ValidatedParams):
     """How each candidate is simulated and sampled.
 
     Parameters
@@ -161,32 +154,15 @@ class SimulationSettings:
     backend : {"auto", "cpu", "cuda"}
     """
 
-    n_retinas: int = 2
-    seed: int = 0
-    margin_um: float = 500.0
-    um_per_pixel: float = 34.0
-    frame_period_s: float = 0.25
-    warmup_s: float = 900.0
-    duration_s: float | None = None
-    rate_hz: float = 20.0
-    backend: str = "auto"
-
-    def __post_init__(self) -> None:
-        if int(self.n_retinas) < 1:
-            raise ParameterError(f"SimulationSettings.n_retinas must be >= 1, got {self.n_retinas!r}.")
-        if not 0 <= int(self.seed) < 2**63:
-            raise ParameterError(f"SimulationSettings.seed must be in [0, 2**63), got {self.seed!r}.")
-        for name in ("um_per_pixel", "frame_period_s", "rate_hz"):
-            if not getattr(self, name) > 0:
-                raise ParameterError(f"SimulationSettings.{name} must be > 0, got {getattr(self, name)!r}.")
-        for name in ("margin_um", "warmup_s"):
-            if not getattr(self, name) >= 0:
-                raise ParameterError(f"SimulationSettings.{name} must be >= 0, got {getattr(self, name)!r}.")
-        if self.duration_s is not None and not self.duration_s > 0:
-            raise ParameterError(f"SimulationSettings.duration_s must be > 0 or None, got {self.duration_s!r}.")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+    n_retinas: int = field(2, unit="1", low=1, high=100_000, integer=True, doc="retinas per candidate")
+    seed: int = field(0, unit="1", low=0, high=2**63 - 1, integer=True, doc="seed of retinas and electrodes")
+    margin_um: float = field(500.0, unit="um", low=0.0, high=100_000.0, doc="retina beyond the electrode layout")
+    um_per_pixel: float = field_like(Readout, "um_per_pixel", 34.0)
+    frame_period_s: float = field_like(Readout, "frame_period_s", 0.25)
+    warmup_s: float = field_like(Timing, "warmup_s", 900.0)
+    duration_s: float | None = field_like(Timing, "duration_s", None, optional=True)
+    rate_hz: float = field(20.0, unit="Hz", low=0.001, high=10_000.0, doc="virtual electrode rate on an active pixel")
+    backend: str = choice_field("auto", choices=("auto", "cpu", "cuda"), doc="simulation backend")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,12 +14,27 @@ from typing import Any, Mapping
 from .errors import ParameterError
 
 
-def field(default: float, *, unit: str, low: float, high: float, doc: str, integer: bool = False):
-    """Declare a numeric parameter with its unit and closed range [low, high]."""
+def field(default: float | None, *, unit: str, low: float, high: float, doc: str, integer: bool = False,
+          optional: bool = False):
+    """Declare a numeric parameter with its unit and closed range [low, high].
+
+    ``optional=True`` also admits None (meaning e.g. "take it from the data").
+    """
     return dataclasses.field(
         default=default,
-        metadata={"unit": unit, "low": low, "high": high, "doc": doc, "integer": integer},
+        metadata={"unit": unit, "low": low, "high": high, "doc": doc, "integer": integer, "optional": optional},
     )
+
+
+def field_like(owner: type, name: str, default: float | None, **overrides):
+    """A field with the unit, range and description of ``owner``'s field ``name``.
+
+    Settings that pass a value on to another parameter class declare it
+    this way, so that both agree on what is allowed.
+    """
+    meta = {k: v for k, v in owner.field_specs()[name].items() if k in ("unit", "low", "high", "doc", "integer")}
+    meta.update(overrides)
+    return field(default, **meta)
 
 
 def choice_field(default: str, *, choices: tuple[str, ...], doc: str):
@@ -36,6 +51,8 @@ def check_value(owner: str, name: str, value: Any, meta: Mapping[str, Any]) -> f
         Naming the parameter, its value, its unit and the allowed range.
     """
     where = f"{owner}.{name}"
+    if value is None and meta.get("optional"):
+        return None
     if "choices" in meta:
         if value not in meta["choices"]:
             raise ParameterError(f"{where} must be one of {meta['choices']}, got {value!r}.")
@@ -45,7 +62,7 @@ def check_value(owner: str, name: str, value: Any, meta: Mapping[str, Any]) -> f
             value = float(value)
         except (TypeError, ValueError):
             raise ParameterError(
-                f"{where} must be a number in {meta['unit']}, got {value!r} "
+                f"{where} must be a number{'' if meta['unit'] in ('', '1') else ' in ' + meta['unit']}, got {value!r} "
                 f"({type(value).__name__})."
             ) from None
     if not math.isfinite(value):
@@ -58,10 +75,8 @@ def check_value(owner: str, name: str, value: Any, meta: Mapping[str, Any]) -> f
         value = float(value)
     low, high = meta["low"], meta["high"]
     if not low <= value <= high:
-        raise ParameterError(
-            f"{where} = {value!r} {meta['unit']} is outside the allowed range "
-            f"[{low}, {high}] {meta['unit']}."
-        )
+        unit = "" if meta["unit"] in ("", "1") else f" {meta['unit']}"  # dimensionless: no unit to print
+        raise ParameterError(f"{where} = {value!r}{unit} is outside the allowed range [{low}, {high}]{unit}.")
     return value
 
 

@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from ..errors import ParameterError
+from ..parameters import ValidatedParams, field
 from .losses import next_frame_loss, nt_xent_loss
 from .models import ContrastiveNet, RecurrentPredictor, shuffle_weights
 
@@ -54,7 +55,7 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainSettings:
+class TrainSettings(ValidatedParams):
     """Optimiser and schedule settings shared by the protocols (defaults from the papers).
 
     Parameters
@@ -73,21 +74,21 @@ class TrainSettings:
         Seeds the initial weights and every shuffle.
     """
 
-    learning_rate: float = 1e-4
-    weight_decay: float = 0.0
-    batch_size: int = 16
-    patience_epochs: int = 5
+    learning_rate: float = field(1e-4, unit="1", low=1e-9, high=10.0, doc="Adam's learning rate")
+    weight_decay: float = field(0.0, unit="1", low=0.0, high=1.0, doc="Adam's weight decay")
+    batch_size: int = field(16, unit="1", low=1, high=1_000_000, integer=True, doc="clips or pairs per update")
+    patience_epochs: int = field(5, unit="1", low=1, high=1_000_000, integer=True,
+                                 doc="epochs without improvement before stopping")
     device: str = "auto"
-    seed: int = 0
+    seed: int = field(0, unit="1", low=0, high=2**63 - 1, integer=True, doc="seed of weights and shuffles")
 
-    def __post_init__(self):
-        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
-            raise ParameterError(f"learning_rate must be a positive number, got {self.learning_rate!r}.")
-        if not self.weight_decay >= 0:
-            raise ParameterError(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
-        for name in ("batch_size", "patience_epochs"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ParameterError(f"{name} must be a positive integer, got {getattr(self, name)!r}.")
+    def _check_relations(self) -> None:
+        if self.device != "auto":
+            try:
+                torch.device(self.device)
+            except (RuntimeError, TypeError):
+                raise ParameterError(f"TrainSettings.device must be 'auto' or a torch device such as 'cpu', "
+                                     f"'cuda' or 'cuda:1', got {self.device!r}.") from None
 
     def optimizer(self, model: torch.nn.Module) -> torch.optim.Optimizer:
         return torch.optim.Adam(model.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
