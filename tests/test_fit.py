@@ -1,5 +1,6 @@
 """wavesim fit: parameter recovery, shared and resumed studies, outputs, bad input."""
 
+import datetime
 import json
 import os
 import socket
@@ -16,7 +17,7 @@ from helpers import fast_params
 import wavesim as ws
 from wavesim.cli import load_params_file
 from wavesim.errors import ParameterError
-from wavesim.fit import fit, parameter_ranges, run_search, write_params_toml
+from wavesim.fit import fit, near_best_spread, parameter_ranges, run_search, study_timing, write_params_toml
 from wavesim.fit_objective import (
     Objective,
     ObjectiveSettings,
@@ -99,6 +100,8 @@ def test_two_processes_share_one_study(tmp_path):
     keys = {json.dumps(t.params, sort_keys=True) for t in complete}
     assert keys == {json.dumps(json.loads(e), sort_keys=True) for e in evaluated}
     assert len({t.user_attrs["worker"] for t in complete}) == 2  # both worked
+    timing = study_timing(complete)
+    assert len(timing["workers"]) == 2 and 0 < timing["busy_time_s"] <= timing["span_s"]
     surplus = [t for t in study.get_trials() if t.state == TrialState.FAIL]
     assert all(t.user_attrs.get("surplus") for t in surplus)
 
@@ -205,6 +208,32 @@ def test_cli_fit_writes_outputs(tmp_path):
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["n_trials_complete"] == 3 and report["weights"]["speed"] == 0.5
     assert set(report["statistics"]) == {"recorded", "preset", "fitted"}
+    assert 1 <= report["near_best"]["n_trials"] <= 3 and set(report["near_best"]["ranges"]) == {"P_s", "D_s"}
+    assert report["study_time"]["busy_time_s"] > 0 and len(report["study_time"]["workers"]) == 1
     best = load_params_file(tmp_path / "out" / "best_params.toml")
     assert best.P_s == pytest.approx(report["fitted_parameters"]["P_s"])
     assert (tmp_path / "out" / "comparison.png").stat().st_size > 0
+
+
+def _frozen(number, value, start_s, end_s, params, sem=0.0, worker="w"):
+    t0 = datetime.datetime(2026, 1, 1)
+    return optuna.trial.FrozenTrial(
+        number=number, state=TrialState.COMPLETE, value=value,
+        datetime_start=t0 + datetime.timedelta(seconds=start_s),
+        datetime_complete=t0 + datetime.timedelta(seconds=end_s), params=params,
+        distributions={k: optuna.distributions.FloatDistribution(0, 10) for k in params},
+        user_attrs={"distance_sem": sem, "worker": worker}, system_attrs={}, intermediate_values={}, trial_id=number)
+
+
+def test_study_timing_counts_overlaps_once_and_skips_pauses():
+    trials = [_frozen(0, 1.0, 0, 10, {"H1": 1.0}, worker="a"), _frozen(1, 1.0, 5, 12, {"H1": 1.0}, worker="b"),
+              _frozen(2, 1.0, 100, 110, {"H1": 1.0}, worker="a")]  # a pause of 88 s, then a resume
+    assert study_timing(trials) == {"busy_time_s": 22.0, "span_s": 110.0, "workers": ["a", "b"]}
+
+
+def test_near_best_spread_takes_trials_within_two_sem():
+    trials = [_frozen(0, 0.50, 0, 1, {"H1": 4.0, "P_s": 3.0}, sem=0.05), _frozen(1, 0.58, 0, 1, {"H1": 6.0, "P_s": 4.0}),
+              _frozen(2, 0.61, 0, 1, {"H1": 2.0, "P_s": 2.0}), _frozen(3, 0.52, 0, 1, {"H1": 3.0, "P_s": 3.5})]
+    spread = near_best_spread(trials, trials[0])
+    assert spread["n_trials"] == 3 and spread["threshold"] == pytest.approx(0.6)
+    assert spread["ranges"] == {"H1": [3.0, 6.0], "P_s": [3.0, 4.0]}

@@ -322,8 +322,64 @@ class FitResult:
     report: dict
 
 
+def study_timing(trials) -> dict[str, Any]:
+    """When a study's trials ran, over every process and resume.
+
+    Parameters
+    ----------
+    trials : sequence of optuna.trial.FrozenTrial
+        Complete trials.
+
+    Returns
+    -------
+    dict
+        ``busy_time_s``: time during which at least one trial was being
+        evaluated (the union of the trials' intervals, so pauses between
+        resumes do not count and parallel workers count once);
+        ``span_s``: first start to last completion; ``workers``: the
+        processes that completed trials.
+    """
+    intervals = sorted((t.datetime_start, t.datetime_complete) for t in trials
+                       if t.datetime_start is not None and t.datetime_complete is not None)
+    busy_s, span_s = 0.0, 0.0
+    if intervals:
+        span_s = (max(end for _, end in intervals) - intervals[0][0]).total_seconds()
+        current_start, current_end = intervals[0]
+        for start, end in intervals[1:]:
+            if start > current_end:
+                busy_s += (current_end - current_start).total_seconds()
+                current_start, current_end = start, end
+            else:
+                current_end = max(current_end, end)
+        busy_s += (current_end - current_start).total_seconds()
+    workers = sorted({str(t.user_attrs["worker"]) for t in trials if "worker" in t.user_attrs})
+    return {"busy_time_s": busy_s, "span_s": span_s, "workers": workers}
+
+
+def near_best_spread(trials, best, n_sem: float = 2.0) -> dict[str, Any]:
+    """How well the data pin each parameter: its spread over the trials about as good as the best.
+
+    A trial counts when its distance is within ``n_sem`` standard errors (the
+    best trial's) of the best distance. A parameter whose near-best values
+    span much of its search range is weakly identified by the statistics
+    (e.g. ``H1`` and ``P_s`` trade off along the inter-wave interval).
+
+    Returns
+    -------
+    dict
+        ``n_trials``, ``threshold`` (the distance cut-off) and ``ranges``
+        (name -> [min, max] over those trials).
+    """
+    sem = best.user_attrs.get("distance_sem") or 0.0
+    threshold = best.value + n_sem * sem
+    near = [t for t in trials if t.value is not None and t.value <= threshold]
+    ranges = {name: [min(t.params[name] for t in near), max(t.params[name] for t in near)] for name in best.params}
+    return {"n_sem": n_sem, "threshold": threshold, "n_trials": len(near), "ranges": ranges}
+
+
 def summarize_study(study, objective: Objective, base: AmacrineParams, base_name: str,
-                    ranges: Mapping[str, tuple[float, float]], wall_time_s: float, sampler: str) -> FitResult:
+                    ranges: Mapping[str, tuple[float, float]], process_wall_time_s: float,
+                    sampler: str) -> FitResult:
     """Best trial, preset statistics (simulated now, same retinas) and the report."""
     from optuna.trial import TrialState
 
@@ -338,6 +394,7 @@ def summarize_study(study, objective: Objective, base: AmacrineParams, base_name
         "recording": str(objective.recording.source or objective.recording.name),
         "base_preset": base_name,
         "fitted_parameters": {k: best_params.to_dict()[k] for k in ranges},
+        "near_best": near_best_spread(complete, best),
         "best_params": best_params.to_dict(),
         "ranges": {k: list(v) for k, v in ranges.items()},
         "best_trial": best.number,
@@ -355,7 +412,8 @@ def summarize_study(study, objective: Objective, base: AmacrineParams, base_name
         "n_trials_failed": len(study.get_trials(deepcopy=False, states=(TrialState.FAIL,))),
         "sampler": sampler,
         "seed": objective.simulation.seed,
-        "wall_time_s": wall_time_s,
+        "study_time": study_timing(complete),
+        "process_wall_time_s": process_wall_time_s,
         "study_name": study.study_name,
     }
     report = json.loads(json.dumps(report, default=float).replace("NaN", "null"))
@@ -503,8 +561,13 @@ def _run_fit(args) -> int:
     r = result.report
     print(f"best distance {r['best_distance']:.4f} +- {r['best_distance_sem'] or 0:.4f} (trial {r['best_trial']}, "
           f"{r['n_trials_complete']} complete trials; preset distance {r['preset_distance']:.4f})")
+    near = r["near_best"]
+    print(f"parameter    fitted  preset  range of the {near['n_trials']} trials within {near['n_sem']:g} sem of the best")
     for name, value in r["fitted_parameters"].items():
-        print(f"  {name:<10} {value:.4g}  (preset {getattr(base, name):g})")
+        low, high = near["ranges"][name]
+        print(f"  {name:<10} {value:<7.4g} {getattr(base, name):<7g} {low:.4g} - {high:.4g}")
+    timing = r["study_time"]
+    print(f"study: {timing['busy_time_s']:.0f} s busy over {len(timing['workers'])} process(es)")
     print(f"wrote {Path(args.out) / 'best_params.toml'}, report.json, comparison.png")
     return 0
 
