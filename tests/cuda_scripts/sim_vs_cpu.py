@@ -33,6 +33,18 @@ for kind, blur_um in (("binary", 0.0), ("calcium", 30.0)):
     assert active > 10 and frames.any(), (kind, active)
     checked.append(f"{kind}:{active}")
 
+if sys.argv[1] == "rectangle":
+    from wavesim.fit_objective import SimulationSettings, VirtualArray
+    from wavesim.stats import electrode_grid
+
+    # the fit's batch: two candidates x two retinas, only the electrode pixels leave the device
+    settings = dict(n_retinas=2, seed=3, margin_um=60.0, um_per_pixel=30.0, frame_period_s=0.05, warmup_s=0.2)
+    electrodes = {backend: VirtualArray(electrode_grid(2, 3, 90.0), 0.15, SimulationSettings(backend=backend, **settings))
+                  .simulate(params) for backend in ("cuda", "cpu")}
+    assert electrodes["cuda"].shape == (4, 3, 6) and np.array_equal(electrodes["cuda"], electrodes["cpu"])
+    assert electrodes["cpu"].any()
+    checked.append("fit")
+
 try:
     from wavesim.data import LiveWaves
 except ImportError:  # torch is optional
