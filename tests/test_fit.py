@@ -15,6 +15,7 @@ from fit_setup import QUICK_GEOMETRY, quick_objective, quick_ranges, quick_recor
 from helpers import fast_params
 
 import wavesim as ws
+import wavesim.fit as fit_module
 from wavesim.cli import load_params_file
 from wavesim.errors import ParameterError
 from wavesim.fit import fit, near_best_spread, parameter_ranges, run_search, study_timing, write_params_toml
@@ -123,6 +124,24 @@ def test_killed_fit_resumes(tmp_path):
     assert [(t.number, t.params, t.value) for t in complete[:4]] == [(t.number, t.params, t.value) for t in first]
     assert study.trials[orphan.number].state == TrialState.FAIL
     assert complete[0].user_attrs["distance_sem"] == 0.0 and set(complete[0].user_attrs["terms"]) >= {"iwi", "ci"}
+
+
+def test_two_resuming_processes_both_fail_an_orphan_without_error(tmp_path):
+    """Both see the dead worker's trial running; the second to fail it finds it already failed."""
+    storage = tmp_path / "study.journal"
+    objective, base = quick_objective(), fast_params(spont_rate_hz=0.0)
+    run_search(objective, quick_ranges(), base, storage, "shared", 1, sampler_seed=0, progress=False)
+    study = optuna.load_study(study_name="shared", storage=fit_module._storage(storage))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = study.ask({k: optuna.distributions.FloatDistribution(*v) for k, v in quick_ranges().items()})
+    orphan.set_user_attr("worker", f"{socket.gethostname()}:{dead.pid}")
+    late = optuna.load_study(study_name="shared", storage=fit_module._storage(storage))
+    seen_running = late.get_trials(deepcopy=False)  # what the second process saw before the first acted
+    assert fit_module.fail_stale_trials(study, 3600.0) == 1
+    late.get_trials = lambda deepcopy=False, states=None: [t for t in seen_running if states is None or t.state in states]
+    assert fit_module.fail_stale_trials(late, 3600.0) == 0
+    assert study.trials[orphan.number].state == TrialState.FAIL
 
 
 def test_study_of_another_fit_is_refused(tmp_path):

@@ -173,6 +173,7 @@ def fail_stale_trials(study, stale_after_s: float) -> int:
     A trial of this machine is stale when its process is gone; one of
     another machine when it started more than ``stale_after_s`` ago.
     """
+    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
     host, me = socket.gethostname(), _worker_id()
@@ -188,8 +189,11 @@ def fail_stale_trials(study, stale_after_s: float) -> int:
             started = t.datetime_start.timestamp() if t.datetime_start else 0.0
             stale = time.time() - started > stale_after_s
         if stale:
-            study._storage.set_trial_user_attr(t._trial_id, "stale", True)
-            study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            try:
+                study._storage.set_trial_user_attr(t._trial_id, "stale", True)
+                study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            except UpdateFinishedTrialError:
+                continue  # another process, resuming at the same moment, failed it first
             failed += 1
     return failed
 
