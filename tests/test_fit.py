@@ -251,8 +251,10 @@ def test_study_timing_counts_overlaps_once_and_skips_pauses():
 
 
 def test_near_best_spread_takes_trials_within_two_sem():
-    trials = [_frozen(0, 0.50, 0, 1, {"H1": 4.0, "P_s": 3.0}, sem=0.05), _frozen(1, 0.58, 0, 1, {"H1": 6.0, "P_s": 4.0}),
-              _frozen(2, 0.61, 0, 1, {"H1": 2.0, "P_s": 2.0}), _frozen(3, 0.52, 0, 1, {"H1": 3.0, "P_s": 3.5})]
+    trials = [_frozen(0, 0.50, 0, 1, {"H1": 4.0, "P_s": 3.0}, sem=0.001),  # a lucky small sem of the best
+              _frozen(1, 0.58, 0, 1, {"H1": 6.0, "P_s": 4.0}, sem=0.05),
+              _frozen(2, 0.61, 0, 1, {"H1": 2.0, "P_s": 2.0}, sem=0.05),
+              _frozen(3, 0.52, 0, 1, {"H1": 3.0, "P_s": 3.5}, sem=0.07)]
     spread = near_best_spread(trials, trials[0])
-    assert spread["n_trials"] == 3 and spread["threshold"] == pytest.approx(0.6)
+    assert spread["sem"] == 0.05 and spread["n_trials"] == 3 and spread["threshold"] == pytest.approx(0.6)
     assert spread["ranges"] == {"H1": [3.0, 6.0], "P_s": [3.0, 4.0]}

@@ -29,6 +29,7 @@ import json
 import math
 import os
 import socket
+import statistics
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -363,22 +364,26 @@ def study_timing(trials) -> dict[str, Any]:
 def near_best_spread(trials, best, n_sem: float = 2.0) -> dict[str, Any]:
     """How well the data pin each parameter: its spread over the trials about as good as the best.
 
-    A trial counts when its distance is within ``n_sem`` standard errors (the
-    best trial's) of the best distance. A parameter whose near-best values
-    span much of its search range is weakly identified by the statistics
-    (e.g. ``H1`` and ``P_s`` trade off along the inter-wave interval).
+    A trial counts when its distance is within ``n_sem`` standard errors of
+    the best distance. The standard error is the median over the trials of
+    each trial's own: with a few retinas per candidate one trial's standard
+    error is itself noisy, and the best trial's tends to be a lucky small one.
+    A parameter whose near-best values span much of its search range is
+    weakly identified by the statistics. The spread also reflects where the
+    sampler looked, so it is a lower bound on the uncertainty, not an interval.
 
     Returns
     -------
     dict
-        ``n_trials``, ``threshold`` (the distance cut-off) and ``ranges``
-        (name -> [min, max] over those trials).
+        ``n_sem``, ``sem`` (the median standard error), ``threshold`` (the
+        distance cut-off), ``n_trials`` and ``ranges`` (name -> [min, max]).
     """
-    sem = best.user_attrs.get("distance_sem") or 0.0
+    sems = [t.user_attrs["distance_sem"] for t in trials if t.user_attrs.get("distance_sem") is not None]
+    sem = float(statistics.median(sems)) if sems else 0.0
     threshold = best.value + n_sem * sem
     near = [t for t in trials if t.value is not None and t.value <= threshold]
     ranges = {name: [min(t.params[name] for t in near), max(t.params[name] for t in near)] for name in best.params}
-    return {"n_sem": n_sem, "threshold": threshold, "n_trials": len(near), "ranges": ranges}
+    return {"n_sem": n_sem, "sem": sem, "threshold": threshold, "n_trials": len(near), "ranges": ranges}
 
 
 def summarize_study(study, objective: Objective, base: AmacrineParams, base_name: str,
@@ -566,7 +571,8 @@ def _run_fit(args) -> int:
     print(f"best distance {r['best_distance']:.4f} +- {r['best_distance_sem'] or 0:.4f} (trial {r['best_trial']}, "
           f"{r['n_trials_complete']} complete trials; preset distance {r['preset_distance']:.4f})")
     near = r["near_best"]
-    print(f"parameter    fitted  preset  range of the {near['n_trials']} trials within {near['n_sem']:g} sem of the best")
+    print(f"parameter    fitted  preset  range over the {near['n_trials']} trials within {near['n_sem']:g} x "
+          f"{near['sem']:.3g} (median sem) of the best")
     for name, value in r["fitted_parameters"].items():
         low, high = near["ranges"][name]
         print(f"  {name:<10} {value:<7.4g} {getattr(base, name):<7g} {low:.4g} - {high:.4g}")
