@@ -50,6 +50,11 @@ def test_parameter_recovery(tmp_path):
     The recording (800 s, one retina of seed 777) and the fit's retinas
     (3 x 300 s, seeds from 1: common random numbers) differ in their noise;
     CMA-ES over +-50% ranges, 40 trials in batches of 4.
+
+    H1 is only weakly identified: the statistics pin the decay rate H1/P_s
+    and hardly change along it (docs/fit_examples.md, "Identifiability").
+    Sampler seeds 0, 2 and 3 land within 15%; seed 1 stops 24% off in H1,
+    on that valley, at the truth's distance.
     """
     import numba
 
