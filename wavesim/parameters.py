@@ -51,6 +51,7 @@ def check_value(owner: str, name: str, value: Any, meta: Mapping[str, Any]) -> f
         Naming the parameter, its value, its unit and the allowed range.
     """
     where = f"{owner}.{name}"
+    unit = "" if meta["unit"] in ("", "1") else f" {meta['unit']}"  # dimensionless: no unit to print
     if value is None and meta.get("optional"):
         return None
     if "choices" in meta:
@@ -62,7 +63,7 @@ def check_value(owner: str, name: str, value: Any, meta: Mapping[str, Any]) -> f
             value = float(value)
         except (TypeError, ValueError):
             raise ParameterError(
-                f"{where} must be a number{'' if meta['unit'] in ('', '1') else ' in ' + meta['unit']}, got {value!r} "
+                f"{where} must be a number{' in' + unit if unit else ''}, got {value!r} "
                 f"({type(value).__name__})."
             ) from None
     if not math.isfinite(value):
@@ -75,7 +76,6 @@ def check_value(owner: str, name: str, value: Any, meta: Mapping[str, Any]) -> f
         value = float(value)
     low, high = meta["low"], meta["high"]
     if not low <= value <= high:
-        unit = "" if meta["unit"] in ("", "1") else f" {meta['unit']}"  # dimensionless: no unit to print
         raise ParameterError(f"{where} = {value!r}{unit} is outside the allowed range [{low}, {high}]{unit}.")
     return value
 
