@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from wavesim import preset
-from wavesim.cli import load_params_file
+from wavesim.models import load_params_file
 from wavesim.fit_objective import Objective, SimulationSettings, UnfittableRecordingError
 from wavesim.recordings import load_recording
 

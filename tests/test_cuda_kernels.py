@@ -7,25 +7,24 @@ from pathlib import Path
 
 import pytest
 
+import wavesim as ws
+
 SCRIPTS = Path(__file__).parent / "cuda_scripts"
 
 
-def test_every_kernel_compiles_to_ptx_for_sm90():
+@pytest.mark.parametrize("model_name", ws.list_models())
+def test_every_kernel_of_every_model_compiles_to_ptx_for_sm90(model_name):
     pytest.importorskip("numba.cuda")
     from numba import cuda
-
-    from wavesim.kernels import step
-
     from numba.cuda.dispatcher import CUDADispatcher
 
-    kernels = {
-        name
-        for name, obj in vars(step).items()
-        if isinstance(obj, CUDADispatcher) and not obj.targetoptions.get("device")
-    }
-    assert kernels and set(step.SIGNATURES) == kernels  # a kernel without a PTX signature fails here
-    for name, signature in step.SIGNATURES.items():
-        ptx, _ = cuda.compile_ptx(getattr(step, name).py_func, signature, cc=(9, 0))
+    from wavesim.kernels.cuda import SIGNATURES, build_cuda_kernels
+
+    built = vars(build_cuda_kernels(ws.get_model(model_name).build_rule))
+    kernels = {name for name, obj in built.items() if isinstance(obj, CUDADispatcher)}
+    assert kernels and set(SIGNATURES) == kernels  # a kernel without a PTX signature fails here
+    for name, signature in SIGNATURES.items():
+        ptx, _ = cuda.compile_ptx(built[name].py_func, signature, cc=(9, 0))
         assert ".target sm_90" in ptx
         assert f"{name}" in ptx
 

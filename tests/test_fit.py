@@ -16,9 +16,10 @@ from helpers import fast_params
 
 import wavesim as ws
 import wavesim.fit as fit_module
-from wavesim.cli import load_params_file
+from wavesim.models import load_params_file
 from wavesim.errors import ParameterError
-from wavesim.fit import fit, near_best_spread, parameter_ranges, run_search, study_timing, write_params_toml
+from wavesim.fit import fit, near_best_spread, parameter_ranges, run_search, study_timing
+from wavesim.models import write_params_file
 from wavesim.fit_objective import (
     Objective,
     ObjectiveSettings,
@@ -202,7 +203,7 @@ def test_missing_statistic_gets_a_finite_penalty():
 def test_toml_round_trips(tmp_path):
     params = ws.preset("mouse")
     fitted = ws.AmacrineParams(**{**params.to_dict(), "H1": 3.7, "P_s": 41.25, "D_s": 1.9})
-    write_params_toml(tmp_path / "best.toml", fitted, "mouse", "a comment\non two lines")
+    write_params_file(tmp_path / "best.toml", fitted, "mouse", "a comment\non two lines")
     assert load_params_file(tmp_path / "best.toml") == fitted
 
 
@@ -227,7 +228,7 @@ def test_cli_fit_writes_outputs(tmp_path):
     assert main(common + ["--range", "P_s=0.5:4"]) == 2
     args = common + ["--params", str(tmp_path / "start.toml"), "--fit", "P_s,D_s", "--range", "P_s=2:4",
                      "--range", "D_s=0.6:1.4", "--trials", "3", "--sampler-seed", "0", "--weight", "speed=0.5"]
-    write_params_toml(tmp_path / "start.toml", fast_params(spont_rate_hz=0.0), "mouse")
+    write_params_file(tmp_path / "start.toml", fast_params(spont_rate_hz=0.0), "mouse")
     assert main(args) == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["n_trials_complete"] == 3 and report["weights"]["speed"] == 0.5

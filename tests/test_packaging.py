@@ -16,7 +16,8 @@ def test_wheel_contains_the_cuda_kernels(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     (wheel,) = tmp_path.glob("wavesim-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"wavesim/kernels/__init__.py", "wavesim/kernels/step.py", "wavesim/rule.py"} <= names
+    assert {"wavesim/kernels/__init__.py", "wavesim/kernels/random.py", "wavesim/kernels/amacrine.py",
+            "wavesim/kernels/cpu.py", "wavesim/kernels/cuda.py", "wavesim/kernels/readout.py"} <= names
 
 
 def test_import_needs_neither_cupy_nor_numba_cuda_and_auto_falls_back_to_cpu():

@@ -1,7 +1,7 @@
 import pytest
 
 import wavesim as ws
-from wavesim.cli import load_params_file
+from wavesim.models import load_params_file
 from wavesim.errors import ParameterError
 
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import wavesim as ws
-from wavesim.models.amacrine import normal_table_q16, param_rows
+from wavesim.kernels.random import retina_keys
+from wavesim.models.amacrine import normal_table_q16, quantise
 from wavesim.models.amacrine_reference import ReferenceRetina
-from wavesim.rule import retina_keys
 
 from helpers import fast_params
 
@@ -19,7 +19,7 @@ def test_cpu_backend_matches_numpy_reference_exactly(shape):
     sim = ws.Simulation(params, seeds=seeds, retina=retina, backend="cpu")
     refs = [
         ReferenceRetina(sim.lattice, row, key, normal_table_q16())
-        for row, key in zip(param_rows(params), retina_keys(seeds))
+        for row, key in zip(quantise(params), retina_keys(seeds))
     ]
     active = 0
     for block in range(12):
@@ -37,7 +37,7 @@ def test_cpu_backend_matches_numpy_reference_exactly(shape):
 
 def test_reference_initial_thresholds_are_uniform_in_range():
     lat = ws.HexLattice(ws.Retina(width_um=2000, height_um=2000))
-    ref = ReferenceRetina(lat, param_rows([ws.preset("mouse")])[0], retina_keys([1])[0], normal_table_q16())
+    ref = ReferenceRetina(lat, quantise([ws.preset("mouse")])[0], retina_keys([1])[0], normal_table_q16())
     th = ref.thresh / 2**20
     assert 0.5 <= th.min() and th.max() < 5.0
     assert abs(th.mean() - 2.75) < 0.1

@@ -15,7 +15,7 @@ from .errors import (
     WavesimError,
 )
 from .lattice import HexLattice, Retina
-from .models import DEFAULT_PRESET, PRESETS, AmacrineParams, preset
+from .models import DEFAULT_PRESET, PRESETS, AmacrineParams, get_model, list_models, model_of, preset
 from .readout import Readout
 from .simulate import Simulation, Timing, movie_seeds, simulate_movies
 
@@ -40,6 +40,9 @@ __all__ = [
     "Timing",
     "WavesimError",
     "__version__",
+    "get_model",
+    "list_models",
+    "model_of",
     "movie_seeds",
     "preset",
     "simulate_movies",

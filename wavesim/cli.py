@@ -10,52 +10,11 @@ from .errors import WavesimError
 
 
 def _load_params(args):
-    from .models.amacrine import DEFAULT_PRESET, preset
+    from .models import get_model, load_params_file
 
-    base = preset(args.preset or DEFAULT_PRESET)
-    if args.params is None:
-        return base
-    return load_params_file(args.params, default_preset=args.preset)
-
-
-def load_params_file(path, default_preset: str | None = None):
-    """Model parameters from a TOML file: an optional ``preset`` and a ``[parameters]`` table.
-
-    Example file::
-
-        preset = "mouse"
-        [parameters]
-        P_s = 28.0
-        H2 = 0.8
-    """
-    import tomllib
-
-    from .errors import ParameterError
-    from .models.amacrine import DEFAULT_PRESET, AmacrineParams, preset
-
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ParameterError(f"parameter file {path} does not exist.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ParameterError(f"parameter file {path} is not valid TOML: {exc}") from None
-    unknown = sorted(set(data) - {"preset", "parameters", "model"})
-    if unknown:
-        raise ParameterError(
-            f"parameter file {path}: unknown top-level key(s) {unknown}; expected 'preset', "
-            f"'model' and a [parameters] table."
-        )
-    if data.get("model", "amacrine") != "amacrine":
-        raise ParameterError(f"parameter file {path}: model {data['model']!r} is not known; use 'amacrine'.")
-    base = preset(data.get("preset", default_preset or DEFAULT_PRESET))
-    table = data.get("parameters", {})
-    if not isinstance(table, dict):
-        raise ParameterError(f"parameter file {path}: 'parameters' must be a table.")
-    try:
-        return AmacrineParams.from_dict(table, base=base)
-    except ParameterError as exc:
-        raise ParameterError(f"parameter file {path}: {exc}") from None
+    if args.params is not None:
+        return load_params_file(args.params, default_preset=args.preset, default_model=args.model)
+    return get_model(args.model).preset(args.preset)
 
 
 def _cmd_generate(args) -> int:
@@ -141,14 +100,18 @@ def _cmd_info(args) -> int:
 
 
 def _cmd_presets(args) -> int:
-    from .models.amacrine import PRESETS, AmacrineParams
+    from .models import get_model, list_models
 
-    specs = AmacrineParams.field_specs()
-    names = list(PRESETS)
-    print(f"{'parameter':<14} {'unit':<5} " + " ".join(f"{n:>8}" for n in names) + "   allowed range")
-    for field_name, meta in specs.items():
-        values = " ".join(f"{getattr(PRESETS[n], field_name):>8g}" for n in names)
-        print(f"{field_name:<14} {meta['unit']:<5} {values}   [{meta['low']:g}, {meta['high']:g}]  {meta['doc']}")
+    for name in [args.model] if args.model else list_models():
+        model = get_model(name)
+        specs = model.params_cls.field_specs()
+        names = list(model.presets)
+        print(f"model {model.name}: {model.summary} (default preset {model.default_preset})")
+        print(f"{'parameter':<14} {'unit':<5} " + " ".join(f"{n:>8}" for n in names) + "   allowed range")
+        for field_name, meta in specs.items():
+            values = " ".join(f"{getattr(model.presets[n], field_name):>8g}" for n in names)
+            print(f"{field_name:<14} {meta['unit']:<5} {values}   [{meta['low']:g}, {meta['high']:g}]  {meta['doc']}")
+        print()
     return 0
 
 
@@ -189,8 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("generate", help="simulate wave movies into a zarr store")
     g.add_argument("store", help="path of the zarr store to write")
-    g.add_argument("--preset", default=None, help="parameter preset: mouse (default), ferret, rabbit, chick, turtle")
-    g.add_argument("--params", default=None, help="TOML file with 'preset' and a [parameters] table")
+    g.add_argument("--model", default=None, help="wave model (default amacrine; see 'wavesim presets')")
+    g.add_argument("--preset", default=None, help="parameter preset of the model (amacrine: mouse (default), ferret, "
+                   "rabbit, chick, turtle)")
+    g.add_argument("--params", default=None, help="TOML file with 'model', 'preset' and a [parameters] table")
     g.add_argument("--movies", type=int, default=4, help="number of movies in the dataset (default 4)")
     g.add_argument("--duration-s", type=float, default=60.0, help="length of each movie in s (default 60)")
     g.add_argument("--warmup-s", type=float, default=900.0, help="simulated time before recording, s (default 900)")
@@ -217,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true", help="also print all attributes as JSON")
     i.set_defaults(func=_cmd_info)
 
-    p = sub.add_parser("presets", help="list the parameter presets with units")
+    p = sub.add_parser("presets", help="list each model's parameter presets with units and ranges")
+    p.add_argument("--model", default=None, help="only this model")
     p.set_defaults(func=_cmd_presets)
 
     r = sub.add_parser("render", help="animated GIF of a movie, with time stamps and a scale bar")

@@ -43,20 +43,21 @@ from .fit_objective import (
     SimulationSettings,
     mean_statistics,
 )
-from .models.amacrine import DEFAULT_PRESET, AmacrineParams, preset
+from .models import get_model, load_params_file, model_of, write_params_file
 from .recordings import load_recording
 
 __all__ = ["DEFAULT_FITTED", "FitResult", "fit", "open_study", "parameter_ranges", "register_cli", "run_search",
            "write_outputs"]
 
 #: Parameters fitted when none are named.
-DEFAULT_FITTED = ("H1", "H2", "D_s", "P_s", "tau_K_s")
+#: The parameters the default model fits unless told otherwise.
+DEFAULT_FITTED = get_model().fit_defaults
 SAMPLERS = ("tpe", "cmaes")
 _CONFIG_ATTR = "wavesim_fit_config"
 
 
 def parameter_ranges(names, ranges: Mapping[str, tuple[float, float]] | None = None,
-                     base: AmacrineParams | None = None) -> dict[str, tuple[float, float]]:
+                     base=None) -> dict[str, tuple[float, float]]:
     """The search range of each fitted parameter: given, else the model's allowed range.
 
     Parameters
@@ -65,8 +66,10 @@ def parameter_ranges(names, ranges: Mapping[str, tuple[float, float]] | None = N
         Parameters to fit.
     ranges : mapping of str to (low, high), optional
         User ranges; every name in it is fitted too.
-    base : AmacrineParams, optional
-        Supplies ``dt_s``: ``D_s`` and ``tau_K_s`` start at ``dt_s`` at least.
+    base : parameters of a registered model, optional
+        The model whose parameters are fitted (default: the default model's
+        default preset); supplies ``dt_s``: durations (fields in s) start at
+        ``dt_s`` at least.
 
     Raises
     ------
@@ -74,23 +77,26 @@ def parameter_ranges(names, ranges: Mapping[str, tuple[float, float]] | None = N
         For an unknown name, ``dt_s`` (the time step is not a model property
         to fit), or a range outside the allowed one.
     """
-    base = base or preset(DEFAULT_PRESET)
+    base = base or get_model().preset()
+    params_cls = model_of(base).params_cls
     ranges = dict(ranges or {})
     names = list(dict.fromkeys([*names, *ranges]))
-    specs = AmacrineParams.field_specs()
+    specs = params_cls.field_specs()
     unknown = [n for n in names if n not in specs]
     if unknown:
-        raise ParameterError(f"Unknown AmacrineParams parameter(s) {unknown} to fit; known ones are {sorted(specs)}.")
+        raise ParameterError(
+            f"Unknown {params_cls.__name__} parameter(s) {unknown} to fit; known ones are {sorted(specs)}."
+        )
     if "dt_s" in names:
         raise ParameterError("dt_s cannot be fitted: it is the time step of the numerical scheme, not a property "
                              "of the retina; set it in the base parameters instead.")
     if not names:
         raise ParameterError("name at least one parameter to fit.")
-    checked = AmacrineParams.check_ranges(ranges)
+    checked = params_cls.check_ranges(ranges)
     out = {}
     for name in names:
         low, high = checked.get(name, (specs[name]["low"], specs[name]["high"]))
-        if name in ("D_s", "tau_K_s"):
+        if specs[name]["unit"] == "s":
             if high < base.dt_s:
                 raise ParameterError(f"the range of {name} [{low}, {high}] s lies below dt_s = {base.dt_s} s.")
             low = max(low, base.dt_s)
@@ -205,7 +211,7 @@ def _live_before(trials, number: int) -> int:
     return sum(1 for t in trials if t.number < number and t.state != TrialState.FAIL)
 
 
-def run_search(objective: Objective, ranges: Mapping[str, tuple[float, float]], base: AmacrineParams,
+def run_search(objective: Objective, ranges: Mapping[str, tuple[float, float]], base,
                storage: str | Path, study_name: str, n_trials: int, *, batch_size: int = 1,
                sampler: str = "tpe", sampler_seed: int | None = None, stale_after_s: float = 6 * 3600.0,
                progress: bool = True):
@@ -216,7 +222,7 @@ def run_search(objective: Objective, ranges: Mapping[str, tuple[float, float]], 
     objective : Objective
     ranges : mapping of str to (low, high)
         From :func:`parameter_ranges`.
-    base : AmacrineParams
+    base : parameters of a registered model
         Values of the parameters not fitted.
     storage : str or Path
         A journal file path, or a database URL (``sqlite:///fit.db``, ``postgresql://...``).
@@ -248,7 +254,7 @@ def run_search(objective: Objective, ranges: Mapping[str, tuple[float, float]], 
     if sampler_seed is None:
         sampler_seed = (objective.simulation.seed * 1_000_003 + os.getpid()) % 2**32
     config = {"fit": objective.describe(), "ranges": {k: list(v) for k, v in ranges.items()},
-              "base": base.to_dict()}
+              "model": model_of(base).name, "base": base.to_dict()}
     study = open_study(storage, study_name, config, _make_sampler(sampler, sampler_seed))
     fail_stale_trials(study, stale_after_s)
     distributions = {name: optuna.distributions.FloatDistribution(low, high, log=_log_scale(low, high))
@@ -307,7 +313,7 @@ class FitResult:
 
     Attributes
     ----------
-    best_params : AmacrineParams
+    best_params : parameters of the fitted model
     best_distance, best_distance_sem : float
     best_terms : dict
     recorded, preset_stats, fitted_stats : dict
@@ -317,7 +323,7 @@ class FitResult:
         Everything written to ``report.json``.
     """
 
-    best_params: AmacrineParams
+    best_params: Any
     best_distance: float
     best_distance_sem: float
     best_terms: dict
@@ -386,7 +392,7 @@ def near_best_spread(trials, best, n_sem: float = 2.0) -> dict[str, Any]:
     return {"n_sem": n_sem, "sem": sem, "threshold": threshold, "n_trials": len(near), "ranges": ranges}
 
 
-def summarize_study(study, objective: Objective, base: AmacrineParams, base_name: str,
+def summarize_study(study, objective: Objective, base, base_name: str,
                     ranges: Mapping[str, tuple[float, float]], process_wall_time_s: float,
                     sampler: str) -> FitResult:
     """Best trial, preset statistics (simulated now, same retinas) and the report."""
@@ -431,15 +437,6 @@ def summarize_study(study, objective: Objective, base: AmacrineParams, base_name
                      report["statistics"]["fitted"], report)
 
 
-def write_params_toml(path: str | Path, params: AmacrineParams, base_name: str, comment: str = "") -> None:
-    """A TOML file that ``wavesim generate --params`` reads: the preset and a [parameters] table."""
-    specs = AmacrineParams.field_specs()
-    lines = [f"# {line}" for line in comment.splitlines()] + [f'preset = "{base_name}"', "", "[parameters]"]
-    for name, value in params.to_dict().items():
-        lines.append(f"{name} = {float(value)!r}  # {specs[name]['unit']}")
-    _atomic_write(Path(path), "\n".join(lines) + "\n")
-
-
 def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
@@ -455,7 +452,7 @@ def write_outputs(result: FitResult, out_dir: str | Path) -> dict[str, Path]:
     paths = {"params": out_dir / "best_params.toml", "report": out_dir / "report.json",
              "figure": out_dir / "comparison.png"}
     r = result.report
-    write_params_toml(paths["params"], result.best_params, r["base_preset"],
+    write_params_file(paths["params"], result.best_params, r["base_preset"],
                       f"wavesim fit of {r['recording']}: distance {r['best_distance']:.4g} "
                       f"(trial {r['best_trial']} of {r['n_trials_complete']})")
     _atomic_write(paths["report"], json.dumps(r, indent=2) + "\n")
@@ -464,8 +461,8 @@ def write_outputs(result: FitResult, out_dir: str | Path) -> dict[str, Path]:
 
 
 def fit(recording, out_dir: str | Path | None = None, *, storage: str | Path | None = None,
-        study_name: str = "wavesim-fit", base: AmacrineParams | None = None, base_name: str = DEFAULT_PRESET,
-        fitted=DEFAULT_FITTED, ranges: Mapping[str, tuple[float, float]] | None = None, n_trials: int = 50,
+        study_name: str = "wavesim-fit", base=None, base_name: str | None = None, model: str | None = None,
+        fitted=None, ranges: Mapping[str, tuple[float, float]] | None = None, n_trials: int = 50,
         batch_size: int = 1, sampler: str = "tpe", sampler_seed: int | None = None,
         objective_settings: ObjectiveSettings | None = None, simulation: SimulationSettings | None = None,
         analysis=None, progress: bool = True) -> FitResult:
@@ -479,10 +476,11 @@ def fit(recording, out_dir: str | Path | None = None, *, storage: str | Path | N
         default storage ``study.journal``.
     storage : path or URL, optional
         Journal file or database URL of the study.
-    base : AmacrineParams, optional
-        Start point and values of unfitted parameters (default: the preset ``base_name``).
-    fitted : sequence of str
-        Parameters to fit (plus every name in ``ranges``).
+    base : parameters of a registered model, optional
+        Start point and values of unfitted parameters (default: the preset
+        ``base_name`` of ``model``, both defaulting to the default model's).
+    fitted : sequence of str, optional
+        Parameters to fit (plus every name in ``ranges``); default the model's ``fit_defaults``.
     ranges : mapping of str to (low, high), optional
         Search ranges; default the model's allowed ranges.
     n_trials, batch_size, sampler, sampler_seed
@@ -497,8 +495,11 @@ def fit(recording, out_dir: str | Path | None = None, *, storage: str | Path | N
     start = time.perf_counter()
     if not hasattr(recording, "spike_times_s"):
         recording = load_recording(recording)
-    base = base or preset(base_name)
-    ranges = parameter_ranges(fitted, ranges, base)
+    if base is None:
+        base = get_model(model).preset(base_name)
+    base_model = model_of(base)
+    base_name = base_name or base_model.default_preset
+    ranges = parameter_ranges(base_model.fit_defaults if fitted is None else fitted, ranges, base)
     objective = Objective(recording, objective_settings, simulation, analysis)
     if storage is None:
         if out_dir is None:
@@ -549,15 +550,12 @@ def _parse_weights(items) -> dict[str, float]:
 
 
 def _run_fit(args) -> int:
-    from .cli import load_params_file
-
     if args.params:
-        base = load_params_file(args.params, default_preset=args.preset)
-        base_name = args.preset or DEFAULT_PRESET
+        base = load_params_file(args.params, default_preset=args.preset, default_model=args.model)
     else:
-        base_name = args.preset or DEFAULT_PRESET
-        base = preset(base_name)
-    fitted = [n.strip() for n in args.fit.split(",") if n.strip()] if args.fit else DEFAULT_FITTED
+        base = get_model(args.model).preset(args.preset)
+    base_name = args.preset or model_of(base).default_preset
+    fitted = [n.strip() for n in args.fit.split(",") if n.strip()] if args.fit else None
     settings = ObjectiveSettings(weights=_parse_weights(args.weight), min_recorded_waves=args.min_waves)
     simulation = SimulationSettings(n_retinas=args.retinas, seed=args.seed, margin_um=args.margin_um,
                                     um_per_pixel=args.um_per_pixel, frame_period_s=args.frame_period_s,
@@ -608,9 +606,10 @@ def register_cli(subparsers) -> None:
     p.add_argument("--sampler", choices=SAMPLERS, default="tpe")
     p.add_argument("--seed", type=int, default=0, help="seed of the simulated retinas, the same for every candidate")
     p.add_argument("--sampler-seed", type=int, default=None, help="seed of the sampler (default: per process)")
-    p.add_argument("--preset", default=None, help="starting preset (default mouse)")
+    p.add_argument("--model", default=None, help="wave model (default amacrine)")
+    p.add_argument("--preset", default=None, help="starting preset (default: the model's default, mouse)")
     p.add_argument("--params", default=None, help="TOML parameter file to start from")
-    p.add_argument("--fit", default=None, help=f"comma-separated parameters to fit (default {','.join(DEFAULT_FITTED)})")
+    p.add_argument("--fit", default=None, help=f"comma-separated parameters to fit (default: the model's; amacrine {','.join(DEFAULT_FITTED)})")
     p.add_argument("--range", action="append", metavar="NAME=LOW:HIGH",
                    help="search range of a parameter (default: its allowed range); repeatable")
     p.add_argument("--weight", action="append", metavar="TERM=W",

@@ -41,7 +41,6 @@ import numpy as np
 
 from .errors import ParameterError, WavesimError
 from .lattice import Retina
-from .models.amacrine import AmacrineParams
 from .parameters import ValidatedParams, choice_field, field, field_like
 from .readout import Readout
 from .recordings import MEARecording, Movie
@@ -374,7 +373,7 @@ class VirtualArray:
         """The retina seeds every candidate is simulated with (common random numbers)."""
         return [int(x) for x in movie_seeds(self.simulation.seed, range(self.simulation.n_retinas))]
 
-    def simulate(self, candidates: Sequence[AmacrineParams]) -> np.ndarray:
+    def simulate(self, candidates: Sequence) -> np.ndarray:
         """Activity at the electrode pixels: (k * n_retinas, n_frames, n_pixels) uint8.
 
         All candidates and retinas run in one :class:`Simulation` batch, one
@@ -406,7 +405,7 @@ class VirtualArray:
                                      threshold=self.activity_threshold)
         return dataclasses.replace(virtual, positions_um=self.positions_um)
 
-    def recordings(self, params: AmacrineParams) -> list[MEARecording]:
+    def recordings(self, params) -> list[MEARecording]:
         """Virtual recordings of one parameter set, one per retina (e.g. a synthetic ground truth)."""
         frames = self.simulate([params])
         return [self.recording(frames[r], r) for r in range(self.simulation.n_retinas)]
@@ -457,12 +456,12 @@ class Objective:
             "duration_s": self.array.duration_s,
         }
 
-    def evaluate(self, candidates: Sequence[AmacrineParams]) -> list[Evaluation]:
+    def evaluate(self, candidates: Sequence) -> list[Evaluation]:
         """Simulate the candidates in one batch and score each.
 
         Parameters
         ----------
-        candidates : sequence of AmacrineParams
+        candidates : sequence of parameter sets of one registered model
             All with the same ``dt_s``.
 
         Returns

@@ -15,13 +15,11 @@ import numpy as np
 
 from .backends import make_engine, resolve_backend
 from .errors import ParameterError
+from .kernels import random
 from .lattice import HexLattice, Retina
-from .models.amacrine import AmacrineParams, normal_table_q16, param_rows
+from .models import model_of
 from .parameters import ValidatedParams, field
 from .readout import PixelMap, Readout, blur_frames, blur_weights_q
-from .rule import retina_keys
-
-_SEED_MIX = np.uint64(0xA0761D6478BD642F)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,12 +46,7 @@ def movie_seeds(seed: int, movies: Sequence[int]) -> np.ndarray:
     """
     if not 0 <= int(seed) < 2**63:
         raise ParameterError(f"seed must be an integer in [0, 2**63), got {seed!r}.")
-    m = np.asarray(movies, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        x = (np.uint64(seed) * _SEED_MIX) ^ (m + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
-        x = (x ^ (x >> np.uint64(29))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = x ^ (x >> np.uint64(32))
-    return (x >> np.uint64(1)).astype(np.int64)
+    return random.movie_seeds(int(seed), movies)
 
 
 class Simulation:
@@ -61,8 +54,8 @@ class Simulation:
 
     Parameters
     ----------
-    params : AmacrineParams or sequence of AmacrineParams
-        One parameter set for all retinas, or one per retina (same ``dt_s``).
+    params : parameters of a registered model, or a sequence of them
+        One parameter set for all retinas, or one per retina (one model, one ``dt_s``).
     seeds : sequence of int
         One seed per retina; the batch size is ``len(seeds)``.
     retina : Retina
@@ -89,7 +82,7 @@ class Simulation:
         for s in seeds:
             if not 0 <= s < 2**63:
                 raise ParameterError(f"seeds must be integers in [0, 2**63), got {s}.")
-        if isinstance(params, AmacrineParams):
+        if not isinstance(params, (list, tuple)):
             params = [params] * len(seeds)
         params = list(params)
         if len(params) != len(seeds):
@@ -97,9 +90,14 @@ class Simulation:
                 f"params holds {len(params)} parameter sets but seeds holds {len(seeds)}; "
                 f"give one of each per retina, or a single parameter set."
             )
-        for p in params:
-            if not isinstance(p, AmacrineParams):
-                raise ParameterError(f"params must be AmacrineParams, got {type(p).__name__}.")
+        if not params:
+            raise ParameterError("params must hold at least one parameter set.")
+        self.model = model_of(params[0])
+        for p in params[1:]:
+            if model_of(p) is not self.model:
+                raise ParameterError(
+                    f"all retinas of a batch must use one model; got {self.model.name!r} and {model_of(p).name!r}."
+                )
         dts = {p.dt_s for p in params}
         if len(dts) != 1:
             raise ParameterError(f"all retinas of a batch must share dt_s; got {sorted(dts)}.")
@@ -111,22 +109,15 @@ class Simulation:
         self.backend = resolve_backend(backend)
         self.lattice = HexLattice(self.retina)
         self.pixel_map = PixelMap(self.lattice, self.readout.um_per_pixel)
-        dr, dc, w = self.lattice.offsets
-        tables = {
-            "frac": self.lattice.neighbour_fraction_q16,
-            "dr": dr,
-            "dc": dc,
-            "w": w,
-            "table": normal_table_q16(),
-        }
         ca_alpha = 0
         if self.readout.kind == "calcium":
             ca_alpha = max(1, round(min(1.0, self.dt_s / self.readout.calcium_tau_s) * 2**30))
         self.engine = make_engine(
             self.backend,
-            lattice_tables=tables,
-            params=param_rows(params),
-            keys=retina_keys(seeds),
+            model=self.model,
+            tables=self.model.tables(self.lattice),
+            params=self.model.quantise(params),
+            keys=random.retina_keys(seeds),
             calcium_alpha_q30=ca_alpha,
             pixel_map=self.pixel_map,
         )
@@ -193,7 +184,7 @@ class Simulation:
         return self.engine.to_host(array)
 
     def state(self) -> dict[str, np.ndarray]:
-        """The lattice state (onset, exc, thresh, decay) as (B, R, C) int32 NumPy arrays."""
+        """The lattice state as NumPy arrays: each of the model's ``state_fields``, (B, R, C) int32."""
         return self.engine.state()
 
 

@@ -29,8 +29,7 @@ import numpy as np
 
 from .errors import StoreError, StoreExistsError, StoreNotFoundError
 from .lattice import Retina
-from .models.amacrine import NAME as MODEL_NAME
-from .models.amacrine import AmacrineParams
+from .models import get_model, model_of
 from .readout import Readout
 from .simulate import Timing, n_frames
 
@@ -44,7 +43,7 @@ CHUNK_BYTES = 1 << 20
 class DatasetSpec:
     """Everything that determines a dataset's content, bit for bit."""
 
-    params: AmacrineParams
+    params: Any  # the parameters of a registered model
     retina: Retina
     readout: Readout
     timing: Timing
@@ -52,6 +51,7 @@ class DatasetSpec:
     n_movies: int
 
     def __post_init__(self):
+        model_of(self.params)  # a registered model's parameters, or a ParameterError that says so
         if not isinstance(self.n_movies, int) or self.n_movies < 1:
             raise StoreError(f"n_movies must be a positive integer, got {self.n_movies!r}.")
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
@@ -66,7 +66,7 @@ class DatasetSpec:
         return {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
-            "model": MODEL_NAME,
+            "model": model_of(self.params).name,
             "parameters": self.params.to_dict_with_units(),
             "retina": self.retina.to_dict_with_units(),
             "readout": self.readout.to_dict_with_units(),
@@ -78,7 +78,7 @@ class DatasetSpec:
     @classmethod
     def from_attrs(cls, attrs: dict) -> "DatasetSpec":
         return cls(
-            params=AmacrineParams.from_dict(attrs["parameters"]),
+            params=get_model(attrs.get("model")).params_cls.from_dict(attrs["parameters"]),
             retina=Retina.from_dict(attrs["retina"]),
             readout=Readout.from_dict(attrs["readout"]),
             timing=Timing.from_dict(attrs["timing"]),

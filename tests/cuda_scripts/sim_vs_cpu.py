@@ -17,10 +17,10 @@ import wavesim as ws  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from helpers import assert_cuda_matches_cpu, fast_params  # noqa: E402
 
-from wavesim.kernels import step  # noqa: E402
+from wavesim.kernels import cuda as layout  # noqa: E402
 
 # A tiny lattice that still spans several (shrunken) tiles, so halos cross blocks.
-assert (step.THREADS_X, step.THREADS_Y) == (8, 1), "run me with WAVESIM_CUDA_TILE=8x1"
+assert (layout.THREADS_X, layout.THREADS_Y) == (8, 1), "run me with WAVESIM_CUDA_TILE=8x1"
 params = [fast_params(spont_rate_hz=0.5), fast_params(P_s=5.0, H2=0.3, D_s=0.3, spont_rate_hz=0.5)]
 retina = ws.Retina(width_um=600, height_um=300, shape=sys.argv[1])
 checked = []
@@ -28,7 +28,7 @@ for kind, blur_um in (("binary", 0.0), ("calcium", 30.0)):
     readout = ws.Readout(um_per_pixel=30, frame_period_s=0.05, kind=kind, blur_um=blur_um)
     gpu, frames, state = assert_cuda_matches_cpu(params, [3, 4], retina, readout, 16, 5, 2)
     assert gpu.engine.simulated
-    assert gpu.lattice.cols > 2 * step.TILE_X and gpu.lattice.rows > 2 * step.TILE_Y
+    assert gpu.lattice.cols > 2 * layout.TILE_X and gpu.lattice.rows > 2 * layout.TILE_Y
     active = int(((gpu.step - state["onset"].astype(np.int64)) >= 0).sum())
     assert active > 10 and frames.any(), (kind, active)
     checked.append(f"{kind}:{active}")

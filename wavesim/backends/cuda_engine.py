@@ -8,6 +8,8 @@ kernels run on NumPy arrays, which is how CI checks them without a GPU.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import warnings
 
@@ -19,23 +21,31 @@ from ..errors import BackendUnavailableError
 GRAPH_STEPS = 64
 
 
+@functools.lru_cache(maxsize=None)
+def cuda_kernels(model):
+    """The model's batched CUDA kernels, built once per process (compiled at their first launch)."""
+    from ..kernels.cuda import build_cuda_kernels
+
+    return build_cuda_kernels(model.build_rule)
+
+
 class CUDAEngine:
     """A batch of retinas in GPU memory; same interface as :class:`~wavesim.backends.cpu_engine.CPUEngine`."""
 
     name = "cuda"
 
-    def __init__(self, lattice_tables, params, keys, calcium_alpha_q30, pixel_map):
+    def __init__(self, model, tables, params, keys, calcium_alpha_q30, pixel_map):
         try:
             from numba import cuda
 
-            from ..kernels import step as kernels
+            from ..kernels import cuda as layout
         except ImportError as exc:
             raise BackendUnavailableError(
                 f"backend 'cuda' needs numba-cuda: {exc}. Install wavesim[cuda12] or wavesim[cuda13]."
             ) from exc
-        warnings.filterwarnings("ignore", message=".*Grid size .* will likely result in GPU under-utilization")
+        self.model = model
         self._cuda = cuda
-        self._k = kernels
+        self._k = cuda_kernels(model)
         self.simulated = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
         if self.simulated:
             self.xp = np
@@ -44,8 +54,9 @@ class CUDAEngine:
 
             self.xp = cupy
         xp = self.xp
-        tables = dict(lattice_tables)
-        tables["tile_delta"] = kernels.tile_offsets(tables.pop("dr"), tables.pop("dc"))
+        tables = dict(tables)
+        site = np.ascontiguousarray(tables.pop("site"))
+        tables["tile_delta"] = layout.tile_offsets(tables.pop("dr"), tables.pop("dc"))
         self.tables = {k: self._dev(xp.asarray(np.ascontiguousarray(v))) for k, v in tables.items()}
         self.params = self._dev(xp.asarray(np.ascontiguousarray(params, dtype=np.int64)))
         self.keys = self._dev(xp.asarray(np.ascontiguousarray(keys, dtype=np.uint64)))
@@ -55,29 +66,28 @@ class CUDAEngine:
         self.cell_cols = self._dev(xp.asarray(pixel_map.cell_cols))
         self.n_pixels = pixel_map.height_px * pixel_map.width_px
         B = params.shape[0]
-        R, C = lattice_tables["frac"].shape
+        R, C = site.shape
         self.shape = (B, R, C)
-        self._arrays = {k: xp.empty(self.shape, dtype=np.int32) for k in ("onset", "exc", "thresh", "decay")}
-        self._arrays["ca"] = xp.zeros(self.shape if self.calcium_alpha_q30 else (B, 1, 1), dtype=np.int32)
-        self._views = {k: self._dev(v) for k, v in self._arrays.items()}
-        self._flat = {k: self._dev(v.reshape(-1)) for k, v in self._arrays.items()}
-        flag_shape = kernels.padded_flags_shape(*self.shape)
+        self.state_array = xp.empty((len(model.state_fields), B, R, C), dtype=np.int32)
+        self._state_flat = self._dev(self.state_array.reshape(-1))
+        self._ca = self._dev(xp.zeros(B * R * C if self.calcium_alpha_q30 else 1, dtype=np.int32))
+        flag_shape = layout.padded_flags_shape(*self.shape)
         self._shape_dev = self._dev(xp.asarray(np.array([*self.shape, *flag_shape[1:]], dtype=np.int64)))
-        # No cell is depolarised at t = 0: both flag buffers start at zero.
+        # No cell is active at t = 0: both flag buffers start at zero.
         self._flags = [self._dev(xp.zeros(int(np.prod(flag_shape)), dtype=np.uint8)) for _ in range(2)]
-        self.tables["frac_flat"] = self._dev(xp.asarray(np.ascontiguousarray(lattice_tables["frac"]).reshape(-1)))
-        tiles_y, tiles_x = kernels.step_grid(R, C)
+        self.tables["site"] = self._dev(xp.asarray(site.reshape(-1)))
+        tiles_y, tiles_x = layout.step_grid(R, C)
         self.grid = (tiles_x, tiles_y, B)
-        self.block = (kernels.THREADS_X, kernels.THREADS_Y, 1)
-        init_grid = ((C + kernels.THREADS_X - 1) // kernels.THREADS_X, (R + kernels.THREADS_Y - 1) // kernels.THREADS_Y, B)
+        self.block = (layout.THREADS_X, layout.THREADS_Y, 1)
+        init_grid = ((C + layout.THREADS_X - 1) // layout.THREADS_X, (R + layout.THREADS_Y - 1) // layout.THREADS_Y, B)
         self.clock = self._dev(xp.zeros(1, dtype=np.int64))
         self._launched = False
         self._step_graphs = {}
         self.t = 0
-        v, t = self._views, self.tables
-        kernels.init_kernel[init_grid, self.block](
-            v["onset"], v["exc"], v["thresh"], v["decay"], v["ca"], self.keys, self.params, t["frac"], t["table"]
-        )
+        with _quiet_grid_warnings():
+            self._k.init_kernel[init_grid, self.block](
+                self._state_flat, self._shape_dev, self.keys, self.params, self.tables["site"], self.tables["table"]
+            )
 
     def _dev(self, a):
         if self.simulated:
@@ -111,15 +121,16 @@ class CUDAEngine:
         """Queue ``n_steps`` step launches and the clock update on ``stream``."""
         if n_steps <= 0:
             return
-        v, tb = self._flat, self.tables
-        launch = self._k.step_kernel[self.grid, self.block, stream]
-        for k in range(1, n_steps + 1):
-            launch(
-                self.clock, k, self._shape_dev, self._flags[0], self._flags[1], v["onset"], v["exc"], v["thresh"],
-                v["decay"], v["ca"], self.calcium_alpha_q30, self.keys, self.params, tb["frac_flat"],
-                tb["tile_delta"], tb["w"], tb["table"],
-            )
-        self._k.advance_clock_kernel[1, 1, stream](self.clock, n_steps)
+        tb = self.tables
+        with _quiet_grid_warnings():
+            launch = self._k.step_kernel[self.grid, self.block, stream]
+            for k in range(1, n_steps + 1):
+                launch(
+                    self.clock, k, self._shape_dev, self._flags[0], self._flags[1], self._state_flat, self._ca,
+                    self.calcium_alpha_q30, self.keys, self.params, tb["site"], tb["tile_delta"], tb["w"],
+                    tb["table"],
+                )
+            self._k.advance_clock_kernel[1, 1, stream](self.clock, n_steps)
         self.t += n_steps
 
     def _graph(self, n_steps: int):
@@ -139,20 +150,29 @@ class CUDAEngine:
         """Write the current frame of every retina into ``out`` (B, H, W) uint8 on the device."""
         threads = 128
         grid = ((self.n_pixels + threads - 1) // threads, self.shape[0])
-        v = self._views
         # A contiguous buffer: the simulator cannot pass strided views to kernels.
         frame = self.xp.empty(out.shape, dtype=np.uint8)
-        self._k.readout_kernel[grid, threads](
-            self._dev(frame), self.t, v["onset"], v["ca"], self.calcium_alpha_q30 > 0, self.params,
-            self.pixel_ptr, self.cell_rows, self.cell_cols,
-        )
+        with _quiet_grid_warnings():
+            self._k.readout_kernel[grid, threads](
+                self._dev(frame), self.t, self._state_flat, self._shape_dev, self._ca, self.calcium_alpha_q30 > 0,
+                self.params, self.pixel_ptr, self.cell_rows, self.cell_cols,
+            )
         out[...] = frame
 
     def state(self) -> dict[str, np.ndarray]:
-        """Copies of the state arrays (B, R, C) as NumPy arrays."""
-        return {k: self.to_host(self._arrays[k]) for k in ("onset", "exc", "thresh", "decay")}
+        """Copies of the state fields, each (B, R, C) int32 NumPy, by name."""
+        host = self.to_host(self.state_array)
+        return {name: host[s].copy() for s, name in enumerate(self.model.state_fields)}
 
     def to_host(self, a) -> np.ndarray:
         if self.simulated:
             return np.array(a)
         return self.xp.asnumpy(a)
+
+
+@contextlib.contextmanager
+def _quiet_grid_warnings():
+    """Silence numba-cuda's small-grid performance warning for these launches only (small lattices are legitimate)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*Grid size .* will likely result in GPU under-utilization")
+        yield

@@ -11,7 +11,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from ..errors import ParameterError
 from ..lattice import Retina
-from ..models.amacrine import AmacrineParams, preset
+from ..models import get_model, model_of
 from ..parameters import check_value
 from ..readout import Readout
 from ..simulate import Simulation, Timing, movie_seeds
@@ -25,13 +25,13 @@ _TAG_PARAMS = 3
 _RETINAS_DEFAULT = {"cpu": 16, "cuda": 4096}
 
 
-def draw_retina_params(base: AmacrineParams, ranges: Mapping[str, Any], seed: int, retinas: np.ndarray) -> list[AmacrineParams]:
+def draw_retina_params(base, ranges: Mapping[str, Any], seed: int, retinas: np.ndarray) -> list:
     """One parameter set per retina: ``base`` with each ranged parameter drawn uniformly.
 
     A pure function of (seed, retina index), so retina ``g`` has the same
     parameters whichever process or batch simulates it.
     """
-    checked = AmacrineParams.check_ranges(ranges)
+    checked = model_of(base).params_cls.check_ranges(ranges)
     if "dt_s" in checked:
         raise ParameterError("dt_s cannot vary between retinas: the retinas of a batch step together.")
     out = []
@@ -59,8 +59,8 @@ class LiveWaves(IterableDataset):
 
     Parameters
     ----------
-    params : AmacrineParams, optional
-        Base parameters (default: the mouse preset).
+    params : parameters of a registered model, optional
+        Base parameters (default: the default model's default preset, mouse).
     param_ranges : mapping of name -> (low, high), optional
         Parameters drawn per retina, uniformly, from (seed, retina index),
         so that training sees a family of wave statistics.
@@ -86,7 +86,7 @@ class LiveWaves(IterableDataset):
 
     def __init__(
         self,
-        params: AmacrineParams | None = None,
+        params=None,
         *,
         param_ranges: Mapping[str, Any] | None = None,
         n_retinas: int | None = None,
@@ -107,10 +107,8 @@ class LiveWaves(IterableDataset):
     ):
         from ..backends import resolve_backend
 
-        self.params = params if params is not None else preset("mouse")
-        if not isinstance(self.params, AmacrineParams):
-            raise ParameterError(f"params must be AmacrineParams, got {type(self.params).__name__}.")
-        self.param_ranges = AmacrineParams.check_ranges(param_ranges or {})
+        self.params = params if params is not None else get_model().preset()
+        self.param_ranges = model_of(self.params).params_cls.check_ranges(param_ranges or {})
         self.backend = resolve_backend(backend)
         self.n_retinas = _RETINAS_DEFAULT[self.backend] if n_retinas is None else n_retinas
         self.batch_size = self.n_retinas if batch_size is None else batch_size
@@ -140,7 +138,7 @@ class LiveWaves(IterableDataset):
         first = (self.rank * n_workers + worker) * self.n_retinas
         return np.arange(first, first + self.n_retinas)
 
-    def retina_params(self, worker: int = 0, n_workers: int = 1) -> list[AmacrineParams]:
+    def retina_params(self, worker: int = 0, n_workers: int = 1) -> list:
         """The parameters of each retina of a rank's worker."""
         retinas = self.retina_indices(worker, n_workers)
         if not self.param_ranges:

@@ -1,5 +1,68 @@
-"""Wave models: each module holds one model's parameters, presets and quantisation."""
+"""Wave models: one module per model, and the registry that every layer dispatches through.
 
-from .amacrine import DEFAULT_PRESET, PRESETS, AmacrineParams, preset
+>>> from wavesim.models import get_model, list_models
+>>> "amacrine" in list_models()
+True
+>>> get_model("amacrine").preset("turtle").P_s
+23.0
+"""
 
-__all__ = ["AmacrineParams", "PRESETS", "DEFAULT_PRESET", "preset"]
+from __future__ import annotations
+
+from ..errors import ParameterError
+from . import amacrine
+from .amacrine import AmacrineParams
+from .base import WaveModel
+from .files import load_params_file, write_params_file
+
+_REGISTRY: dict[str, WaveModel] = {amacrine.MODEL.name: amacrine.MODEL}
+
+#: The model used where none is named.
+DEFAULT_MODEL = amacrine.MODEL.name
+
+
+def list_models() -> list[str]:
+    """Names of the registered models."""
+    return sorted(_REGISTRY)
+
+
+def get_model(name: str | None = None) -> WaveModel:
+    """The registered model of this name (default: :data:`DEFAULT_MODEL`)."""
+    name = DEFAULT_MODEL if name is None else name
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise ParameterError(f"Unknown model {name!r}; choose one of {list_models()}.") from None
+
+
+def model_of(params) -> WaveModel:
+    """The model whose parameter class ``params`` is an instance of."""
+    for model in _REGISTRY.values():
+        if isinstance(params, model.params_cls):
+            return model
+    known = ", ".join(m.params_cls.__name__ for m in _REGISTRY.values())
+    raise ParameterError(f"params must be the parameters of a registered model ({known}), got {type(params).__name__}.")
+
+
+def preset(name: str | None = None, model: str | None = None):
+    """The parameters of a named preset of a model (default: the default model's default preset)."""
+    return get_model(model).preset(name)
+
+
+#: The default model's presets and default preset name.
+PRESETS = amacrine.PRESETS
+DEFAULT_PRESET = amacrine.DEFAULT_PRESET
+
+__all__ = [
+    "AmacrineParams",
+    "DEFAULT_MODEL",
+    "DEFAULT_PRESET",
+    "PRESETS",
+    "WaveModel",
+    "get_model",
+    "list_models",
+    "load_params_file",
+    "model_of",
+    "preset",
+    "write_params_file",
+]

@@ -11,7 +11,7 @@ threshold has decayed to 0 fires on its own: the waves' initiation.
 
 Thresholds, excitation and inputs are in units of one full dendritic overlap.
 Inside the kernels they are integers in units of 2**-20 (see
-:func:`param_rows`): integer sums do not depend on summation order, which
+:func:`quantise`): integer sums do not depend on summation order, which
 keeps the CPU push and the GPU pull bit-identical.
 """
 
@@ -20,24 +20,26 @@ from __future__ import annotations
 import dataclasses
 import math
 from statistics import NormalDist
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from ..errors import ParameterError
+from ..kernels.amacrine import (
+    N_PARAMS,
+    P_ALPHA_Q30,
+    P_DECAY_BASE_Q36,
+    P_DSTEPS,
+    P_H2C_Q30,
+    P_JITTER_Q16,
+    P_RISE0_Q20,
+    P_SPONT_U32,
+    STATE_FIELDS,
+)
 from ..parameters import ValidatedParams, field
+from .base import WaveModel
 
 NAME = "amacrine"
-
-# Index of each quantity in a batch element's row of integer parameters.
-P_DSTEPS = 0  # steps a depolarisation lasts: first step strictly later than onset + D
-P_ALPHA_Q30 = 1  # dt / tau_K in units of 2**-30
-P_RISE0_Q20 = 2  # dt * H1 / D per step, 2**-20
-P_H2C_Q30 = 3  # dt * H2 / D, 2**-30
-P_DECAY_BASE_Q36 = 4  # dt * H1 / P per step, 2**-36
-P_JITTER_Q16 = 5  # decay_jitter, 2**-16
-P_SPONT_U32 = 6  # per-step probability of a spontaneous depolarisation, 2**-32
-N_PARAMS = 7
 
 #: Initial thresholds are uniform on [0.5, 5], as in the original code.
 INITIAL_THRESHOLD_RANGE = (0.5, 5.0)
@@ -121,15 +123,7 @@ PRESETS: dict[str, AmacrineParams] = {
 DEFAULT_PRESET = "mouse"
 
 
-def preset(name: str) -> AmacrineParams:
-    """The parameters of a named preset (``mouse``, ``ferret``, ``rabbit``, ``chick``, ``turtle``)."""
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise ParameterError(f"Unknown preset {name!r}; choose one of {sorted(PRESETS)}.") from None
-
-
-def param_rows(params: Sequence[AmacrineParams]) -> np.ndarray:
+def quantise(params: Sequence[AmacrineParams]) -> np.ndarray:
     """Quantise one parameter set per batch element into a (B, N_PARAMS) int64 array."""
     rows = np.zeros((len(params), N_PARAMS), dtype=np.int64)
     for b, p in enumerate(params):
@@ -158,6 +152,28 @@ def normal_table_q16() -> np.ndarray:
     return np.rint(z * 2**16).astype(np.int32)
 
 
-def params_from_mapping(values: Mapping, base: AmacrineParams | None = None) -> AmacrineParams:
-    """Parameters from a mapping such as a TOML table; unknown names are an error."""
-    return AmacrineParams.from_dict(values, base=base)
+def tables(lattice) -> dict[str, np.ndarray]:
+    """The lattice tables the rule reads: dendritic-overlap neighbours, neighbour fractions, the normal table."""
+    dr, dc, w = lattice.offsets
+    return {"dr": dr, "dc": dc, "w": w, "site": lattice.neighbour_fraction_q16, "table": normal_table_q16()}
+
+
+def _reference(lattice, prow, key, model_tables):
+    from .amacrine_reference import ReferenceRetina
+
+    return ReferenceRetina(lattice, prow, key, model_tables["table"])
+
+
+MODEL = WaveModel(
+    name=NAME,
+    summary="stochastic amacrine cells with activity-dependent refractoriness (Godfrey & Swindale 2007)",
+    params_cls=AmacrineParams,
+    presets=PRESETS,
+    default_preset=DEFAULT_PRESET,
+    state_fields=STATE_FIELDS,
+    quantise=quantise,
+    tables=tables,
+    kernel_module="wavesim.kernels.amacrine",
+    reference=_reference,
+    fit_defaults=("H1", "H2", "D_s", "P_s", "tau_K_s"),
+)

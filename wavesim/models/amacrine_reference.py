@@ -1,17 +1,18 @@
 """A plain-NumPy reference of the default model, for tests on small lattices.
 
-Written independently of :mod:`wavesim.rule` (vectorised over cells, dense
-neighbour sums, its own hash) from the model's description, so that a test
-comparing it with the compiled backends checks the rule itself, not a copy
-of it. Slow: use it for a few thousand cells and a few thousand steps.
+Written independently of the rule in :mod:`wavesim.kernels.amacrine`
+(vectorised over cells, dense neighbour sums) from the model's description,
+so that a test comparing it with the compiled backends checks the rule
+itself, not a copy of it. Only the random draws are shared: they come from
+the one counter-based generator, :func:`wavesim.kernels.random.uniform_u32`.
+Slow: use it for a few thousand cells and a few thousand steps.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..lattice import HexLattice, _shift
-from .amacrine import (
+from ..kernels.amacrine import (
     P_ALPHA_Q30,
     P_DECAY_BASE_Q36,
     P_DSTEPS,
@@ -20,25 +21,11 @@ from .amacrine import (
     P_RISE0_Q20,
     P_SPONT_U32,
 )
+from ..kernels.random import uniform_u32
+from ..lattice import HexLattice, _shift
 
-_U = np.uint64
 NEVER = -(1 << 30)
 ABSENT = -(1 << 31)
-
-
-def _mix(x):
-    x = (x ^ (x >> _U(30))) * _U(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> _U(27))) * _U(0x94D049BB133111EB)
-    return x ^ (x >> _U(31))
-
-
-def uniform_u32(key: int, stream: int, step: int, cells: np.ndarray) -> np.ndarray:
-    """The counter-based draws of ``cells`` (flat indices), as int64 in [0, 2**32)."""
-    with np.errstate(over="ignore"):
-        h = _mix(_U(key) ^ (_U(stream) * _U(0x9E3779B97F4A7C15)))
-        h = _mix(h + _U(step) * _U(0xD1B54A32D192ED03))
-        h = _mix(h + cells.astype(np.uint64))
-    return (h >> _U(32)).astype(np.int64)
 
 
 class ReferenceRetina:
@@ -48,9 +35,9 @@ class ReferenceRetina:
     ----------
     lattice : HexLattice
     prow : (N_PARAMS,) int64
-        Quantised parameters (:func:`wavesim.models.amacrine.param_rows`).
+        Quantised parameters (:func:`wavesim.models.amacrine.quantise`).
     key : int
-        Generator key (:func:`wavesim.rule.retina_keys`).
+        Generator key (:func:`wavesim.kernels.random.retina_keys`).
     table : int32 array
         :func:`wavesim.models.amacrine.normal_table_q16`.
     """

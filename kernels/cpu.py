@@ -1,0 +1,145 @@
+"""Numba CPU loops that run any model's rule over a batch of retinas.
+
+:func:`build_cpu_runner` takes a model's rule (from its ``build_rule(njit)``)
+and returns ``init_state``, ``advance`` and ``readout`` compiled for it.
+The state of a batch is one (S, B, R, C) int32 array, passed flat with
+``(B, R, C)``, so these loops do not depend on the model.
+
+The neighbour input is pushed: each cell active at the end of the previous
+step adds its weights to its neighbours' inputs. Few cells are active at a
+time, so this does a few percent of the work of pulling from all ~90
+neighbours. To push in parallel without races, rows are cut into blocks
+taller than twice the neighbour reach and even and odd blocks are pushed in
+two passes. Inputs are integers, so the order of the additions does not
+change the result.
+
+Numba's on-disk cache keys a closure by pickling its free variables, which
+for compiled functions differ in every process; the runners here are keyed
+by the rule's source instead (:class:`_RuleKeyedCache`), so a second process
+loads them from the cache rather than compiling them again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from types import SimpleNamespace
+
+from numba import njit, prange
+from numba.core.caching import FunctionCache
+
+from .readout import build_readout
+
+#: Rows per push block; must exceed twice the largest row offset (2 * 6).
+PUSH_BLOCK_ROWS = 16
+
+
+class _RuleKeyedCache(FunctionCache):
+    """Numba's function cache, with the rule's source hash in place of the pickled closure."""
+
+    def __init__(self, py_func, rule_key: str):
+        super().__init__(py_func)
+        self._rule_key = rule_key
+
+    def _index_key(self, sig, codegen):
+        code = hashlib.sha256(self._py_func.__code__.co_code).hexdigest()
+        return (sig, codegen.magic_tuple(), (code, self._rule_key))
+
+
+def _compiled(py_func, rule_key: str | None, parallel: bool):
+    dispatcher = njit(parallel=parallel)(py_func)
+    if rule_key is not None:
+        dispatcher._cache = _RuleKeyedCache(py_func, rule_key)
+    return dispatcher
+
+
+def build_cpu_runner(rule, rule_key: str | None = None):
+    """The batched CPU loops of one model's rule.
+
+    Parameters
+    ----------
+    rule : namespace
+        ``init``, ``step`` and ``active`` compiled with ``numba.njit``.
+    rule_key : str, optional
+        A digest of the rule's source; with it the loops are cached on disk.
+    """
+    init, step, active = rule.init, rule.step, rule.active
+    readout_fns = build_readout(njit, active)
+    pixel_value, calcium_step = readout_fns.pixel_value, readout_fns.calcium_step
+
+    def init_state(state, B, R, C, keys, params, site, table):
+        """Fill the flat (S, B, R, C) state with the initial state of every retina."""
+        plane = B * R * C
+        for j in prange(B * R):
+            b = j // R
+            r = j % R
+            prow = params[b]
+            for c in range(C):
+                cell = r * C + c
+                init(state, plane, b * R * C + cell, keys[b], cell, site, prow, table)
+
+    def push(t_prev, state, B, R, C, inp, params, dr, dc, w, phase):
+        plane = B * R * C
+        K = dr.shape[1]
+        n_blocks = (R + PUSH_BLOCK_ROWS - 1) // PUSH_BLOCK_ROWS
+        n_phase = (n_blocks - phase + 1) // 2
+        for j in prange(B * n_phase):
+            b = j // n_phase
+            blk = 2 * (j % n_phase) + phase
+            prow = params[b]
+            base = b * R * C
+            for r in range(blk * PUSH_BLOCK_ROWS, min(R, (blk + 1) * PUSH_BLOCK_ROWS)):
+                p = r & 1
+                for c in range(C):
+                    if not active(state, plane, base + r * C + c, t_prev, prow):
+                        continue
+                    for k in range(K):
+                        rr = r + dr[p, k]
+                        cc = c + dc[p, k]
+                        if rr >= 0 and rr < R and cc >= 0 and cc < C:
+                            inp[b, rr, cc] += w[p, k]
+
+    def update(t, state, B, R, C, ca, ca_alpha_q30, inp, keys, params, site, table):
+        plane = B * R * C
+        for j in prange(B * R):
+            b = j // R
+            r = j % R
+            prow = params[b]
+            key = keys[b]
+            base = b * R * C
+            for c in range(C):
+                x = inp[b, r, c]
+                inp[b, r, c] = 0
+                cell = r * C + c
+                now = step(state, plane, base + cell, t, x, key, cell, site, prow, table)
+                if now >= 0 and ca_alpha_q30 > 0:
+                    ca[base + cell] = calcium_step(ca[base + cell], now, ca_alpha_q30)
+
+    push_c = _compiled(push, rule_key, True)
+    update_c = _compiled(update, rule_key, True)
+
+    def advance(t0, n_steps, state, B, R, C, ca, ca_alpha_q30, inp, keys, params, site, dr, dc, w, table):
+        """Run steps ``t0 + 1 .. t0 + n_steps`` in place; ``inp`` (B, R, C) int32 is zero between calls."""
+        for s in range(n_steps):
+            t = t0 + s + 1
+            push_c(t - 1, state, B, R, C, inp, params, dr, dc, w, 0)
+            push_c(t - 1, state, B, R, C, inp, params, dr, dc, w, 1)
+            update_c(t, state, B, R, C, ca, ca_alpha_q30, inp, keys, params, site, table)
+
+    def readout(out, t, state, B, R, C, ca, use_calcium, params, pixel_ptr, cell_rows, cell_cols):
+        """Fill ``out`` (B, H, W) uint8 with the frame at the end of step ``t``."""
+        plane = B * R * C
+        H = out.shape[1]
+        W = out.shape[2]
+        for j in prange(B * H):
+            b = j // H
+            y = j % H
+            prow = params[b]
+            for x in range(W):
+                out[b, y, x] = pixel_value(state, plane, b, y * W + x, t, ca, use_calcium, prow, pixel_ptr,
+                                           cell_rows, cell_cols, R, C)
+
+    return SimpleNamespace(
+        init_state=_compiled(init_state, rule_key, True),
+        advance=_compiled(advance, rule_key, False),
+        readout=_compiled(readout, rule_key, True),
+    )

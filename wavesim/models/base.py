@@ -1,0 +1,100 @@
+"""What a wave model is to the rest of wavesim: a description, not a fork of the runners.
+
+A :class:`WaveModel` names its parameter class and presets, its per-cell
+state fields, how a list of parameter sets becomes integer rows for the
+kernels, the lattice tables its rule reads, and the module in ``kernels/``
+whose ``build_rule(jit)`` returns its ``init`` / ``step`` / ``active``
+functions. Engines build their loops and kernels from that rule
+(:mod:`wavesim.kernels.cpu`, :mod:`wavesim.kernels.cuda`); nothing outside
+``wavesim/models/`` and ``kernels/`` names a model's fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import importlib
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import ParameterError
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class WaveModel:
+    """One registered wave model.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, as in ``wavesim generate --model NAME`` and a store's ``attrs["model"]``.
+    summary : str
+        One line for listings.
+    params_cls : type
+        Its frozen, validated parameter class (a ``ValidatedParams`` with a ``dt_s`` field).
+    presets : mapping of str to params_cls
+    default_preset : str
+    state_fields : tuple of str
+        Names of the int32 planes of the (S, B, R, C) state.
+    quantise : callable
+        ``quantise(params_list) -> (B, P) int64`` rows the rule reads as ``prow``.
+    tables : callable
+        ``tables(lattice) -> dict`` of ``dr``, ``dc``, ``w`` (2, K) int32
+        neighbour offsets and weights, ``site`` (R, C) int32 per-site table
+        (0 where no cell is) and ``table`` (N,) int32.
+    kernel_module : str
+        Module whose ``build_rule(jit)`` returns the rule (``init``, ``step``, ``active``).
+    reference : callable
+        ``reference(lattice, prow, key, tables)``: a NumPy retina with
+        ``step()`` and ``state()``, written independently of the rule.
+    fit_defaults : tuple of str
+        The parameters ``wavesim fit`` tunes unless told otherwise.
+    """
+
+    name: str
+    summary: str
+    params_cls: type
+    presets: Mapping[str, Any]
+    default_preset: str
+    state_fields: tuple[str, ...]
+    quantise: Callable[[Sequence[Any]], np.ndarray]
+    tables: Callable[[Any], dict[str, np.ndarray]]
+    kernel_module: str
+    reference: Callable[..., Any]
+    fit_defaults: tuple[str, ...]
+
+    def preset(self, name: str | None = None):
+        """The parameters of a named preset (default: the model's default preset)."""
+        name = self.default_preset if name is None else name
+        try:
+            return self.presets[name]
+        except KeyError:
+            raise ParameterError(
+                f"Unknown preset {name!r} of model {self.name!r}; choose one of {sorted(self.presets)}."
+            ) from None
+
+    def build_rule(self, jit):
+        """The rule compiled with ``jit`` (``numba.njit`` or a CUDA device decorator)."""
+        return importlib.import_module(self.kernel_module).build_rule(jit)
+
+    @functools.cached_property
+    def rule_key(self) -> str:
+        """A digest of the rule's source (its kernel module and the shared kernel helpers) for on-disk caches."""
+        module = importlib.import_module(self.kernel_module)
+        folder = Path(module.__file__).parent
+        h = hashlib.sha256(self.name.encode())
+        for path in (Path(module.__file__), folder / "random.py", folder / "readout.py"):
+            h.update(path.read_bytes())
+        return h.hexdigest()
+
+    def check_params(self, params) -> None:
+        if not isinstance(params, self.params_cls):
+            raise ParameterError(
+                f"model {self.name!r} takes {self.params_cls.__name__}, got {type(params).__name__}."
+            )
+
+    def __repr__(self) -> str:
+        return f"WaveModel({self.name!r})"
