@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# On a machine with an NVIDIA GPU: every GPU test, then every GPU benchmark (simulation, then
+# On a machine with an NVIDIA GPU: every GPU test (the GPU tests and the backend conformance suite), then every GPU benchmark (simulation, then
 # clips into training from a store and live), ending with one table of both.
 # Run from the repository root. On the lent device machine, first put the wheels of
 # ../shared/device-wheels in .whl/ (see DEVELOPERS.md); this script installs them if present.
@@ -16,7 +16,7 @@ cd /tmp  # import the installed package, not the source tree
 REPO=$OLDPWD
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 echo "== GPU tests"
-$PY -m pytest "$REPO/tests/test_gpu.py" -q -p no:cacheprovider -rs
+$PY -m pytest "$REPO/tests/test_gpu.py" "$REPO/tests/test_conformance.py" -q -p no:cacheprovider -rs
 echo "== GPU benchmarks"
 $PY "$REPO/benchmarks/bench_simulate.py" --backends cuda --json /tmp/wavesim-simulate.json ${BENCH_ARGS:-}
 $PY "$REPO/benchmarks/bench_data.py" --backends cuda --json /tmp/wavesim-data.json

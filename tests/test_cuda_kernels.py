@@ -29,12 +29,22 @@ def test_every_kernel_of_every_model_compiles_to_ptx_for_sm90(model_name):
         assert f"{name}" in ptx
 
 
-@pytest.mark.parametrize("shape", ["rectangle", "disc"])
-def test_cuda_kernels_under_simulator_match_cpu(shape):
+def _under_simulator(args):
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", WAVESIM_CUDA_TILE="8x1", WAVESIM_CONFORMANCE_BACKENDS="cuda")
+    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=900,
+                          cwd=Path(__file__).parent)
+
+
+def test_backend_conformance_suite_passes_on_cuda_under_the_simulator():
     pytest.importorskip("numba.cuda")
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", WAVESIM_CUDA_TILE="8x1")
-    result = subprocess.run(
-        [sys.executable, str(SCRIPTS / "sim_vs_cpu.py"), shape], env=env, capture_output=True, text=True, timeout=600
-    )
+    result = _under_simulator(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore::RuntimeWarning",
+                               "test_conformance.py"])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout[-2000:]
+
+
+def test_fit_batch_and_live_waves_on_cuda_under_the_simulator_equal_cpu():
+    pytest.importorskip("numba.cuda")
+    result = _under_simulator([str(SCRIPTS / "sim_vs_cpu.py")])
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.startswith("OK")

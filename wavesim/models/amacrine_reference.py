@@ -72,6 +72,10 @@ class ReferenceRetina:
         age = t - self.onset
         return self.exists & (age >= 0) & (age < self.p[P_DSTEPS])
 
+    def active(self) -> np.ndarray:
+        """(rows, cols) bool: cells depolarised now (what the readout sees)."""
+        return self.depolarised()
+
     def input_q20(self) -> np.ndarray:
         """Summed weight of the currently depolarised neighbours of every cell (dense pull)."""
         dr, dc, w = self.lattice.offsets
