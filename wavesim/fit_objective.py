@@ -45,7 +45,7 @@ from .parameters import ValidatedParams, choice_field, field, field_like
 from .readout import Readout
 from .recordings import MEARecording, Movie
 from .simulate import Simulation, Timing, movie_seeds
-from .stats import (
+from .analysis import (
     AnalysisParams,
     ci_by_distance,
     correlation_index,

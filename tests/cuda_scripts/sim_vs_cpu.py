@@ -35,7 +35,7 @@ for kind, blur_um in (("binary", 0.0), ("calcium", 30.0)):
 
 if sys.argv[1] == "rectangle":
     from wavesim.fit_objective import SimulationSettings, VirtualArray
-    from wavesim.stats import electrode_grid
+    from wavesim.analysis import electrode_grid
 
     # the fit's batch: two candidates x two retinas, only the electrode pixels leave the device
     settings = dict(n_retinas=2, seed=3, margin_um=60.0, um_per_pixel=30.0, frame_period_s=0.05, warmup_s=0.2)
