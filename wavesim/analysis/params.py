@@ -72,8 +72,8 @@ class AnalysisParams(ValidatedParams):
     wavesim.errors.ParameterError: AnalysisParams.max_onset_lag_s = 0.0 s is outside the allowed range [0.001, 600.0] s.
     """
 
-    # Lower bounds of 0.1 ms sit below the sampling interval of MEA systems (50 us at 20 kHz
-    # is the finest), so they only exclude 0, which would make the max-interval method empty.
+    # 0.1 ms is far below a neuron's refractory period (about 1 ms): the lower bounds of the
+    # intervals exclude only values that no spike train can meet.
     max_isi_start_s: float = field(0.5, unit="s", low=1e-4, high=60.0, doc="largest ISI that starts a burst")
     max_isi_end_s: float = field(1.0, unit="s", low=1e-4, high=60.0, doc="largest ISI inside a burst")
     min_ibi_s: float = field(2.0, unit="s", low=0.0, high=3600.0, doc="bursts of a channel closer than this merge")
