@@ -37,7 +37,7 @@ import numpy as np
 
 import wavesim as ws
 from wavesim.recordings import MEARecording, Movie, load_recording
-from wavesim.stats import AnalysisParams, Summary, summarize, virtual_electrodes
+from wavesim.analysis import AnalysisParams, Summary, summarize, virtual_electrodes
 
 DEFAULT_RECORDINGS = Path(__file__).resolve().parents[2] / "shared" / "recordings"
 KIRKBY_LAYOUT = "Kirkby2013_02_WT_P5"

@@ -18,7 +18,7 @@ import numpy as np
 
 from wavesim import AmacrineParams
 from wavesim.fit_objective import Objective, SimulationSettings, VirtualArray
-from wavesim.stats import electrode_grid
+from wavesim.analysis import electrode_grid
 
 
 def main() -> None:

@@ -37,7 +37,7 @@ import numpy as np
 
 import wavesim as ws
 from wavesim.recordings import Movie
-from wavesim.stats import AnalysisParams, Summary, combine_summaries, summarize
+from wavesim.analysis import AnalysisParams, Summary, combine_summaries, summarize
 
 
 def simulate_batch(preset: str, args: argparse.Namespace) -> tuple[np.ndarray, float]:

@@ -5,7 +5,7 @@ import functools
 from helpers import fast_params
 
 from wavesim.fit_objective import Objective, SimulationSettings, VirtualArray
-from wavesim.stats import electrode_grid
+from wavesim.analysis import electrode_grid
 
 #: Geometry and timing of the quick problem: a 3 x 3 array with a 100 um margin.
 QUICK_GEOMETRY = dict(margin_um=100.0, warmup_s=10.0, backend="cpu")

@@ -9,7 +9,7 @@ import wavesim as ws  # noqa: E402
 from wavesim.data import WaveClips, pixel_statistics  # noqa: E402
 from wavesim.errors import ParameterError, StoreNotFoundError  # noqa: E402
 from wavesim.recordings import Movie  # noqa: E402
-from wavesim.stats import frame_wave_labels  # noqa: E402
+from wavesim.analysis import frame_wave_labels  # noqa: E402
 from wavesim.store import open_store  # noqa: E402
 
 CLIPS = dict(clip_frames=5, batch_size=3, shuffle_window=6, seed=5)

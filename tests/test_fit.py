@@ -30,7 +30,7 @@ from wavesim.fit_objective import (
     term_distances,
 )
 from wavesim.recordings import MEARecording
-from wavesim.stats import AnalysisParams, electrode_grid
+from wavesim.analysis import AnalysisParams, electrode_grid
 
 optuna = pytest.importorskip("optuna")
 from optuna.trial import TrialState  # noqa: E402

@@ -1,4 +1,4 @@
-"""End to end: a simulated mouse movie through wavesim.stats (movie and MEA analyses)."""
+"""End to end: a simulated mouse movie through wavesim.analysis (movie and MEA analyses)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 import wavesim as ws
 from wavesim.recordings import MEARecording, Movie
-from wavesim.stats import (
+from wavesim.analysis import (
     AnalysisParams,
     combine_summaries,
     detect_movie_waves,

@@ -1,4 +1,4 @@
-"""Tests of wavesim.stats and wavesim.stats_report on synthetic waves and sample recordings."""
+"""Tests of wavesim.analysis (statistics and reports) on synthetic waves and sample recordings."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from wavesim.errors import ParameterError
 from wavesim.recordings import MEARecording, Movie, load_recording
-from wavesim.stats import (
+from wavesim.analysis import (
     AnalysisParams,
     ci_by_distance,
     combine_summaries,
@@ -23,11 +23,14 @@ from wavesim.stats import (
     detect_pixel_bursts,
     detect_spike_bursts,
     electrode_grid,
+    format_table,
     inter_wave_intervals,
+    plot_summaries,
+    register_cli,
     summarize,
     virtual_electrodes,
+    write_json,
 )
-from wavesim.stats_report import format_table, plot_summaries, register_cli, write_json
 
 SAMPLES = Path(__file__).parents[1] / "datasets" / "recordings"
 
@@ -313,12 +316,20 @@ def test_summary_dict_is_strict_json_and_pools():
 
 
 def test_analysis_params_are_validated():
-    with pytest.raises(ParameterError, match="max_onset_lag_s must be a finite number > 0, got 0"):
+    with pytest.raises(ParameterError, match=r"AnalysisParams.max_onset_lag_s = 0.0 s is outside the allowed range"):
         AnalysisParams(max_onset_lag_s=0)
-    with pytest.raises(ParameterError, match=r"min_size_fraction must be in \[0, 1\], got 2"):
+    with pytest.raises(ParameterError, match=r"AnalysisParams.min_size_fraction = 2.0 is outside .*\[0.0, 1.0\]"):
         AnalysisParams(min_size_fraction=2)
-    with pytest.raises(ParameterError, match="max_isi_end_s must be >= max_isi_start_s"):
+    with pytest.raises(ParameterError, match="max_isi_end_s = 0.5 s is shorter than max_isi_start_s = 1.0 s"):
         AnalysisParams(max_isi_start_s=1.0, max_isi_end_s=0.5)
+    with pytest.raises(ParameterError, match="AnalysisParams.min_burst_spikes must be a whole number"):
+        AnalysisParams(min_burst_spikes=2.5)
+    assert AnalysisParams(neighbour_radius_um=None, activity_threshold=-0.5).activity_threshold == -0.5
+    assert AnalysisParams.field_specs()["virtual_rate_hz"]["unit"] == "1/s"
+    with pytest.raises(ParameterError, match="correlation_index.window_s = 0.0 s is outside"):
+        correlation_index([np.array([1.0])], 10.0, window_s=0)
+    with pytest.raises(ParameterError, match="electrode_grid.n_rows = 0"):
+        electrode_grid(0, 3, 100.0)
 
 
 def _cli() -> argparse.ArgumentParser:

@@ -12,7 +12,7 @@ pytest.importorskip("sklearn")
 from wavesim.cli import main  # noqa: E402
 from wavesim.data import WaveClips, WavePairs  # noqa: E402
 from wavesim.errors import ParameterError  # noqa: E402
-from wavesim.stats import AnalysisParams  # noqa: E402
+from wavesim.analysis import AnalysisParams  # noqa: E402
 from wavesim.train.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from wavesim.train.cli import target_clips  # noqa: E402
 from wavesim.train.models import ContrastiveNet, RecurrentPredictor  # noqa: E402

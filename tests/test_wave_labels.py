@@ -1,4 +1,4 @@
-"""Tests of wavesim.stats.frame_wave_labels: the wave each movie frame belongs to."""
+"""Tests of wavesim.analysis.frame_wave_labels: the wave each movie frame belongs to."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 
 from wavesim.recordings import Movie
-from wavesim.stats import AnalysisParams, detect_movie_waves, frame_wave_labels
+from wavesim.analysis import AnalysisParams, detect_movie_waves, frame_wave_labels
 
 UM_PER_PIXEL = 50.0
 FRAME_PERIOD_S = 0.5

@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fps", type=float, default=None)
     r.set_defaults(func=_cmd_render)
 
-    from .stats_report import register_cli
+    from .analysis.report import register_cli
 
     register_cli(sub)
     from .train.cli import register_cli as register_train_cli

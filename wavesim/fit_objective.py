@@ -45,7 +45,7 @@ from .parameters import ValidatedParams, choice_field, field, field_like
 from .readout import Readout
 from .recordings import MEARecording, Movie
 from .simulate import Simulation, Timing, movie_seeds
-from .stats import (
+from .analysis import (
     AnalysisParams,
     ci_by_distance,
     correlation_index,
@@ -90,7 +90,7 @@ class ObjectiveSettings(ValidatedParams):
         Term distance when the recording defines a statistic that the
         simulation does not (e.g. a retina without waves): large and finite,
         so the search can still rank such candidates.
-    min_channel_rate_hz : float (Hz)
+    min_channel_rate_hz : float (1/s)
         Channels firing less than this (spikes over the recording) are left
         out of the CI.
     min_ci_pairs : int
@@ -106,7 +106,7 @@ class ObjectiveSettings(ValidatedParams):
     fraction_scale: float = field(0.2, unit="1", low=0.001, high=1.0, doc="difference of fractions counted as 1")
     missing_penalty: float = field(10.0, unit="1", low=0.001, high=1e6,
                                    doc="term distance of a statistic the simulation lacks")
-    min_channel_rate_hz: float = field(0.01, unit="Hz", low=0.0, high=1000.0,
+    min_channel_rate_hz: float = field(0.01, unit="1/s", low=0.0, high=1000.0,
                                        doc="slowest channel that enters the CI")
     min_ci_pairs: int = field(3, unit="1", low=1, high=1e6, integer=True, doc="fewest channel pairs per CI bin")
     min_recorded_waves: int = field(5, unit="1", low=1, high=1e6, integer=True,
@@ -148,7 +148,7 @@ class SimulationSettings(ValidatedParams):
         Simulated time before sampling starts.
     duration_s : float or None (s)
         Sampled time per retina; None: the recording's duration.
-    rate_hz : float (Hz)
+    rate_hz : float (1/s)
         Poisson rate of a virtual electrode on an active pixel.
     backend : {"auto", "cpu", "cuda"}
     """
@@ -160,7 +160,7 @@ class SimulationSettings(ValidatedParams):
     frame_period_s: float = field_like(Readout, "frame_period_s", 0.25)
     warmup_s: float = field_like(Timing, "warmup_s", 900.0)
     duration_s: float | None = field_like(Timing, "duration_s", None, optional=True)
-    rate_hz: float = field(20.0, unit="Hz", low=0.001, high=10_000.0, doc="virtual electrode rate on an active pixel")
+    rate_hz: float = field(20.0, unit="1/s", low=0.001, high=10_000.0, doc="virtual electrode rate on an active pixel")
     backend: str = choice_field("auto", choices=("auto", "cpu", "cuda"), doc="simulation backend")
 
 
@@ -231,7 +231,7 @@ def fit_statistics(recording: MEARecording, analysis: AnalysisParams, min_channe
     recording : MEARecording
     analysis : AnalysisParams
         Burst, wave and CI settings, the same for recording and simulation.
-    min_channel_rate_hz : float (Hz)
+    min_channel_rate_hz : float (1/s)
         Channels below this mean rate are left out of the CI.
 
     Returns

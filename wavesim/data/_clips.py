@@ -255,7 +255,7 @@ class WaveClips(ShardedDataset):
 
     def _wave_labels(self) -> dict[tuple[int, int], np.ndarray]:
         from ..recordings import Movie
-        from ..stats import frame_wave_labels
+        from ..analysis import frame_wave_labels
 
         labels = {}
         for i, s in enumerate(self.stores):

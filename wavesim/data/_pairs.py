@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..errors import ParameterError, StoreError
-from ..stats import AnalysisParams
+from ..analysis import AnalysisParams
 from ..store import open_store
 from ._clips import VALUE_SCALE, StoreInfo, _as_paths
 from ._frames import FrameTransform
@@ -75,7 +75,7 @@ class WavePairs(ShardedDataset):
     def _find_waves(self) -> None:
         """Per eligible wave: its movie and the frames it dominates, in CSR form."""
         from ..recordings import Movie
-        from ..stats import frame_wave_labels
+        from ..analysis import frame_wave_labels
 
         sizes, unit_store, unit_movie, wave_index, frames, ptr = [], [], [], [], [], [0]
         for i, s in enumerate(self.stores):

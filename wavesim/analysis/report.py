@@ -20,9 +20,10 @@ from typing import Any, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
+from wavesim.analysis.params import AnalysisParams
+from wavesim.analysis.summary import Summary, combine_summaries, summarize
 from wavesim.errors import ParameterError, WavesimError
 from wavesim.recordings import load_movie, load_recording
-from wavesim.stats import AnalysisParams, Summary, combine_summaries, summarize
 
 __all__ = ["analyse_path", "format_table", "plot_summaries", "register_cli", "write_json"]
 

@@ -1,0 +1,63 @@
+"""Wave statistics shared by simulated movies and real recordings.
+
+The same measures are computed on binary (or thresholded calcium) movies and
+on multielectrode-array (MEA) spike trains, so that simulations can be tuned
+against recordings. Data flow one way through the modules:
+
+:mod:`~wavesim.analysis.params`
+    :class:`AnalysisParams`, the settings of every step.
+:mod:`~wavesim.analysis.bursts`
+    Bursts of MEA channels (max-interval method) and of movie pixels.
+:mod:`~wavesim.analysis.fronts`
+    Plane and radial front fits: speed, direction, initiation point.
+:mod:`~wavesim.analysis.waves`
+    Waves as space-time clusters of bursts (MEA) or connected components
+    of active voxels (movies); frame labels; inter-wave intervals.
+:mod:`~wavesim.analysis.correlation`
+    The correlation index of Wong et al. (1993) against electrode distance.
+:mod:`~wavesim.analysis.electrodes`
+    Electrode grids and virtual electrodes that sample a movie.
+:mod:`~wavesim.analysis.summary`
+    :class:`Summary` of one input, and pooled summaries.
+:mod:`~wavesim.analysis.report`
+    Printed tables, JSON, figures and the ``stats``/``compare`` commands.
+"""
+
+from wavesim.analysis.bursts import Bursts, detect_pixel_bursts, detect_spike_bursts
+from wavesim.analysis.correlation import CIProfile, ci_by_distance, correlation_index
+from wavesim.analysis.electrodes import electrode_grid, virtual_electrodes
+from wavesim.analysis.params import AnalysisParams
+from wavesim.analysis.report import analyse_path, format_table, plot_summaries, register_cli, write_json
+from wavesim.analysis.summary import Summary, combine_summaries, summarize
+from wavesim.analysis.waves import (
+    Waves,
+    detect_mea_waves,
+    detect_movie_waves,
+    frame_wave_labels,
+    inter_wave_intervals,
+)
+
+__all__ = [
+    "AnalysisParams",
+    "Bursts",
+    "CIProfile",
+    "Summary",
+    "Waves",
+    "analyse_path",
+    "ci_by_distance",
+    "combine_summaries",
+    "correlation_index",
+    "detect_mea_waves",
+    "detect_movie_waves",
+    "detect_pixel_bursts",
+    "detect_spike_bursts",
+    "electrode_grid",
+    "format_table",
+    "frame_wave_labels",
+    "inter_wave_intervals",
+    "plot_summaries",
+    "register_cli",
+    "summarize",
+    "virtual_electrodes",
+    "write_json",
+]
