@@ -12,12 +12,12 @@ the largest layout plus ``--margin-um`` on every side, a batch of retinas
 (default seeds 0 and 1), 900 s warm-up, binary frames at 34 um/pixel and
 4 frames/s, as long as the longest layout recording. Each layout (one Kirkby
 WT file, the two Maccione P6 files) is placed with its centre on the
-retina's centre and sampled by :func:`wavesim.stats.virtual_electrodes` at
+retina's centre and sampled by :func:`wavesim.analysis.virtual_electrodes` at
 the recording's own electrode positions (Poisson spikes at 20 Hz while the
 electrode's pixel is active), over the first ``duration`` seconds of the
 movie, ``duration`` being that recording's own length. The virtual
-recordings go through :func:`wavesim.stats.summarize` with the same
-:class:`~wavesim.stats.AnalysisParams` as the real ones; each simulated row
+recordings go through :func:`wavesim.analysis.summarize` with the same
+:class:`~wavesim.analysis.AnalysisParams` as the real ones; each simulated row
 is the mean over the retinas of the batch.
 
 Run::

@@ -3,7 +3,7 @@
 For each preset in ``wavesim.PRESETS`` this simulates a batch of retinas
 (default: 2 seeds, 4 mm x 4 mm rectangle, CPU), warms them up for 900 s,
 records 20 min of binary frames at 34 um/pixel and 4 frames/s, and measures
-with :mod:`wavesim.stats`:
+with :mod:`wavesim.analysis`:
 
 * wave speed (um/s): mean and median over the waves whose onset times fit a
   plane or circular front (adjusted R^2 >= ``min_fit_r2``);

@@ -98,7 +98,7 @@ class WaveClips(ShardedDataset):
     ``movie``, ``first_frame``, ``clip_id`` and ``padded`` (a repeat added by
     ``remainder="pad"``); with ``wave_labels``, ``wave`` (B, clip_frames):
     the wave each frame belongs to within its movie (-1: none), from
-    :func:`wavesim.stats.frame_wave_labels`. Also ``epoch``, ``worker`` and
+    :func:`wavesim.analysis.frame_wave_labels`. Also ``epoch``, ``worker`` and
     ``worker_batch``, which :meth:`state_dict` uses.
 
     Use it as ``ds.loader(num_workers=...)`` or ``DataLoader(ds, batch_size=None, ...)``.

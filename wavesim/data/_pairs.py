@@ -23,10 +23,10 @@ class WavePairs(ShardedDataset):
 
     Ligeralde et al. (2023) pre-train with positive pairs of nearby frames
     within one wave and take frames of other waves as negatives. Each item
-    here is a wave (of :func:`wavesim.stats.detect_movie_waves`, computed once
+    here is a wave (of :func:`wavesim.analysis.detect_movie_waves`, computed once
     per movie when the dataset is made); each epoch draws, from (seed,
     epoch, wave), an anchor frame the wave dominates
-    (:func:`wavesim.stats.frame_wave_labels`) and a positive frame of the
+    (:func:`wavesim.analysis.frame_wave_labels`) and a positive frame of the
     same wave at most ``max_offset_frames`` away. A batch holds distinct
     waves, so its other pairs are frames of other waves: the negatives of an
     NT-Xent loss.
