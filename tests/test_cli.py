@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from wavesim.cli import main
-from wavesim.store import open_store
+from wavesim.io.store import open_store
 
 
 def run(capsys, *argv):

@@ -1,4 +1,4 @@
-"""Tests for wavesim.render: GIF output and input validation."""
+"""Tests for wavesim.io.render: GIF output and input validation."""
 
 import sys
 
@@ -8,7 +8,7 @@ import pytest
 PIL = pytest.importorskip("PIL")
 from PIL import Image, ImageChops  # noqa: E402
 
-from wavesim.render import render_movie  # noqa: E402
+from wavesim.io.render import render_movie  # noqa: E402
 
 
 def moving_bar(n_frames=12, height=16, width=24):

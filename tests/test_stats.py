@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from wavesim.errors import ParameterError
-from wavesim.recordings import MEARecording, Movie, load_recording
+from wavesim.io.recordings import MEARecording, Movie, load_recording
 from wavesim.stats import (
     AnalysisParams,
     ci_by_distance,

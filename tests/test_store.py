@@ -10,7 +10,8 @@ import pytest
 
 import wavesim as ws
 from wavesim.errors import StoreError, StoreExistsError, StoreNotFoundError
-from wavesim.store import DatasetSpec, generate_store, open_store
+from wavesim.generate import generate_store
+from wavesim.io.store import DatasetSpec, open_store
 from helpers import fast_params
 
 

@@ -21,7 +21,8 @@ def _cmd_generate(args) -> int:
     from .lattice import Retina
     from .readout import Readout
     from .simulate import Timing
-    from .store import DatasetSpec, generate_store, parse_movie_range
+    from .generate import generate_store, parse_movie_range
+    from .io.store import DatasetSpec
 
     params = _load_params(args)
     spec = DatasetSpec(
@@ -67,7 +68,7 @@ def _cmd_info(args) -> int:
 
     import numpy as np
 
-    from .store import open_store
+    from .io.store import open_store
 
     store = open_store(args.store)
     a = store.attrs
@@ -116,8 +117,8 @@ def _cmd_presets(args) -> int:
 
 
 def _cmd_render(args) -> int:
-    from .render import render_movie
-    from .store import open_store
+    from .io.render import render_movie
+    from .io.store import open_store
 
     store = open_store(args.store)
     complete = store.complete_movies()

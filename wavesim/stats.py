@@ -56,7 +56,7 @@ from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
 from wavesim.errors import ParameterError
-from wavesim.recordings import MEARecording, Movie, median_pitch_um
+from wavesim.io.recordings import MEARecording, Movie, median_pitch_um
 
 __all__ = [
     "AnalysisParams",

@@ -21,7 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from wavesim.errors import ParameterError, WavesimError
-from wavesim.recordings import load_movie, load_recording
+from wavesim.io.recordings import load_movie, load_recording
 from wavesim.stats import AnalysisParams, Summary, combine_summaries, summarize
 
 __all__ = ["analyse_path", "format_table", "plot_summaries", "register_cli", "write_json"]
@@ -216,7 +216,7 @@ def analyse_path(path: str | Path, params: AnalysisParams | None = None, *, um_p
     if path.suffix.lower() in (".h5", ".hdf5"):
         return summarize(load_recording(path), params, progress=progress)
     if path.is_dir() and _is_zarr_group(path):
-        from wavesim.store import open_store
+        from wavesim.io.store import open_store
 
         store = open_store(path)
         if params.activity_threshold is None and store.readout == "calcium":
