@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .errors import StoreError, StoreExistsError
+from .errors import ParameterError, StoreError, StoreExistsError
 from .io.store import DatasetSpec, WaveStore, create_store, is_wavesim_store
 
 __all__ = ["generate_store", "parse_movie_range"]
@@ -73,7 +73,7 @@ def generate_store(
     backend : {"auto", "cpu", "cuda"}
         Where to simulate.
     batch_size : int, optional
-        Retinas simulated at once. Default: 4 on ``cpu``, enough to
+        Retinas simulated at once, >= 1. Default: 4 on ``cpu``, enough to
         fill the GPU (about 4 million cells) on ``cuda``.
     resume : bool
         Continue an existing store with the same provenance, skipping
@@ -92,6 +92,8 @@ def generate_store(
 
     Raises
     ------
+    ParameterError
+        If ``batch_size`` is not a positive integer.
     StoreExistsError
         If a store exists and neither ``resume`` nor ``overwrite`` is set,
         unless ``movies`` is a range of which no movie is complete yet (a split
@@ -105,6 +107,8 @@ def generate_store(
 
     if resume and overwrite:
         raise StoreError("resume and overwrite exclude each other: choose one.")
+    if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
+        raise ParameterError(f"batch size must be a positive integer (retinas simulated at once), got {batch_size!r}.")
     path = Path(path)
     backend = resolve_backend(backend)
     split_run = movies is not None

@@ -6,7 +6,7 @@ imaging movies; :mod:`~wavesim.io.render` writes a movie as a GIF or MP4.
 """
 
 from .recordings import MEARecording, Movie, load_movie, load_recording, median_pitch_um
-from .render import render_movie
+from .render import render_movie, render_store_movie
 from .store import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -33,4 +33,5 @@ __all__ = [
     "median_pitch_um",
     "open_store",
     "render_movie",
+    "render_store_movie",
 ]

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import StoreError, StoreExistsError, StoreNotFoundError
+from ..errors import MovieIndexError, StoreError, StoreExistsError, StoreNotFoundError
 from ..lattice import Retina
 from ..models import get_model, model_of
 from ..readout import Readout
@@ -266,15 +266,21 @@ class WaveStore:
 
         Raises
         ------
-        IndexError
-            If ``movie`` is outside the store.
+        MovieIndexError
+            If ``movie`` is outside the store (also an ``IndexError``).
         StoreError
             If the movie is not completely written.
         """
         if not 0 <= movie < self.n_movies:
-            raise IndexError(f"movie {movie} is outside this store's {self.n_movies} movies.")
+            raise MovieIndexError(
+                f"movie {movie} is outside {self.path}, which holds movies 0 to {self.n_movies - 1}."
+            )
         if not self._complete[movie]:
-            raise StoreError(f"movie {movie} of {self.path} is not completely written.")
+            complete = self.complete_movies()
+            raise StoreError(
+                f"movie {movie} of {self.path} is not completely written; complete movies: "
+                f"{complete[:10]}{' ...' if len(complete) > 10 else ''}."
+            )
         return np.asarray(self.movies[movie, start:stop])
 
     def write_frames(self, movie: int, first: int, frames: np.ndarray) -> None:
