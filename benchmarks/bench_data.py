@@ -32,7 +32,8 @@ import torch
 import wavesim as ws
 from wavesim.backends import cuda_status
 from wavesim.data import LiveWaves, WaveClips
-from wavesim.store import DatasetSpec, generate_store
+from wavesim.generate import generate_store
+from wavesim.io.store import DatasetSpec
 
 CLIP_FRAMES = 11
 READOUT = ws.Readout(um_per_pixel=50, frame_period_s=0.5)

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 import wavesim as ws
-from wavesim.recordings import MEARecording, Movie, load_recording
+from wavesim.io.recordings import MEARecording, Movie, load_recording
 from wavesim.analysis import AnalysisParams, Summary, summarize, virtual_electrodes
 
 DEFAULT_RECORDINGS = Path(__file__).resolve().parents[2] / "shared" / "recordings"

@@ -36,7 +36,7 @@ import time
 import numpy as np
 
 import wavesim as ws
-from wavesim.recordings import Movie
+from wavesim.io.recordings import Movie
 from wavesim.analysis import AnalysisParams, Summary, combine_summaries, summarize
 
 

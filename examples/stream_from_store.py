@@ -15,7 +15,8 @@ import torch
 
 import wavesim as ws
 from wavesim.data import WaveClips
-from wavesim.store import DatasetSpec, generate_store
+from wavesim.generate import generate_store
+from wavesim.io.store import DatasetSpec
 
 store = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("examples_waves.zarr")
 if not store.exists():

@@ -21,8 +21,9 @@ def mouse_movie():
 
 def _small_store(path, n_movies, movies=None, chunk_bytes=3200, **readout):
     """A store of 16 x 20-pixel movies of 40 frames in chunks of 10 frames."""
-    import wavesim.store as store_module
+    import wavesim.io.store as store_module
     from helpers import fast_params
+    from wavesim.generate import generate_store
 
     spec = store_module.DatasetSpec(
         params=fast_params(),
@@ -34,7 +35,7 @@ def _small_store(path, n_movies, movies=None, chunk_bytes=3200, **readout):
     )
     saved, store_module.CHUNK_BYTES = store_module.CHUNK_BYTES, chunk_bytes
     try:
-        store_module.generate_store(path, spec, movies=movies, backend="cpu", progress=False)
+        generate_store(path, spec, movies=movies, backend="cpu", progress=False)
     finally:
         store_module.CHUNK_BYTES = saved
     return path, spec

@@ -1,9 +1,13 @@
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from wavesim.cli import main
-from wavesim.store import open_store
+from wavesim.io.store import open_store
 
 
 def run(capsys, *argv):
@@ -64,3 +68,82 @@ def test_cuda_backend_without_gpu_is_a_clear_error(tmp_path, capsys, monkeypatch
     monkeypatch.setattr(backends, "cuda_status", lambda: (False, "no CUDA GPU is visible to CuPy"))
     code, _, err = run(capsys, "generate", str(tmp_path / "x.zarr"), "--backend", "cuda", "--no-progress")
     assert code == 2 and "backend 'cuda' is not usable here: no CUDA GPU is visible to CuPy" in err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--fps", "0"], "fps must be a finite number > 0, got 0.0"),
+        (["--fps", "-1"], "fps must be a finite number > 0, got -1.0"),
+        (["--out", "movie.png"], "path must end in .gif or .mp4, got 'movie.png'"),
+        (["--start-s", "-10"], "start_s must be a finite number of seconds >= 0, got -10.0"),
+        (["--duration-s", "0"], "duration_s must be a finite number > 0, got 0.0"),
+        (["--duration-s", "-2"], "duration_s must be a finite number > 0, got -2.0"),
+        (["--start-s", "20"], "start_s = 20 s is at or past the end of movie 0, which lasts 20 s"),
+        (["--movie", "4"], "movie 4 is outside .*, which holds movies 0 to 3"),
+        (["--movie", "-1"], "movie -1 is outside .*, which holds movies 0 to 3"),
+        (["--movie", "1"], r"movie 1 of .* is not completely written; complete movies: \[0, 2, 3\]"),
+    ],
+)
+def test_bad_render_input_is_one_line_and_exit_2(unfinished_store, tmp_path, capsys, argv, message):
+    path, _ = unfinished_store
+    argv = ["--out", str(tmp_path / "m.gif"), *argv]
+    code, out, err = run(capsys, "render", str(path), *argv)
+    assert code == 2 and out == ""
+    assert re.fullmatch(f"wavesim render: error: {message}.*\n", err)
+    assert not (tmp_path / "m.gif").exists()
+
+
+def test_render_mp4_without_ffmpeg_says_how_to_install_it(unfinished_store, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)
+    code, _, err = run(capsys, "render", str(unfinished_store[0]), "--out", str(tmp_path / "m.mp4"))
+    assert code == 2 and err.count("\n") == 1
+    assert "needs imageio and imageio-ffmpeg (pip install imageio imageio-ffmpeg)" in err
+
+
+def test_render_window_starts_within_the_movie(unfinished_store, tmp_path, capsys):
+    gif = tmp_path / "w.gif"
+    code, out, _ = run(capsys, "render", str(unfinished_store[0]), "--movie", "2", "--start-s", "19.9",
+                       "--out", str(gif))
+    assert code == 0 and f"wrote {gif}" in out
+    with Image.open(gif) as im:
+        assert im.n_frames == 1
+
+
+@pytest.mark.parametrize("batch", ["0", "-2"])
+def test_generate_batch_size_must_be_positive(tmp_path, capsys, batch):
+    code, _, err = run(capsys, "generate", str(tmp_path / "x.zarr"), "--backend", "cpu", "--no-progress",
+                       "--batch-size", batch)
+    assert code == 2
+    assert err == f"wavesim generate: error: batch size must be a positive integer (retinas simulated at once), got {batch}.\n"
+    assert not (tmp_path / "x.zarr").exists()
+
+
+def test_generate_params_that_is_a_folder_or_binary(tmp_path, capsys):
+    folder = tmp_path / "p.toml"
+    folder.mkdir()
+    binary = tmp_path / "b.toml"
+    binary.write_bytes(b"\x00\xff\xfe\x01 not text")
+    for params, message in [(folder, "is a folder, not a TOML file"), (binary, "cannot be read as text")]:
+        code, _, err = run(capsys, "generate", str(tmp_path / "x.zarr"), "--backend", "cpu", "--params", str(params))
+        assert code == 2 and err.count("\n") == 1
+        assert err.startswith(f"wavesim generate: error: parameter file {params}") and message in err
+
+
+def test_generate_model_option_and_presets_of_one_model(tmp_path, capsys):
+    code, out, _ = run(capsys, "presets", "--model", "amacrine")
+    assert code == 0 and out.startswith("model amacrine:")
+    code, _, err = run(capsys, "presets", "--model", "nosuch")
+    assert code == 2 and err.startswith("wavesim presets: error: Unknown model 'nosuch'")
+    code, _, err = run(capsys, "generate", str(tmp_path / "x.zarr"), "--backend", "cpu", "--model", "nosuch")
+    assert code == 2 and err.startswith("wavesim generate: error: Unknown model 'nosuch'")
+
+
+def test_info_sample_must_be_positive(unfinished_store, capsys):
+    code, _, err = run(capsys, "info", str(unfinished_store[0]), "--sample", "0")
+    assert code == 2 and err == "wavesim info: error: --sample must be at least 1 movie, got 0.\n"
+
+
+def test_python_m_wavesim_cli_runs_main():
+    result = subprocess.run([sys.executable, "-m", "wavesim.cli", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("wavesim ")

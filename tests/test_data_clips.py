@@ -8,9 +8,9 @@ torch = pytest.importorskip("torch")
 import wavesim as ws  # noqa: E402
 from wavesim.data import WaveClips, pixel_statistics  # noqa: E402
 from wavesim.errors import ParameterError, StoreNotFoundError  # noqa: E402
-from wavesim.recordings import Movie  # noqa: E402
+from wavesim.io.recordings import Movie  # noqa: E402
 from wavesim.analysis import frame_wave_labels  # noqa: E402
-from wavesim.store import open_store  # noqa: E402
+from wavesim.io.store import open_store  # noqa: E402
 
 CLIPS = dict(clip_frames=5, batch_size=3, shuffle_window=6, seed=5)
 N_CLIPS = 6 * 8  # 6 movies of 40 frames, non-overlapping clips of 5

@@ -9,9 +9,9 @@ import wavesim as ws  # noqa: E402
 from helpers import fast_params  # noqa: E402
 from wavesim.data import LiveWaves, WavePairs, draw_retina_params  # noqa: E402
 from wavesim.errors import ParameterError, StoreError  # noqa: E402
-from wavesim.recordings import Movie  # noqa: E402
+from wavesim.io.recordings import Movie  # noqa: E402
 from wavesim.analysis import AnalysisParams, frame_wave_labels  # noqa: E402
-from wavesim.store import open_store  # noqa: E402
+from wavesim.io.store import open_store  # noqa: E402
 
 ANALYSIS = AnalysisParams(min_size_fraction=0.02)
 

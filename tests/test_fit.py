@@ -29,7 +29,7 @@ from wavesim.fit_objective import (
     fit_statistics,
     term_distances,
 )
-from wavesim.recordings import MEARecording
+from wavesim.io.recordings import MEARecording
 from wavesim.analysis import AnalysisParams, electrode_grid
 
 optuna = pytest.importorskip("optuna")

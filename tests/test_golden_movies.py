@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import wavesim as ws
-from wavesim.store import DatasetSpec, generate_store, open_store
+from wavesim.generate import generate_store
+from wavesim.io.store import DatasetSpec, open_store
 
 
 def _digest(*arrays) -> str:

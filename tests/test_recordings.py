@@ -1,4 +1,4 @@
-"""Tests of wavesim.recordings: MEA HDF5 files and movies."""
+"""Tests of wavesim.io.recordings: MEA HDF5 files and movies."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from wavesim.errors import ParameterError, RecordingFormatError, RecordingNotFoundError
-from wavesim.recordings import MEARecording, Movie, load_movie, load_recording, median_pitch_um
+from wavesim.io.recordings import MEARecording, Movie, load_movie, load_recording, median_pitch_um
 
 SAMPLES = Path(__file__).parents[1] / "datasets" / "recordings"
 WT = SAMPLES / "Kirkby2013_02_WT_P5.h5"

@@ -1,4 +1,4 @@
-"""Tests for wavesim.render: GIF output and input validation."""
+"""Tests for wavesim.io.render: GIF output and input validation."""
 
 import sys
 
@@ -8,7 +8,8 @@ import pytest
 PIL = pytest.importorskip("PIL")
 from PIL import Image, ImageChops  # noqa: E402
 
-from wavesim.render import render_movie  # noqa: E402
+from wavesim.errors import MissingDependencyError, MovieIndexError, ParameterError, StoreError  # noqa: E402
+from wavesim.io.render import render_movie, render_store_movie  # noqa: E402
 
 
 def moving_bar(n_frames=12, height=16, width=24):
@@ -92,14 +93,41 @@ def test_bad_inputs_raise(tmp_path, kwargs, match):
     args.update(kwargs)
     if not str(args["path"]).startswith(str(tmp_path)):
         args["path"] = tmp_path / args["path"]
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ParameterError, match=match):
         render_movie(args.pop("frames"), **args)
     assert not (tmp_path / "bad.gif").exists()
 
 
 def test_mp4_without_imageio_says_use_gif(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "imageio", None)
-    with pytest.raises(ImportError, match=r"use a \.gif path"):
+    with pytest.raises(MissingDependencyError, match=r"use a \.gif path"):
         render_movie(
             moving_bar(n_frames=2), um_per_pixel=34.0, frame_period_s=0.5, path=tmp_path / "m.mp4"
         )
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"fps": 0}, ParameterError, "fps must be a finite number > 0"),
+        ({"start_s": -10.0}, ParameterError, "start_s must be a finite number of seconds >= 0"),
+        ({"start_s": float("nan")}, ParameterError, "start_s must be a finite number of seconds >= 0"),
+        ({"duration_s": 0.0}, ParameterError, "duration_s must be a finite number > 0"),
+        ({"start_s": 20.0}, ParameterError, r"start_s = 20 s is at or past the end of movie 0, which lasts 20 s \(40 frames"),
+        ({"path": "m.png"}, ParameterError, r"path must end in \.gif or \.mp4"),
+        ({"movie": 9}, MovieIndexError, "movie 9 is outside"),
+        ({"movie": 1}, StoreError, "movie 1 of .* is not completely written"),
+    ],
+)
+def test_render_store_movie_checks_its_window(unfinished_store, tmp_path, kwargs, error, match):
+    args = {"movie": 0, "path": tmp_path / "m.gif", **kwargs}
+    args["path"] = tmp_path / args["path"]
+    with pytest.raises(error, match=match):
+        render_store_movie(unfinished_store[0], args.pop("movie"), **args)
+    assert not args["path"].exists()
+
+
+def test_render_store_movie_window(unfinished_store, tmp_path):
+    gif = render_store_movie(unfinished_store[0], 2, path=tmp_path / "m.gif", start_s=5.0, duration_s=2.0)
+    with Image.open(gif) as im:
+        assert im.n_frames == 4

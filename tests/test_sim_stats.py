@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import wavesim as ws
-from wavesim.recordings import MEARecording, Movie
+from wavesim.io.recordings import MEARecording, Movie
 from wavesim.analysis import (
     AnalysisParams,
     combine_summaries,

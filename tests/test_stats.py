@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from wavesim.errors import ParameterError
-from wavesim.recordings import MEARecording, Movie, load_recording
+from wavesim.io.recordings import MEARecording, Movie, load_recording
 from wavesim.analysis import (
     AnalysisParams,
     ci_by_distance,
@@ -26,11 +26,12 @@ from wavesim.analysis import (
     format_table,
     inter_wave_intervals,
     plot_summaries,
-    register_cli,
     summarize,
     virtual_electrodes,
     write_json,
 )
+
+from wavesim.cli.stats import register as register_stats_cli  # noqa: E402
 
 SAMPLES = Path(__file__).parents[1] / "datasets" / "recordings"
 
@@ -334,7 +335,7 @@ def test_analysis_params_are_validated():
 
 def _cli() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wavesim")
-    register_cli(parser.add_subparsers(dest="command", required=True))
+    register_stats_cli(parser.add_subparsers(dest="command", required=True))
     return parser
 
 

@@ -10,7 +10,8 @@ import pytest
 
 import wavesim as ws
 from wavesim.errors import StoreError, StoreExistsError, StoreNotFoundError
-from wavesim.store import DatasetSpec, generate_store, open_store
+from wavesim.generate import generate_store
+from wavesim.io.store import DatasetSpec, open_store
 from helpers import fast_params
 
 
@@ -98,6 +99,8 @@ def test_incomplete_movie_is_not_readable(tmp_path):
     assert store.complete_movies() == [1]
     with pytest.raises(StoreError, match="movie 0 of .* is not completely written"):
         store.read_movie(0)
+    with pytest.raises(IndexError, match="movie 3 is outside .*, which holds movies 0 to 2"):
+        store.read_movie(3)
 
 
 def test_split_runs_in_parallel_equal_one_run(tmp_path):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from wavesim.recordings import Movie
+from wavesim.io.recordings import Movie
 from wavesim.analysis import AnalysisParams, detect_movie_waves, frame_wave_labels
 
 UM_PER_PIXEL = 50.0

@@ -35,3 +35,11 @@ class RecordingFormatError(WavesimError, ValueError):
 
 class RecordingNotFoundError(RecordingFormatError, FileNotFoundError):
     """No recording or movie exists at the given path."""
+
+
+class MovieIndexError(StoreError, IndexError):
+    """A movie index lies outside a store's movies."""
+
+
+class MissingDependencyError(WavesimError, ImportError):
+    """An optional package that this call needs is not installed; the message says how to install it."""

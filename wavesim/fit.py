@@ -44,7 +44,7 @@ from .fit_objective import (
     mean_statistics,
 )
 from .models import get_model, load_params_file, model_of, write_params_file
-from .recordings import load_recording
+from .io.recordings import load_recording
 
 __all__ = ["DEFAULT_FITTED", "FitResult", "fit", "open_study", "parameter_ranges", "register_cli", "run_search",
            "write_outputs"]

@@ -43,7 +43,7 @@ from .errors import ParameterError, WavesimError
 from .lattice import Retina
 from .parameters import ValidatedParams, choice_field, field, field_like
 from .readout import Readout
-from .recordings import MEARecording, Movie
+from .io.recordings import MEARecording, Movie
 from .simulate import Simulation, Timing, movie_seeds
 from .analysis import (
     AnalysisParams,

@@ -27,7 +27,7 @@ from wavesim.analysis.bursts import Bursts, detect_pixel_bursts, detect_spike_bu
 from wavesim.analysis.correlation import CIProfile, ci_by_distance, correlation_index
 from wavesim.analysis.electrodes import electrode_grid, virtual_electrodes
 from wavesim.analysis.params import AnalysisParams
-from wavesim.analysis.report import analyse_path, format_table, plot_summaries, register_cli, write_json
+from wavesim.analysis.report import analyse_path, format_table, plot_summaries, write_json
 from wavesim.analysis.summary import Summary, combine_summaries, summarize
 from wavesim.analysis.waves import (
     Waves,
@@ -56,7 +56,6 @@ __all__ = [
     "frame_wave_labels",
     "inter_wave_intervals",
     "plot_summaries",
-    "register_cli",
     "summarize",
     "virtual_electrodes",
     "write_json",

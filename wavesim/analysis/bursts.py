@@ -16,7 +16,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from wavesim.analysis.params import AnalysisParams
-from wavesim.recordings import Movie
+from wavesim.io.recordings import Movie
 
 __all__ = ["Bursts", "detect_pixel_bursts", "detect_spike_bursts"]
 

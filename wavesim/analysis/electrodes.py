@@ -14,7 +14,7 @@ import numpy as np
 from wavesim.analysis.bursts import _active
 from wavesim.analysis.params import check_argument
 from wavesim.errors import ParameterError
-from wavesim.recordings import MEARecording, Movie
+from wavesim.io.recordings import MEARecording, Movie
 
 __all__ = ["electrode_grid", "virtual_electrodes"]
 

@@ -14,7 +14,7 @@ from wavesim.analysis.electrodes import electrode_grid, virtual_electrodes
 from wavesim.analysis.params import AnalysisParams
 from wavesim.analysis.waves import _electrodes, detect_mea_waves, detect_movie_waves, inter_wave_intervals
 from wavesim.errors import ParameterError
-from wavesim.recordings import MEARecording, Movie
+from wavesim.io.recordings import MEARecording, Movie
 
 __all__ = ["Summary", "combine_summaries", "summarize"]
 

@@ -27,7 +27,7 @@ from scipy.spatial import cKDTree
 from wavesim.analysis.bursts import Bursts, _active, _window_pairs, detect_pixel_bursts, detect_spike_bursts
 from wavesim.analysis.fronts import _fit_front
 from wavesim.analysis.params import AnalysisParams
-from wavesim.recordings import MEARecording, Movie, median_pitch_um
+from wavesim.io.recordings import MEARecording, Movie, median_pitch_um
 
 __all__ = ["Waves", "detect_mea_waves", "detect_movie_waves", "frame_wave_labels", "inter_wave_intervals"]
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ..errors import ParameterError, StoreError
-from ..store import WaveStore, open_store
+from ..io.store import WaveStore, open_store
 from ._frames import FrameTransform
 from ._plan import EpochPlan
 from ._sharded import ShardedDataset, as_tensor, worker_pid_cache
@@ -254,7 +254,7 @@ class WaveClips(ShardedDataset):
         return mean, std
 
     def _wave_labels(self) -> dict[tuple[int, int], np.ndarray]:
-        from ..recordings import Movie
+        from ..io.recordings import Movie
         from ..analysis import frame_wave_labels
 
         labels = {}

@@ -9,7 +9,7 @@ import torch
 
 from ..errors import ParameterError, StoreError
 from ..analysis import AnalysisParams
-from ..store import open_store
+from ..io.store import open_store
 from ._clips import VALUE_SCALE, StoreInfo, _as_paths
 from ._frames import FrameTransform
 from ._plan import EpochPlan, hash_uniform
@@ -74,7 +74,7 @@ class WavePairs(ShardedDataset):
 
     def _find_waves(self) -> None:
         """Per eligible wave: its movie and the frames it dominates, in CSR form."""
-        from ..recordings import Movie
+        from ..io.recordings import Movie
         from ..analysis import frame_wave_labels
 
         sizes, unit_store, unit_movie, wave_index, frames, ptr = [], [], [], [], [], [0]

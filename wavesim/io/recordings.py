@@ -400,7 +400,7 @@ def _read_movie_file(path: Path) -> np.ndarray:
         if not isinstance(node, zarr.Array):
             raise RecordingFormatError(
                 f"{path}: is a zarr group, not an array; for a wavesim store use "
-                "`wavesim stats` or wavesim.store.open_store"
+                "`wavesim stats` or wavesim.io.open_store"
             )
         return node[...]
     raise RecordingFormatError(

@@ -18,7 +18,9 @@ import pathlib
 
 import numpy as np
 
-__all__ = ["render_movie"]
+from ..errors import MissingDependencyError, ParameterError
+
+__all__ = ["render_movie", "render_store_movie"]
 
 #: Smallest width (px) of the movie area in the rendered frames.
 MIN_WIDTH_PX = 320
@@ -63,7 +65,7 @@ def _time_decimals(frame_period_s: float) -> int:
 
 
 def _check_positive(name: str, value, allow_none: bool = False) -> None:
-    """Raise ValueError unless value is a finite real number > 0."""
+    """Raise ParameterError unless value is a finite real number > 0."""
     if value is None and allow_none:
         return
     ok = (
@@ -73,7 +75,24 @@ def _check_positive(name: str, value, allow_none: bool = False) -> None:
         and value > 0
     )
     if not ok:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        raise ParameterError(f"{name} must be a finite number > 0, got {value!r}")
+
+
+def _output_suffix(path: pathlib.Path) -> str:
+    """Return ``.gif`` or ``.mp4``, the format of ``path``, once its writer is known to be installed."""
+    suffix = path.suffix.lower()
+    if suffix not in (".gif", ".mp4"):
+        raise ParameterError(f"path must end in .gif or .mp4, got {str(path)!r}")
+    if suffix == ".mp4":
+        try:
+            import imageio.v2  # noqa: F401  (checked here, used when writing)
+            import imageio_ffmpeg  # noqa: F401  (the ffmpeg plugin imageio needs)
+        except ImportError as err:
+            raise MissingDependencyError(
+                f"writing {str(path)!r} as MP4 needs imageio and imageio-ffmpeg "
+                "(pip install imageio imageio-ffmpeg); use a .gif path instead"
+            ) from err
+    return suffix
 
 
 def _load_font(size_px: int):
@@ -136,11 +155,12 @@ def render_movie(
 
     Raises
     ------
-    ValueError
-        On a malformed argument; the message names it, its value and what
-        was expected.
-    ImportError
-        For an ``.mp4`` path when imageio with its ffmpeg plugin is missing.
+    ParameterError
+        On a malformed argument (also a ``ValueError``); the message names
+        it, its value and what was expected.
+    MissingDependencyError
+        For an ``.mp4`` path when imageio with its ffmpeg plugin is missing
+        (also an ``ImportError``).
     """
     from PIL import Image, ImageDraw
 
@@ -150,34 +170,23 @@ def render_movie(
             if isinstance(frames, np.ndarray)
             else type(frames).__name__
         )
-        raise ValueError(f"frames must be a 3-D uint8 numpy array (T, H, W), got {got}")
+        raise ParameterError(f"frames must be a 3-D uint8 numpy array (T, H, W), got {got}")
     if min(frames.shape) == 0:
-        raise ValueError(f"frames must have at least one frame, row and column, got shape {frames.shape}")
+        raise ParameterError(f"frames must have at least one frame, row and column, got shape {frames.shape}")
     _check_positive("um_per_pixel", um_per_pixel)
     _check_positive("frame_period_s", frame_period_s)
     _check_positive("fps", fps, allow_none=True)
     _check_positive("scale_bar_um", scale_bar_um, allow_none=True)
     if not (isinstance(start_time_s, (int, float, np.integer, np.floating)) and math.isfinite(start_time_s)):
-        raise ValueError(f"start_time_s must be a finite number (s), got {start_time_s!r}")
+        raise ParameterError(f"start_time_s must be a finite number (s), got {start_time_s!r}")
     if upscale is not None and (
         not isinstance(upscale, (int, np.integer)) or isinstance(upscale, bool) or upscale < 1
     ):
-        raise ValueError(f"upscale must be an integer >= 1, got {upscale!r}")
+        raise ParameterError(f"upscale must be an integer >= 1, got {upscale!r}")
     if title is not None and not isinstance(title, str):
-        raise ValueError(f"title must be a str or None, got {type(title).__name__}")
+        raise ParameterError(f"title must be a str or None, got {type(title).__name__}")
     path = pathlib.Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".gif", ".mp4"):
-        raise ValueError(f"path must end in .gif or .mp4, got {str(path)!r}")
-    if suffix == ".mp4":
-        try:
-            import imageio.v2 as imageio
-            import imageio_ffmpeg  # noqa: F401  (the ffmpeg plugin imageio needs)
-        except ImportError as err:
-            raise ImportError(
-                f"writing {str(path)!r} as MP4 needs imageio and imageio-ffmpeg "
-                "(pip install imageio imageio-ffmpeg); use a .gif path instead"
-            ) from err
+    suffix = _output_suffix(path)
 
     n_frames, height, width = frames.shape
     scale = int(upscale) if upscale is not None else max(1, math.ceil(MIN_WIDTH_PX / width))
@@ -208,7 +217,7 @@ def render_movie(
     bar_label = f"{scale_bar_um:g} um"  # the default font has no µ glyph
     label_w = font.getlength(bar_label)
     if bar_px < 1 or bar_px + label_w + 3 * margin > movie_w / 2 + margin:
-        raise ValueError(
+        raise ParameterError(
             f"scale_bar_um must give a bar from 1 px to about half the movie width "
             f"({movie_w_um:g} um), got {scale_bar_um!r} um ({bar_px} px of {movie_w} px); "
             "choose another scale_bar_um or a larger upscale"
@@ -259,7 +268,86 @@ def render_movie(
             optimize=False,
         )
     else:
+        import imageio.v2 as imageio
+
         with imageio.get_writer(path, format="FFMPEG", mode="I", fps=fps, macro_block_size=1) as writer:
             for image in images:
                 writer.append_data(np.asarray(image.convert("RGB")))
     return path
+
+
+def render_store_movie(
+    store,
+    movie: int,
+    *,
+    path: str | os.PathLike,
+    start_s: float = 0.0,
+    duration_s: float | None = None,
+    fps: float | None = None,
+) -> pathlib.Path:
+    """Render a time window of one complete movie of a wavesim store (see :func:`render_movie`).
+
+    Parameters
+    ----------
+    store : WaveStore, str or os.PathLike
+        The store, or its folder.
+    movie : int
+        Index of a completely written movie.
+    path : str or os.PathLike
+        Output ``.gif`` or ``.mp4`` file.
+    start_s : float, default 0.0
+        Start of the window within the recorded movie (s), >= 0 and before
+        its end.
+    duration_s : float, optional
+        Length of the window (s), > 0; it is cut at the movie's end.
+        Default: to the end of the movie.
+    fps : float, optional
+        Playback rate (frames/s), > 0; see :func:`render_movie`.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    ParameterError
+        If the window or ``fps`` is out of range, or ``path`` is neither
+        ``.gif`` nor ``.mp4``.
+    MissingDependencyError
+        For an ``.mp4`` path without imageio-ffmpeg.
+    MovieIndexError
+        If ``movie`` is outside the store.
+    StoreError
+        If the movie is not completely written, or ``store`` is no store.
+    """
+    from .store import WaveStore, open_store
+
+    # Check everything cheap before reading frames.
+    _output_suffix(pathlib.Path(path))
+    _check_positive("fps", fps, allow_none=True)
+    if not (isinstance(start_s, (int, float, np.integer, np.floating)) and math.isfinite(start_s) and start_s >= 0):
+        raise ParameterError(f"start_s must be a finite number of seconds >= 0, got {start_s!r}")
+    _check_positive("duration_s", duration_s, allow_none=True)
+    if not isinstance(store, WaveStore):
+        store = open_store(store)
+    period_s = store.frame_period_s
+    length_s = store.n_frames * period_s
+    # The frame shown at start_s; the tolerance keeps start_s = k * period_s on frame k.
+    start = math.floor(start_s / period_s + 1e-9)
+    if start >= store.n_frames:
+        raise ParameterError(
+            f"start_s = {start_s:g} s is at or past the end of movie {movie}, which lasts {length_s:g} s "
+            f"({store.n_frames} frames of {period_s:g} s)"
+        )
+    stop = store.n_frames if duration_s is None else min(store.n_frames, start + max(1, round(duration_s / period_s)))
+    frames = store.read_movie(movie, start, stop)
+    return render_movie(
+        frames,
+        um_per_pixel=store.um_per_pixel,
+        frame_period_s=period_s,
+        path=path,
+        fps=fps,
+        start_time_s=start * period_s,
+        title=f"{store.path.name} movie {movie}",
+    )

@@ -9,11 +9,10 @@ from pathlib import Path
 
 from ..errors import ParameterError
 
-_TARGETS = ("corridor", "natural")
 
 
 def _settings(args, **overrides):
-    from .protocols import TrainSettings
+    from ..train.protocols import TrainSettings
 
     values = dict(learning_rate=args.lr, batch_size=args.batch_size, device=args.device, seed=args.seed)
     values.update(overrides)
@@ -37,9 +36,9 @@ def _wave_source(args):
 
 
 def run_pretrain(args) -> int:
-    from .checkpoint import save_checkpoint
-    from .models import ContrastiveNet, RecurrentPredictor
-    from .protocols import (RunLog, pair_batches, pretrain_contrastive, pretrain_next_frame, resolve_device,
+    from ..train.checkpoint import save_checkpoint
+    from ..train.models import ContrastiveNet, RecurrentPredictor
+    from ..train.protocols import (RunLog, pair_batches, pretrain_contrastive, pretrain_next_frame, resolve_device,
                             wave_clip_batches)
 
     import torch
@@ -70,28 +69,9 @@ def run_pretrain(args) -> int:
     return 0
 
 
-def target_clips(target: str, *, n_movies: int, n_frames: int, size_px: int, seed: int, validation_fraction: float):
-    """Train and validation clips of a target: ``corridor``, ``natural``, a .npy video or a folder of frames."""
-    import numpy as np
-
-    from .movies import TargetClips, load_video, make_target_movies, split_movies
-
-    if target in _TARGETS:
-        movies = make_target_movies(target, n_movies, n_frames, size_px=size_px, seed=seed)
-    else:
-        path = Path(target)
-        if not path.exists():
-            raise ParameterError(f"--target must be one of {_TARGETS}, a .npy video or a folder of frames; {path} does not exist.")
-        video = load_video(np.load(path) if path.suffix == ".npy" else path, size_px=size_px)
-        per_movie = max(11, video.shape[0] // n_movies)
-        movies = np.stack([video[i * per_movie : (i + 1) * per_movie] for i in range(video.shape[0] // per_movie)])
-    train, validation = split_movies(movies, validation_fraction, seed)
-    return TargetClips(train), TargetClips(validation)
-
-
 def run_evaluate(args) -> int:
-    from .checkpoint import build_model, load_checkpoint
-    from .protocols import RunLog, contrastive_evaluation, resolve_device, train_next_frame_target
+    from ..train.checkpoint import build_model, load_checkpoint
+    from ..train.protocols import RunLog, contrastive_evaluation, resolve_device, train_next_frame_target
 
     if (args.checkpoint is None) == (args.random_init is None):
         raise ParameterError("give a checkpoint, or --random-init TASK, but not both.")
@@ -109,6 +89,8 @@ def run_evaluate(args) -> int:
     log = RunLog()
     started = time.perf_counter()
     if task == "next_frame":
+        from ..train.target_clips import target_clips
+
         train, validation = target_clips(args.target, n_movies=args.movies, n_frames=args.frames, size_px=args.size_px,
                                          seed=args.seed, validation_fraction=0.2)
         result = train_next_frame_target(model, train, validation, _settings(args), log, max_epochs=args.epochs,
@@ -132,7 +114,7 @@ def _common(parser) -> None:
     parser.add_argument("--size-px", type=int, default=64, help="frame size of next-frame clips (default 64)")
 
 
-def register_cli(subparsers) -> None:
+def register(subparsers) -> None:
     p = subparsers.add_parser("pretrain", help="pre-train a network on waves (next-frame or contrastive)",
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--task", choices=("next_frame", "contrastive"), default="next_frame")

@@ -11,27 +11,26 @@ separate files, so disjoint ranges of movies can be written by separate
 processes or machines into the same store at once. A reader only trusts
 movies whose flag is set, so it never sees half a movie, and an interrupted
 run resumes by regenerating its unfinished movies, which are a pure function
-of the provenance.
+of the provenance (see :mod:`wavesim.generate`, which runs the simulations).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import math
 import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import StoreError, StoreExistsError, StoreNotFoundError
-from .lattice import Retina
-from .models import get_model, model_of
-from .readout import Readout
-from .simulate import Timing, n_frames
+from ..errors import MovieIndexError, StoreError, StoreExistsError, StoreNotFoundError
+from ..lattice import Retina
+from ..models import get_model, model_of
+from ..readout import Readout
+from ..simulate import Timing, n_frames
 
 FORMAT_NAME = "wavesim-movies"
 FORMAT_VERSION = 1
@@ -88,8 +87,8 @@ class DatasetSpec:
 
 
 def _frame_shape(spec: DatasetSpec) -> tuple[int, int]:
-    from .lattice import HexLattice
-    from .readout import PixelMap
+    from ..lattice import HexLattice
+    from ..readout import PixelMap
 
     return PixelMap(HexLattice(spec.retina), spec.readout.um_per_pixel).shape
 
@@ -100,7 +99,7 @@ def chunk_frames_for(height_px: int, width_px: int, n_frames_total: int) -> int:
 
 
 def _provenance(spec: DatasetSpec, command_line: Sequence[str] | None, backend: str) -> dict[str, Any]:
-    from . import __version__
+    from .. import __version__
 
     h, w = _frame_shape(spec)
     attrs = spec.identity()
@@ -124,9 +123,11 @@ def _provenance(spec: DatasetSpec, command_line: Sequence[str] | None, backend: 
     return attrs
 
 
-def _is_wavesim_store(path: Path) -> bool:
+def is_wavesim_store(path) -> bool:
+    """Whether ``path`` is a folder whose zarr metadata names the wavesim store format."""
     import json
 
+    path = Path(path)
     meta = path / "zarr.json"
     if not meta.is_file():
         return False
@@ -183,14 +184,14 @@ def create_store(path, spec: DatasetSpec, *, command_line=None, backend: str = "
 
 
 class WaveStore:
-    """Read access to a wavesim store.
+    """Read (and, opened ``r+``, write) access to a wavesim store.
 
     Parameters
     ----------
     path : str or Path
         The store's folder.
     mode : {"r", "r+"}
-        ``r+`` lets :func:`generate_store` write movies.
+        ``r+`` allows :meth:`write_frames` and :meth:`mark_complete`.
 
     Raises
     ------
@@ -265,169 +266,32 @@ class WaveStore:
 
         Raises
         ------
-        IndexError
-            If ``movie`` is outside the store.
+        MovieIndexError
+            If ``movie`` is outside the store (also an ``IndexError``).
         StoreError
             If the movie is not completely written.
         """
         if not 0 <= movie < self.n_movies:
-            raise IndexError(f"movie {movie} is outside this store's {self.n_movies} movies.")
+            raise MovieIndexError(
+                f"movie {movie} is outside {self.path}, which holds movies 0 to {self.n_movies - 1}."
+            )
         if not self._complete[movie]:
-            raise StoreError(f"movie {movie} of {self.path} is not completely written.")
+            complete = self.complete_movies()
+            raise StoreError(
+                f"movie {movie} of {self.path} is not completely written; complete movies: "
+                f"{complete[:10]}{' ...' if len(complete) > 10 else ''}."
+            )
         return np.asarray(self.movies[movie, start:stop])
 
-    def _write_frames(self, movie: int, first: int, frames: np.ndarray) -> None:
+    def write_frames(self, movie: int, first: int, frames: np.ndarray) -> None:
+        """Write ``frames`` (T, H, W) uint8 as frames ``first:first + T`` of ``movie`` (store opened ``r+``)."""
         self.movies[movie, first : first + frames.shape[0]] = frames
 
-    def _mark_complete(self, movie: int) -> None:
+    def mark_complete(self, movie: int) -> None:
+        """Flag ``movie`` as completely written, after its last frame (store opened ``r+``)."""
         self._complete[movie] = 1
 
 
 def open_store(path) -> WaveStore:
     """Open a wavesim store for reading (see :class:`WaveStore`)."""
     return WaveStore(path, mode="r")
-
-
-def _check_same_dataset(store: WaveStore, spec: DatasetSpec) -> None:
-    ours, theirs = spec.identity(), {k: store.attrs.get(k) for k in spec.identity()}
-    differ = [k for k in ours if _jsonish(ours[k]) != _jsonish(theirs[k])]
-    if differ:
-        details = "; ".join(f"{k}: store has {theirs[k]!r}, this run {ours[k]!r}" for k in differ)
-        raise StoreError(
-            f"{store.path} holds a different dataset ({details}). Write elsewhere, or pass "
-            f"--overwrite to replace it."
-        )
-
-
-def _jsonish(x):
-    import json
-
-    return json.loads(json.dumps(x))
-
-
-def parse_movie_range(text: str, n_movies: int) -> range:
-    """``"START:STOP"`` (STOP exclusive, either may be empty) -> a range within ``n_movies``."""
-    try:
-        a, b = text.split(":")
-        start = int(a) if a.strip() else 0
-        stop = int(b) if b.strip() else n_movies
-    except ValueError:
-        raise StoreError(f"movie range must look like START:STOP (e.g. 0:50), got {text!r}.") from None
-    if not 0 <= start < stop <= n_movies:
-        raise StoreError(f"movie range {text!r} must satisfy 0 <= START < STOP <= {n_movies} (the number of movies).")
-    return range(start, stop)
-
-
-def generate_store(
-    path,
-    spec: DatasetSpec,
-    *,
-    movies: Iterable[int] | None = None,
-    backend: str = "auto",
-    batch_size: int | None = None,
-    resume: bool = False,
-    overwrite: bool = False,
-    progress: bool = True,
-    command_line: Sequence[str] | None = None,
-) -> WaveStore:
-    """Simulate movies and write them into the store at ``path``.
-
-    Parameters
-    ----------
-    movies : iterable of int, optional
-        The movies this process writes (default: all). Separate processes may
-        write disjoint ranges into the same store at once.
-    resume : bool
-        Continue an existing store with the same provenance, skipping
-        complete movies and regenerating unfinished ones.
-    overwrite : bool
-        Delete an existing wavesim store at ``path`` first.
-
-    A store that exists is refused unless ``resume`` or ``overwrite`` is set,
-    or ``movies`` is a range of which no movie is complete yet (a split run
-    joining a store that another process created).
-    """
-    from .backends import resolve_backend
-    from .simulate import Simulation, movie_seeds
-
-    if resume and overwrite:
-        raise StoreError("resume and overwrite exclude each other: choose one.")
-    path = Path(path)
-    backend = resolve_backend(backend)
-    split_run = movies is not None
-    movies = list(range(spec.n_movies)) if movies is None else list(movies)
-    if any(not 0 <= m < spec.n_movies for m in movies):
-        raise StoreError(f"movies must lie in [0, {spec.n_movies}), got {movies[0]}..{movies[-1]}.")
-
-    if path.exists() and overwrite:
-        if not (_is_wavesim_store(path) or (path.is_dir() and not any(path.iterdir()))):
-            raise StoreExistsError(f"{path} exists and is not a wavesim store; refusing to delete it with --overwrite.")
-        shutil.rmtree(path)
-    if not path.exists():
-        try:
-            create_store(path, spec, command_line=command_line, backend=backend)
-        except StoreExistsError:
-            if not (resume or split_run):
-                raise
-    elif not (resume or split_run):
-        raise StoreExistsError(
-            f"{path} already exists. Pass --resume to finish it, or --overwrite to replace it."
-        )
-    store = WaveStore(path, mode="r+")
-    _check_same_dataset(store, spec)
-    done = store.complete_mask()
-    if split_run and not resume and done[movies].any():
-        raise StoreExistsError(
-            f"movies {[m for m in movies if done[m]][:5]}... of {path} are already complete; pass --resume to skip them."
-        )
-    todo = [m for m in movies if not done[m]]
-    T = spec.n_frames
-    chunk = store.movies.chunks[1]
-    if batch_size is None:
-        batch_size = _default_batch(backend, spec)
-    bar = _progress_bar(progress, len(todo), spec, len(movies) - len(todo))
-    try:
-        for i in range(0, len(todo), batch_size):
-            group = todo[i : i + batch_size]
-            sim = Simulation(
-                spec.params, movie_seeds(spec.seed, group), retina=spec.retina, readout=spec.readout, backend=backend
-            )
-            sim.advance_s(spec.timing.warmup_s)
-            bar.update(len(group) * spec.timing.warmup_s)
-            for first, frames in sim.frames(T, chunk):
-                host = sim.to_host(frames)
-                for j, m in enumerate(group):
-                    store._write_frames(m, first, host[j])
-                bar.update(len(group) * host.shape[1] * spec.readout.frame_period_s)
-            for m in group:
-                store._mark_complete(m)
-            bar.set_postfix_str(f"movies {len(movies) - len(todo) + i + len(group)}/{len(movies)}")
-    finally:
-        bar.close()
-    return store
-
-
-def _default_batch(backend: str, spec: DatasetSpec) -> int:
-    from .lattice import HexLattice
-
-    cells = HexLattice(spec.retina).n_cells
-    if backend == "cuda":
-        # Enough retinas to fill the GPU (a few million cells per launch).
-        return max(1, min(4096, math.ceil(4_000_000 / cells)))
-    return 4
-
-
-def _progress_bar(enabled: bool, n_todo: int, spec: DatasetSpec, n_done: int):
-    from tqdm.auto import tqdm
-
-    per_movie = spec.timing.warmup_s + spec.n_frames * spec.readout.frame_period_s
-    bar = tqdm(
-        total=n_todo * per_movie,
-        unit="sim s",
-        unit_scale=True,
-        disable=not enabled,
-        desc="simulating",
-        dynamic_ncols=True,
-    )
-    bar.set_postfix_str(f"movies {n_done}/{n_done + n_todo}")
-    return bar

@@ -1,0 +1,47 @@
+"""The ``wavesim`` command line: generate, info, presets, render (and stats, compare, pretrain, fit).
+
+This package is the only place that parses ``argv``. Each module registers one
+command with ``register(subparsers)``; the library functions it calls check
+their arguments and raise :class:`wavesim.errors.WavesimError`, which
+:func:`main` reports as one line ``wavesim CMD: error: ...`` with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import WavesimError
+from . import generate, info, presets, render, stats, train
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``wavesim`` argument parser with every command registered."""
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(prog="wavesim", description="Simulate developmental retinal waves.")
+    parser.add_argument("--version", action="version", version=f"wavesim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for command in (generate, info, presets, render, stats, train):
+        command.register(sub)
+    from ..fit import register_cli as register_fit_cli
+
+    register_fit_cli(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run one ``wavesim`` command; return its exit status (0, 2 on a user error, 130 on Ctrl-C)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except WavesimError as exc:
+        # Errors a user can cause: one line, no traceback.
+        print(f"wavesim {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"wavesim {args.command}: interrupted; complete movies are kept, rerun with --resume.", file=sys.stderr)
+        return 130

@@ -1,0 +1,88 @@
+"""``wavesim generate``: simulate wave movies into a zarr store."""
+
+from __future__ import annotations
+
+import sys
+
+
+def register(subparsers) -> None:
+    """Add the ``generate`` command to ``subparsers``."""
+    g = subparsers.add_parser("generate", help="simulate wave movies into a zarr store")
+    g.add_argument("store", help="path of the zarr store to write")
+    g.add_argument("--model", default=None, help="wave model (default amacrine; see 'wavesim presets')")
+    g.add_argument("--preset", default=None, help="parameter preset of the model (amacrine: mouse (default), ferret, "
+                   "rabbit, chick, turtle)")
+    g.add_argument("--params", default=None, help="TOML file with 'model', 'preset' and a [parameters] table")
+    g.add_argument("--movies", type=int, default=4, help="number of movies in the dataset (default 4)")
+    g.add_argument("--duration-s", type=float, default=60.0, help="length of each movie in s (default 60)")
+    g.add_argument("--warmup-s", type=float, default=900.0, help="simulated time before recording, s (default 900)")
+    g.add_argument("--width-um", type=float, default=3200.0, help="retina width in um (default 3200)")
+    g.add_argument("--height-um", type=float, default=None, help="retina height in um (default: the width)")
+    g.add_argument("--shape", choices=("rectangle", "disc"), default="rectangle", help="retina shape")
+    g.add_argument("--um-per-pixel", type=float, default=50.0, help="pixel size in um (default 50)")
+    g.add_argument("--frame-period-s", type=float, default=0.5, help="seconds per frame (default 0.5)")
+    g.add_argument("--readout", choices=("binary", "calcium"), default="binary", help="frame type")
+    g.add_argument("--calcium-tau-s", type=float, default=1.0, help="calcium filter time constant, s")
+    g.add_argument("--blur-um", type=float, default=0.0, help="Gaussian blur sd of calcium frames, um")
+    g.add_argument("--backend", choices=("auto", "cpu", "cuda"), default="auto")
+    g.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    g.add_argument("--movie-range", default=None, help="START:STOP, the movies this process writes (split runs)")
+    g.add_argument("--batch-size", type=int, default=None, help="retinas simulated at once (>= 1)")
+    g.add_argument("--resume", action="store_true", help="finish an existing store, skipping complete movies")
+    g.add_argument("--overwrite", action="store_true", help="replace an existing store")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g.set_defaults(func=run)
+
+
+def _load_params(args):
+    from ..models import get_model, load_params_file
+
+    if args.params is not None:
+        return load_params_file(args.params, default_preset=args.preset, default_model=args.model)
+    return get_model(args.model).preset(args.preset)
+
+
+def run(args) -> int:
+    """Generate the store ``args`` describe; print how many movies are complete."""
+    from ..backends import cuda_status, resolve_backend
+    from ..generate import generate_store, parse_movie_range
+    from ..io.store import DatasetSpec
+    from ..lattice import Retina
+    from ..readout import Readout
+    from ..simulate import Timing
+
+    params = _load_params(args)
+    spec = DatasetSpec(
+        params=params,
+        retina=Retina(width_um=args.width_um, height_um=args.height_um or args.width_um, shape=args.shape),
+        readout=Readout(
+            um_per_pixel=args.um_per_pixel,
+            frame_period_s=args.frame_period_s,
+            kind=args.readout,
+            calcium_tau_s=args.calcium_tau_s,
+            blur_um=args.blur_um,
+        ),
+        timing=Timing(duration_s=args.duration_s, warmup_s=args.warmup_s),
+        seed=args.seed,
+        n_movies=args.movies,
+    )
+    movies = parse_movie_range(args.movie_range, args.movies) if args.movie_range else None
+    chosen = resolve_backend(args.backend)
+    if args.backend == "auto":
+        _, reason = cuda_status()
+        print(f"backend auto -> {chosen} ({reason})", file=sys.stderr)
+    store = generate_store(
+        args.store,
+        spec,
+        movies=movies,
+        backend=chosen,
+        batch_size=args.batch_size,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
+        command_line=["wavesim", *sys.argv[1:]],
+    )
+    done = len(store.complete_movies())
+    print(f"{store.path}: {done}/{store.n_movies} movies complete, {store.n_frames} frames of "
+          f"{store.frame_shape[0]}x{store.frame_shape[1]} px each")
+    return 0

@@ -1,0 +1,53 @@
+"""``wavesim info``: provenance and a short summary of a store."""
+
+from __future__ import annotations
+
+
+def register(subparsers) -> None:
+    """Add the ``info`` command to ``subparsers``."""
+    i = subparsers.add_parser("info", help="provenance and summary of a store")
+    i.add_argument("store")
+    i.add_argument("--sample", type=int, default=8, help="movies read for the activity summary (>= 1)")
+    i.add_argument("--json", action="store_true", help="also print all attributes as JSON")
+    i.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Print the provenance of ``args.store`` and the active fraction of a few of its movies."""
+    import json
+
+    import numpy as np
+
+    from ..errors import ParameterError
+    from ..io.store import open_store
+
+    if args.sample < 1:
+        raise ParameterError(f"--sample must be at least 1 movie, got {args.sample}.")
+    store = open_store(args.store)
+    a = store.attrs
+    complete = store.complete_movies()
+    print(f"store            {store.path}")
+    print(f"format           {a['format']} v{a['format_version']}, written by wavesim {a.get('wavesim_version')}")
+    print(f"created          {a.get('created_utc')} with backend {a.get('created_with_backend')}")
+    print(f"command line     {' '.join(a.get('command_line', []))}")
+    print(f"model            {a['model']}")
+    for name, v in a["parameters"].items():
+        print(f"  {name:<14} {v['value']:<10g} {v['unit']}")
+    r = a["retina"]
+    print(f"retina           {r['width_um']['value']:g} x {r['height_um']['value']:g} um {r['shape']['value']}, "
+          f"spacing {r['spacing_um']['value']:g} um, dendrite radius {r['dendrite_radius_um']['value']:g} um")
+    print(f"readout          {a['readout_kind']}, {a['um_per_pixel']:g} um/pixel, {a['frame_period_s']:g} s/frame "
+          f"({a['readout_scale']})")
+    print(f"timing           dt {a['dt_s']:g} s, warm-up {a['warmup_s']:g} s, "
+          f"{store.n_frames} frames = {store.n_frames * store.frame_period_s:g} s per movie")
+    print(f"seed             {a['seed']}")
+    print(f"movies           {len(complete)}/{store.n_movies} complete, frames {store.n_frames} x "
+          f"{store.frame_shape[0]} x {store.frame_shape[1]} px")
+    if complete:
+        sample = complete[: args.sample]
+        fractions = [float((store.read_movie(m) > 0).mean()) for m in sample]
+        print(f"active pixels    {np.mean(fractions):.4f} of pixel-frames are non-zero "
+              f"(mean over {len(sample)} movie(s))")
+    if args.json:
+        print(json.dumps(a, indent=2))
+    return 0

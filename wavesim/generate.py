@@ -1,0 +1,206 @@
+"""Run simulations into a wavesim store: the writer behind ``wavesim generate``.
+
+Each movie is a pure function of the dataset's provenance (parameters,
+retina, readout, timing, seed and its index), so separate processes may write
+disjoint ranges of movies into one store, and an interrupted run resumes by
+regenerating its unfinished movies. :mod:`wavesim.io.store` owns the layout;
+this module only decides which movies to simulate and feeds it their frames.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .errors import ParameterError, StoreError, StoreExistsError
+from .io.store import DatasetSpec, WaveStore, create_store, is_wavesim_store
+
+__all__ = ["generate_store", "parse_movie_range"]
+
+
+def parse_movie_range(text: str, n_movies: int) -> range:
+    """The movies a ``"START:STOP"`` range names (STOP exclusive, either may be empty).
+
+    Parameters
+    ----------
+    text : str
+        ``START:STOP``, e.g. ``"0:50"``, ``":50"`` or ``"50:"``.
+    n_movies : int
+        Number of movies in the dataset; the range must lie within it.
+
+    Raises
+    ------
+    StoreError
+        If ``text`` is malformed or the range is empty or outside the dataset.
+    """
+    try:
+        a, b = text.split(":")
+        start = int(a) if a.strip() else 0
+        stop = int(b) if b.strip() else n_movies
+    except ValueError:
+        raise StoreError(f"movie range must look like START:STOP (e.g. 0:50), got {text!r}.") from None
+    if not 0 <= start < stop <= n_movies:
+        raise StoreError(f"movie range {text!r} must satisfy 0 <= START < STOP <= {n_movies} (the number of movies).")
+    return range(start, stop)
+
+
+def generate_store(
+    path,
+    spec: DatasetSpec,
+    *,
+    movies: Iterable[int] | None = None,
+    backend: str = "auto",
+    batch_size: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    command_line: Sequence[str] | None = None,
+) -> WaveStore:
+    """Simulate movies and write them into the store at ``path``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The store's folder; created if absent.
+    spec : DatasetSpec
+        What the dataset holds.
+    movies : iterable of int, optional
+        The movies this process writes (default: all). Separate processes may
+        write disjoint ranges into the same store at once.
+    backend : {"auto", "cpu", "cuda"}
+        Where to simulate.
+    batch_size : int, optional
+        Retinas simulated at once, >= 1. Default: 4 on ``cpu``, enough to
+        fill the GPU (about 4 million cells) on ``cuda``.
+    resume : bool
+        Continue an existing store with the same provenance, skipping
+        complete movies and regenerating unfinished ones.
+    overwrite : bool
+        Delete an existing wavesim store at ``path`` first.
+    progress : bool
+        Show a progress bar in simulated seconds.
+    command_line : sequence of str, optional
+        Recorded in the provenance (default: ``sys.argv``).
+
+    Returns
+    -------
+    WaveStore
+        The store, opened for writing.
+
+    Raises
+    ------
+    ParameterError
+        If ``batch_size`` is not a positive integer.
+    StoreExistsError
+        If a store exists and neither ``resume`` nor ``overwrite`` is set,
+        unless ``movies`` is a range of which no movie is complete yet (a split
+        run joining a store that another process created).
+    StoreError
+        If the existing store holds a different dataset, or the arguments
+        contradict each other.
+    """
+    from .backends import resolve_backend
+    from .simulate import Simulation, movie_seeds
+
+    if resume and overwrite:
+        raise StoreError("resume and overwrite exclude each other: choose one.")
+    if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
+        raise ParameterError(f"batch size must be a positive integer (retinas simulated at once), got {batch_size!r}.")
+    path = Path(path)
+    backend = resolve_backend(backend)
+    split_run = movies is not None
+    movies = list(range(spec.n_movies)) if movies is None else list(movies)
+    if any(not 0 <= m < spec.n_movies for m in movies):
+        raise StoreError(f"movies must lie in [0, {spec.n_movies}), got {movies[0]}..{movies[-1]}.")
+
+    if path.exists() and overwrite:
+        if not (is_wavesim_store(path) or (path.is_dir() and not any(path.iterdir()))):
+            raise StoreExistsError(f"{path} exists and is not a wavesim store; refusing to delete it with --overwrite.")
+        shutil.rmtree(path)
+    if not path.exists():
+        try:
+            create_store(path, spec, command_line=command_line, backend=backend)
+        except StoreExistsError:
+            if not (resume or split_run):
+                raise
+    elif not (resume or split_run):
+        raise StoreExistsError(
+            f"{path} already exists. Pass --resume to finish it, or --overwrite to replace it."
+        )
+    store = WaveStore(path, mode="r+")
+    _check_same_dataset(store, spec)
+    done = store.complete_mask()
+    if split_run and not resume and done[movies].any():
+        raise StoreExistsError(
+            f"movies {[m for m in movies if done[m]][:5]}... of {path} are already complete; pass --resume to skip them."
+        )
+    todo = [m for m in movies if not done[m]]
+    T = spec.n_frames
+    chunk = store.movies.chunks[1]
+    if batch_size is None:
+        batch_size = _default_batch(backend, spec)
+    bar = _progress_bar(progress, len(todo), spec, len(movies) - len(todo))
+    try:
+        for i in range(0, len(todo), batch_size):
+            group = todo[i : i + batch_size]
+            sim = Simulation(
+                spec.params, movie_seeds(spec.seed, group), retina=spec.retina, readout=spec.readout, backend=backend
+            )
+            sim.advance_s(spec.timing.warmup_s)
+            bar.update(len(group) * spec.timing.warmup_s)
+            for first, frames in sim.frames(T, chunk):
+                host = sim.to_host(frames)
+                for j, m in enumerate(group):
+                    store.write_frames(m, first, host[j])
+                bar.update(len(group) * host.shape[1] * spec.readout.frame_period_s)
+            for m in group:
+                store.mark_complete(m)
+            bar.set_postfix_str(f"movies {len(movies) - len(todo) + i + len(group)}/{len(movies)}")
+    finally:
+        bar.close()
+    return store
+
+
+def _check_same_dataset(store: WaveStore, spec: DatasetSpec) -> None:
+    ours, theirs = spec.identity(), {k: store.attrs.get(k) for k in spec.identity()}
+    differ = [k for k in ours if _jsonish(ours[k]) != _jsonish(theirs[k])]
+    if differ:
+        details = "; ".join(f"{k}: store has {theirs[k]!r}, this run {ours[k]!r}" for k in differ)
+        raise StoreError(
+            f"{store.path} holds a different dataset ({details}). Write elsewhere, or pass "
+            f"--overwrite to replace it."
+        )
+
+
+def _jsonish(x):
+    # Compare as stored: JSON turns tuples into lists and keys into strings.
+    return json.loads(json.dumps(x))
+
+
+def _default_batch(backend: str, spec: DatasetSpec) -> int:
+    from .lattice import HexLattice
+
+    cells = HexLattice(spec.retina).n_cells
+    if backend == "cuda":
+        # Enough retinas to fill the GPU (a few million cells per launch).
+        return max(1, min(4096, math.ceil(4_000_000 / cells)))
+    return 4
+
+
+def _progress_bar(enabled: bool, n_todo: int, spec: DatasetSpec, n_done: int):
+    from tqdm.auto import tqdm
+
+    per_movie = spec.timing.warmup_s + spec.n_frames * spec.readout.frame_period_s
+    bar = tqdm(
+        total=n_todo * per_movie,
+        unit="sim s",
+        unit_scale=True,
+        disable=not enabled,
+        desc="simulating",
+        dynamic_ncols=True,
+    )
+    bar.set_postfix_str(f"movies {n_done}/{n_done + n_todo}")
+    return bar
