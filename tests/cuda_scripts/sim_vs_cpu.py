@@ -34,7 +34,7 @@ for kind, blur_um in (("binary", 0.0), ("calcium", 30.0)):
     checked.append(f"{kind}:{active}")
 
 if sys.argv[1] == "rectangle":
-    from wavesim.fit_objective import SimulationSettings, VirtualArray
+    from wavesim.fit.objective import SimulationSettings, VirtualArray
     from wavesim.stats import electrode_grid
 
     # the fit's batch: two candidates x two retinas, only the electrode pixels leave the device

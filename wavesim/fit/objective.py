@@ -39,13 +39,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .errors import ParameterError, WavesimError
-from .lattice import Retina
-from .parameters import ValidatedParams, choice_field, field, field_like
-from .readout import Readout
-from .recordings import MEARecording, Movie
-from .simulate import Simulation, Timing, movie_seeds
-from .stats import (
+from ..errors import ParameterError, WavesimError
+from ..lattice import Retina
+from ..parameters import ValidatedParams, choice_field, field, field_like
+from ..readout import Readout
+from ..recordings import MEARecording, Movie
+from ..simulate import Simulation, Timing, movie_seeds
+from ..stats import (
     AnalysisParams,
     ci_by_distance,
     correlation_index,
