@@ -74,7 +74,7 @@ def target_clips(target: str, *, n_movies: int, n_frames: int, size_px: int, see
     """Train and validation clips of a target: ``corridor``, ``natural``, a .npy video or a folder of frames."""
     import numpy as np
 
-    from .movies import TargetClips, load_video, make_target_movies, split_movies
+    from .targets import TargetClips, load_video, make_target_movies, split_movies
 
     if target in _TARGETS:
         movies = make_target_movies(target, n_movies, n_frames, size_px=size_px, seed=seed)
