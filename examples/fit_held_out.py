@@ -21,7 +21,7 @@ from pathlib import Path
 
 from wavesim import preset
 from wavesim.models import load_params_file
-from wavesim.fit_objective import Objective, SimulationSettings, UnfittableRecordingError
+from wavesim.fit.objective import Objective, SimulationSettings, UnfittableRecordingError
 from wavesim.io.recordings import load_recording
 
 

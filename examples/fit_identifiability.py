@@ -17,7 +17,7 @@ import argparse
 import numpy as np
 
 from wavesim import AmacrineParams
-from wavesim.fit_objective import Objective, SimulationSettings, VirtualArray
+from wavesim.fit.objective import Objective, SimulationSettings, VirtualArray
 from wavesim.analysis import electrode_grid
 
 

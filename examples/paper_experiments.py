@@ -35,7 +35,7 @@ import wavesim as ws
 from wavesim.data import WaveClips, WavePairs
 from wavesim.generate import generate_store
 from wavesim.io.store import DatasetSpec
-from wavesim.train.target_clips import target_clips
+from wavesim.train.targets import target_clips
 from wavesim.train.protocols import (CONTRASTIVE_CONDITIONS, NEXT_FRAME_CONDITIONS, RunLog, TrainSettings,
                                      contrastive_experiment, next_frame_experiment)
 

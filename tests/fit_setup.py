@@ -4,7 +4,7 @@ import functools
 
 from helpers import fast_params
 
-from wavesim.fit_objective import Objective, SimulationSettings, VirtualArray
+from wavesim.fit.objective import Objective, SimulationSettings, VirtualArray
 from wavesim.analysis import electrode_grid
 
 #: Geometry and timing of the quick problem: a 3 x 3 array with a 100 um margin.

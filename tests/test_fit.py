@@ -15,12 +15,12 @@ from fit_setup import QUICK_GEOMETRY, quick_objective, quick_ranges, quick_recor
 from helpers import fast_params
 
 import wavesim as ws
-import wavesim.fit as fit_module
+import wavesim.fit.search as fit_module
 from wavesim.models import load_params_file
 from wavesim.errors import ParameterError
 from wavesim.fit import fit, near_best_spread, parameter_ranges, run_search, study_timing
 from wavesim.models import write_params_file
-from wavesim.fit_objective import (
+from wavesim.fit.objective import (
     Objective,
     ObjectiveSettings,
     SimulationSettings,

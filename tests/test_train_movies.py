@@ -12,7 +12,7 @@ from skimage.filters import window  # noqa: E402
 from skimage.registration import phase_cross_correlation  # noqa: E402
 
 from wavesim.errors import ParameterError, RecordingFormatError, RecordingNotFoundError  # noqa: E402
-from wavesim.train.movies import (  # noqa: E402
+from wavesim.train.targets import (  # noqa: E402
     MOTIONS,
     NATURAL_IMAGES,
     TargetClips,

@@ -14,7 +14,7 @@ from wavesim.data import WaveClips, WavePairs  # noqa: E402
 from wavesim.errors import ParameterError  # noqa: E402
 from wavesim.analysis import AnalysisParams  # noqa: E402
 from wavesim.train.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from wavesim.train.target_clips import target_clips  # noqa: E402
+from wavesim.train.targets import target_clips  # noqa: E402
 from wavesim.train.models import ContrastiveNet, RecurrentPredictor  # noqa: E402
 from wavesim.train.protocols import (NEXT_FRAME_CONDITIONS, RunLog, TrainSettings,  # noqa: E402
                                      next_frame_experiment, wave_clip_batches)

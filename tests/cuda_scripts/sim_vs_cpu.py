@@ -30,7 +30,7 @@ retina = ws.Retina(width_um=600, height_um=300)
 checked = []
 
 from wavesim.analysis import electrode_grid  # noqa: E402
-from wavesim.fit_objective import SimulationSettings, VirtualArray  # noqa: E402
+from wavesim.fit.objective import SimulationSettings, VirtualArray  # noqa: E402
 
 # the fit's batch: two candidates x two retinas, only the electrode pixels leave the device
 settings = dict(n_retinas=2, seed=3, margin_um=60.0, um_per_pixel=30.0, frame_period_s=0.05, warmup_s=0.2)

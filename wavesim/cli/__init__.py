@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from ..errors import WavesimError
-from . import generate, info, presets, render, stats, train
+from . import fit, generate, info, presets, render, stats, train
 
 __all__ = ["build_parser", "main"]
 
@@ -24,11 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wavesim", description="Simulate developmental retinal waves.")
     parser.add_argument("--version", action="version", version=f"wavesim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (generate, info, presets, render, stats, train):
+    for command in (generate, info, presets, render, stats, fit, train):
         command.register(sub)
-    from ..fit import register_cli as register_fit_cli
-
-    register_fit_cli(sub)
     return parser
 
 

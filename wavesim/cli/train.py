@@ -10,7 +10,6 @@ from pathlib import Path
 from ..errors import ParameterError
 
 
-
 def _settings(args, **overrides):
     from ..train.protocols import TrainSettings
 
@@ -89,7 +88,7 @@ def run_evaluate(args) -> int:
     log = RunLog()
     started = time.perf_counter()
     if task == "next_frame":
-        from ..train.target_clips import target_clips
+        from ..train.targets import target_clips
 
         train, validation = target_clips(args.target, n_movies=args.movies, n_frames=args.frames, size_px=args.size_px,
                                          seed=args.seed, validation_fraction=0.2)

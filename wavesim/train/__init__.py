@@ -2,9 +2,10 @@
 
 Needs torch, scikit-image and scikit-learn (``pip install wavesim[train]``).
 Modules: ``models`` (recurrent predictor, ResNet-18, contrastive net),
-``losses``, ``movies`` (target movies), ``protocols`` (pre-training, target
+``losses``, ``targets`` (target movies), ``protocols`` (pre-training, target
 training, controls), ``evaluate`` (probes, translation test),
-``checkpoint``, ``cli``. The public names below import on first use, so that
+``checkpoint``; the ``pretrain`` and ``evaluate`` commands are
+:mod:`wavesim.cli.train`. The public names below import on first use, so that
 ``wavesim``'s command line does not load torch until a training command runs.
 """
 
@@ -17,12 +18,13 @@ _EXPORTS = {
     "shuffle_weights": "models",
     "next_frame_loss": "losses",
     "nt_xent_loss": "losses",
-    "corridor_movie": "movies",
-    "natural_motion_movie": "movies",
-    "load_video": "movies",
-    "make_target_movies": "movies",
-    "TargetClips": "movies",
-    "split_movies": "movies",
+    "corridor_movie": "targets",
+    "natural_motion_movie": "targets",
+    "load_video": "targets",
+    "make_target_movies": "targets",
+    "TargetClips": "targets",
+    "split_movies": "targets",
+    "target_clips": "targets",
     "TrainSettings": "protocols",
     "RunLog": "protocols",
     "next_frame_experiment": "protocols",

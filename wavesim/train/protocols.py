@@ -121,12 +121,11 @@ class RunLog:
         return {name: str(folder / name) for name in ("log.csv", "log.json", "learning_curves.png")}
 
     def plot(self, path) -> None:
-        import matplotlib
+        # a bare Figure draws with Agg on savefig, without pyplot switching the process's backend
+        from matplotlib.figure import Figure
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(7, 4))
+        fig = Figure(figsize=(7, 4))
+        ax = fig.subplots()
         for (phase, metric), rows in itertools.groupby(
             sorted((r for r in self.rows if "value" in r), key=lambda r: (r["phase"], r["metric"])),
             key=lambda r: (r["phase"], r["metric"]),
@@ -140,7 +139,6 @@ class RunLog:
         ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(path, dpi=120)
-        plt.close(fig)
 
 
 # ---------------------------------------------------------------------- batches

@@ -1,4 +1,4 @@
-"""Train and validation clips of a target task: a synthetic target movie or a user's video."""
+"""``resolve``: train and validation clips of a target task named on the command line (a synthetic target or a user's video)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ParameterError
-from .movies import TargetClips, load_video, make_target_movies, split_movies
+from ...errors import ParameterError
+from .dataset import TargetClips, make_target_movies, split_movies
+from .video import load_video
 
-#: The synthetic targets (:func:`~wavesim.train.movies.make_target_movies`).
+#: The synthetic targets (:func:`~wavesim.train.targets.make_target_movies`).
 TARGETS = ("corridor", "natural")
 
 

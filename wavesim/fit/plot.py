@@ -29,13 +29,12 @@ def plot_comparison(report: Mapping[str, Any], path: str | Path) -> None:
     path : path
         The PNG to write.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # a bare Figure draws with Agg on savefig, without pyplot switching the process's backend
+    from matplotlib.figure import Figure
 
     stats = report["statistics"]
-    fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
+    fig = Figure(figsize=(12, 6.5))
+    axes = fig.subplots(2, 3)
     for ax, (key, title) in zip(axes.flat, PANELS):
         values = [stats[src].get(key) if stats.get(src) else None for src, _, _ in SOURCES]
         heights = [v if v is not None and math.isfinite(v) else 0.0 for v in values]
@@ -59,4 +58,3 @@ def plot_comparison(report: Mapping[str, Any], path: str | Path) -> None:
                  f"{report['n_trials_complete']} trials)\n{fitted}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -39,13 +39,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .errors import ParameterError, WavesimError
-from .lattice import Retina
-from .parameters import ValidatedParams, choice_field, field, field_like
-from .readout import Readout
-from .io.recordings import MEARecording, Movie
-from .simulate import Simulation, Timing, movie_seeds
-from .analysis import (
+from ..errors import ParameterError, WavesimError
+from ..lattice import Retina
+from ..parameters import ValidatedParams, choice_field, field, field_like
+from ..readout import Readout
+from ..io.recordings import MEARecording, Movie
+from ..simulate import Simulation, Timing, movie_seeds
+from ..analysis import (
     AnalysisParams,
     ci_by_distance,
     correlation_index,
@@ -346,7 +346,7 @@ class VirtualArray:
         Sampled time per retina.
     simulation : SimulationSettings
     activity_threshold : float, optional
-        As in :class:`~wavesim.stats.AnalysisParams`.
+        As in :class:`~wavesim.analysis.AnalysisParams`.
     """
 
     def __init__(self, positions_um: np.ndarray, duration_s: float, simulation: SimulationSettings,
@@ -394,7 +394,7 @@ class VirtualArray:
     def recording(self, electrode_frames: np.ndarray, retina_index: int) -> MEARecording:
         """Virtual spike trains of one retina from its electrode pixels, (n_frames, n_pixels).
 
-        Identical to :func:`wavesim.stats.virtual_electrodes` on the full
+        Identical to :func:`wavesim.analysis.virtual_electrodes` on the full
         movie, which reads only the electrodes' pixels.
         """
         s = self.simulation

@@ -1,0 +1,128 @@
+"""The ``wavesim fit`` subcommand: its arguments and what it prints.
+
+Library code does not import this module; ``wavesim.cli`` adds the
+subcommand through :func:`register`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ParameterError
+from ..models import get_model, load_params_file, model_of
+from ..fit.objective import TERM_NAMES, ObjectiveSettings, SimulationSettings
+from ..fit.search import DEFAULT_FITTED, SAMPLERS, fit
+
+__all__ = ["register"]
+
+
+def _pairs(items, what: str) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ParameterError(f"{what} must look like NAME=VALUE, got {item!r}.")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _parse_ranges(items) -> dict[str, tuple[float, float]]:
+    out = {}
+    for name, value in _pairs(items, "--range").items():
+        low, sep, high = value.partition(":")
+        try:
+            out[name] = (float(low), float(high))
+        except ValueError:
+            raise ParameterError(f"--range {name}={value}: give LOW:HIGH as numbers, e.g. P_s=10:100.") from None
+        if not sep:
+            raise ParameterError(f"--range {name}={value}: give LOW:HIGH, e.g. P_s=10:100.")
+    return out
+
+
+def _parse_weights(items) -> dict[str, float]:
+    out = {}
+    for name, value in _pairs(items, "--weight").items():
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise ParameterError(f"--weight {name}={value}: the weight must be a number.") from None
+    return out
+
+
+def _run_fit(args) -> int:
+    if args.params:
+        base = load_params_file(args.params, default_preset=args.preset, default_model=args.model)
+    else:
+        base = get_model(args.model).preset(args.preset)
+    base_name = args.preset or model_of(base).default_preset
+    fitted = [n.strip() for n in args.fit.split(",") if n.strip()] if args.fit else None
+    settings = ObjectiveSettings(weights=_parse_weights(args.weight), min_recorded_waves=args.min_waves)
+    simulation = SimulationSettings(n_retinas=args.retinas, seed=args.seed, margin_um=args.margin_um,
+                                    um_per_pixel=args.um_per_pixel, frame_period_s=args.frame_period_s,
+                                    warmup_s=args.warmup_s, duration_s=args.duration_s, backend=args.backend)
+    batch = args.batch_size or (8 if simulation.backend == "cuda" else 2)
+    result = fit(args.recording, args.out, storage=args.storage, study_name=args.study_name, base=base,
+                 base_name=base_name, fitted=fitted, ranges=_parse_ranges(args.range), n_trials=args.trials,
+                 batch_size=batch, sampler=args.sampler, sampler_seed=args.sampler_seed,
+                 objective_settings=settings, simulation=simulation, progress=not args.no_progress)
+    r = result.report
+    print(f"best distance {r['best_distance']:.4f} +- {r['best_distance_sem'] or 0:.4f} (trial {r['best_trial']}, "
+          f"{r['n_trials_complete']} complete trials; preset distance {r['preset_distance']:.4f})")
+    near = r["near_best"]
+    print(f"parameter    fitted  preset  range over the {near['n_trials']} trials within {near['n_sem']:g} x "
+          f"{near['sem']:.3g} (median sem) of the best")
+    for name, value in r["fitted_parameters"].items():
+        low, high = near["ranges"][name]
+        print(f"  {name:<10} {value:<7.4g} {getattr(base, name):<7g} {low:.4g} - {high:.4g}")
+    timing = r["study_time"]
+    print(f"study: {timing['busy_time_s']:.0f} s busy over {len(timing['workers'])} process(es)")
+    print(f"wrote {Path(args.out) / 'best_params.toml'}, report.json, comparison.png")
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add the ``fit`` subcommand.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From ``ArgumentParser.add_subparsers(dest="command")``.
+    """
+    p = subparsers.add_parser(
+        "fit", help="fit model parameters to an MEA recording",
+        description="Search model parameters whose simulated waves, seen through virtual electrodes at the "
+                    "recording's electrode positions, match the recording's statistics (Optuna study; resumable, "
+                    "shareable by several processes).",
+    )
+    p.add_argument("recording", help="MEA recording (.h5)")
+    p.add_argument("--out", required=True, help="output folder: best_params.toml, report.json, comparison.png")
+    p.add_argument("--storage", default=None,
+                   help="journal file or database URL of the study (default OUT/study.journal); "
+                        "processes given the same storage work on one study")
+    p.add_argument("--study-name", default="wavesim-fit")
+    p.add_argument("--trials", type=int, default=50, help="complete trials of the whole study (default 50)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="candidates simulated in one batch (default 8 on cuda, 2 on cpu)")
+    p.add_argument("--sampler", choices=SAMPLERS, default="tpe")
+    p.add_argument("--seed", type=int, default=0, help="seed of the simulated retinas, the same for every candidate")
+    p.add_argument("--sampler-seed", type=int, default=None,
+                   help="seed of the sampler (default: from --seed, the study name and the process's first trial, "
+                        "distinct for each process sharing a study)")
+    p.add_argument("--model", default=None, help="wave model (default amacrine)")
+    p.add_argument("--preset", default=None, help="starting preset (default: the model's default, mouse)")
+    p.add_argument("--params", default=None, help="TOML parameter file to start from")
+    p.add_argument("--fit", default=None, help=f"comma-separated parameters to fit (default: the model's; amacrine {','.join(DEFAULT_FITTED)})")
+    p.add_argument("--range", action="append", metavar="NAME=LOW:HIGH",
+                   help="search range of a parameter (default: its allowed range); repeatable")
+    p.add_argument("--weight", action="append", metavar="TERM=W",
+                   help=f"weight of an objective term ({', '.join(TERM_NAMES)}; default 1); repeatable")
+    p.add_argument("--retinas", type=int, default=2, help="retinas per candidate (default 2)")
+    p.add_argument("--warmup-s", type=float, default=900.0)
+    p.add_argument("--duration-s", type=float, default=None, help="simulated time per retina (default: the recording's)")
+    p.add_argument("--margin-um", type=float, default=500.0, help="retina beyond the electrode layout (default 500)")
+    p.add_argument("--um-per-pixel", type=float, default=34.0)
+    p.add_argument("--frame-period-s", type=float, default=0.25)
+    p.add_argument("--min-waves", type=int, default=5, help="fewest recorded waves to fit (default 5)")
+    p.add_argument("--backend", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_run_fit, command="fit")

@@ -1,0 +1,47 @@
+"""Tune model parameters to a recording: ``wavesim fit``.
+
+Modules: ``objective`` (the distance between a recording's wave statistics
+and a simulation's, virtual electrode arrays, settings), ``search`` (the
+Optuna study: open or resume, samplers, batches, budget, stale trials, and
+:func:`fit`), ``report`` (the best trial, near-best spread, timing, output
+files), and ``plot`` (the comparison figure). The ``wavesim fit`` command is
+:mod:`wavesim.cli.fit`.
+"""
+
+from .objective import (
+    TERM_NAMES,
+    Evaluation,
+    FitStatistics,
+    Objective,
+    ObjectiveSettings,
+    SimulationSettings,
+    UnfittableRecordingError,
+    VirtualArray,
+)
+from .plot import plot_comparison
+from .report import FitResult, near_best_spread, study_timing, summarize_study, write_outputs
+from .search import DEFAULT_FITTED, SAMPLERS, fail_stale_trials, fit, open_study, parameter_ranges, run_search
+
+__all__ = [
+    "DEFAULT_FITTED",
+    "SAMPLERS",
+    "TERM_NAMES",
+    "Evaluation",
+    "FitResult",
+    "FitStatistics",
+    "Objective",
+    "ObjectiveSettings",
+    "SimulationSettings",
+    "UnfittableRecordingError",
+    "VirtualArray",
+    "fail_stale_trials",
+    "fit",
+    "near_best_spread",
+    "open_study",
+    "parameter_ranges",
+    "plot_comparison",
+    "run_search",
+    "study_timing",
+    "summarize_study",
+    "write_outputs",
+]

@@ -1,0 +1,175 @@
+"""What a fit study found: the best trial, how well the data pin each parameter, timing, outputs.
+
+:func:`summarize_study` turns a study into a :class:`FitResult` whose
+``report`` is what :func:`write_outputs` writes as ``report.json``, next to
+``best_params.toml`` and the figure ``comparison.png``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import statistics
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import ParameterError
+from ..models import write_params_file
+from .objective import FitStatistics, Objective, mean_statistics
+
+__all__ = ["FitResult", "near_best_spread", "study_timing", "summarize_study", "write_outputs"]
+
+
+@dataclasses.dataclass
+class FitResult:
+    """The outcome of a fit.
+
+    Attributes
+    ----------
+    best_params : parameters of the fitted model
+    best_distance, best_distance_sem : float
+    best_terms : dict
+    recorded, preset_stats, fitted_stats : dict
+        Statistics of the recording, of the base parameters and of the best
+        parameters (means over the retinas).
+    report : dict
+        Everything written to ``report.json``.
+    """
+
+    best_params: Any
+    best_distance: float
+    best_distance_sem: float
+    best_terms: dict
+    recorded: dict
+    preset_stats: dict
+    fitted_stats: dict
+    report: dict
+
+
+def study_timing(trials) -> dict[str, Any]:
+    """When a study's trials ran, over every process and resume.
+
+    Parameters
+    ----------
+    trials : sequence of optuna.trial.FrozenTrial
+        Complete trials.
+
+    Returns
+    -------
+    dict
+        ``busy_time_s``: time during which at least one trial was being
+        evaluated (the union of the trials' intervals, so pauses between
+        resumes do not count and parallel workers count once);
+        ``span_s``: first start to last completion; ``workers``: the
+        processes that completed trials.
+    """
+    intervals = sorted((t.datetime_start, t.datetime_complete) for t in trials
+                       if t.datetime_start is not None and t.datetime_complete is not None)
+    busy_s, span_s = 0.0, 0.0
+    if intervals:
+        span_s = (max(end for _, end in intervals) - intervals[0][0]).total_seconds()
+        current_start, current_end = intervals[0]
+        for start, end in intervals[1:]:
+            if start > current_end:
+                busy_s += (current_end - current_start).total_seconds()
+                current_start, current_end = start, end
+            else:
+                current_end = max(current_end, end)
+        busy_s += (current_end - current_start).total_seconds()
+    workers = sorted({str(t.user_attrs["worker"]) for t in trials if "worker" in t.user_attrs})
+    return {"busy_time_s": busy_s, "span_s": span_s, "workers": workers}
+
+
+def near_best_spread(trials, best, n_sem: float = 2.0) -> dict[str, Any]:
+    """How well the data pin each parameter: its spread over the trials about as good as the best.
+
+    A trial counts when its distance is within ``n_sem`` standard errors of
+    the best distance. The standard error is the median over the trials of
+    each trial's own: with a few retinas per candidate one trial's standard
+    error is itself noisy, and the best trial's tends to be a lucky small one.
+    A parameter whose near-best values span much of its search range is
+    weakly identified by the statistics. The spread also reflects where the
+    sampler looked, so it is a lower bound on the uncertainty, not an interval.
+
+    Returns
+    -------
+    dict
+        ``n_sem``, ``sem`` (the median standard error), ``threshold`` (the
+        distance cut-off), ``n_trials`` and ``ranges`` (name -> [min, max]).
+    """
+    sems = [t.user_attrs["distance_sem"] for t in trials if t.user_attrs.get("distance_sem") is not None]
+    sem = float(statistics.median(sems)) if sems else 0.0
+    threshold = best.value + n_sem * sem
+    near = [t for t in trials if t.value is not None and t.value <= threshold]
+    ranges = {name: [min(t.params[name] for t in near), max(t.params[name] for t in near)] for name in best.params}
+    return {"n_sem": n_sem, "sem": sem, "threshold": threshold, "n_trials": len(near), "ranges": ranges}
+
+
+def summarize_study(study, objective: Objective, base, base_name: str,
+                    ranges: Mapping[str, tuple[float, float]], process_wall_time_s: float,
+                    sampler: str) -> FitResult:
+    """Best trial, preset statistics (simulated now, same retinas) and the report."""
+    from optuna.trial import TrialState
+
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        raise ParameterError(f"study {study.study_name} holds no complete trial to report.")
+    best = min(complete, key=lambda t: t.value)
+    best_params = dataclasses.replace(base, **best.params)
+    preset_eval = objective.evaluate([base])[0]
+    recorded = FitStatistics.to_dict(objective.recorded)
+    report = {
+        "recording": str(objective.recording.source or objective.recording.name),
+        "base_preset": base_name,
+        "fitted_parameters": {k: best_params.to_dict()[k] for k in ranges},
+        "near_best": near_best_spread(complete, best),
+        "best_params": best_params.to_dict(),
+        "ranges": {k: list(v) for k, v in ranges.items()},
+        "best_trial": best.number,
+        "best_distance": best.value,
+        "best_distance_sem": best.user_attrs.get("distance_sem"),
+        "best_terms": best.user_attrs.get("terms"),
+        "preset_distance": preset_eval.distance,
+        "preset_distance_sem": preset_eval.distance_sem,
+        "preset_terms": preset_eval.terms,
+        "statistics": {"recorded": recorded, "preset": mean_statistics(preset_eval.statistics),
+                       "fitted": best.user_attrs.get("statistics")},
+        "weights": dict(objective.settings.weights),
+        "objective": objective.describe(),
+        "n_trials_complete": len(complete),
+        "n_trials_failed": len(study.get_trials(deepcopy=False, states=(TrialState.FAIL,))),
+        "sampler": sampler,
+        "seed": objective.simulation.seed,
+        "study_time": study_timing(complete),
+        "process_wall_time_s": process_wall_time_s,
+        "study_name": study.study_name,
+    }
+    report = json.loads(json.dumps(report, default=float).replace("NaN", "null"))
+    return FitResult(best_params, best.value, best.user_attrs.get("distance_sem", math.nan),
+                     best.user_attrs.get("terms", {}), recorded, report["statistics"]["preset"],
+                     report["statistics"]["fitted"], report)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_outputs(result: FitResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``best_params.toml``, ``report.json`` and ``comparison.png`` into ``out_dir``."""
+    from .plot import plot_comparison
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"params": out_dir / "best_params.toml", "report": out_dir / "report.json",
+             "figure": out_dir / "comparison.png"}
+    r = result.report
+    write_params_file(paths["params"], result.best_params, r["base_preset"],
+                      f"wavesim fit of {r['recording']}: distance {r['best_distance']:.4g} "
+                      f"(trial {r['best_trial']} of {r['n_trials_complete']})")
+    _atomic_write(paths["report"], json.dumps(r, indent=2) + "\n")
+    plot_comparison(r, paths["figure"])
+    return paths
