@@ -148,3 +148,20 @@ def test_killed_run_resumed_equals_uninterrupted_run(tmp_path):
     assert a.complete_movies() == list(range(6))
     assert np.array_equal(a.movies[:], b.movies[:])
     assert a.spec == b.spec
+
+
+def test_the_store_records_its_model_and_reads_it_back(tmp_path):
+    import zarr
+
+    path = tmp_path / "s.zarr"
+    generate_store(path, small_spec(1), backend="cpu", progress=False)
+    store = open_store(path)
+    assert store.attrs["model"] == "amacrine" and ws.model_of(store.spec.params) is ws.get_model("amacrine")
+    zarr.open_group(str(path), mode="r+").attrs["model"] = "nosuch"
+    with pytest.raises(StoreError, match=r"s.zarr: the store's provenance cannot be read back: Unknown model 'nosuch'"):
+        open_store(path)
+    root = zarr.open_group(str(path), mode="r+")
+    root.attrs["model"] = "amacrine"
+    root.attrs["parameters"] = {"a": 1, "b": 2}
+    with pytest.raises(StoreError, match=r"provenance cannot be read back: Unknown AmacrineParams parameter\(s\) \['a', 'b'\]"):
+        open_store(path)

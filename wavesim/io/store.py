@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import MovieIndexError, StoreError, StoreExistsError, StoreNotFoundError
+from ..errors import MovieIndexError, StoreError, StoreExistsError, StoreNotFoundError, WavesimError
 from ..lattice import Retina
 from ..models import get_model, model_of
 from ..readout import Readout
@@ -227,7 +227,10 @@ class WaveStore:
         except KeyError as exc:
             raise StoreError(f"{self.path} lacks the array {exc}; the store is damaged.") from None
         self.attrs = attrs
-        self.spec = DatasetSpec.from_attrs(attrs)
+        try:
+            self.spec = DatasetSpec.from_attrs(attrs)
+        except (WavesimError, KeyError, TypeError, ValueError) as exc:
+            raise StoreError(f"{self.path}: the store's provenance cannot be read back: {exc}") from None
 
     @property
     def n_movies(self) -> int:
