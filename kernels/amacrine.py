@@ -94,10 +94,12 @@ def build_rule(jit):
             u = np.int64(draw_u32(key, STREAM_INIT_THRESHOLD, 0, cell))
             thresh = THRESH_LOW_Q20 + ((u * THRESH_SPAN_Q20) >> 32)
             decay = draw_decay_q20(key, 0, cell, frac_q16, prow, table)
-        state[i] = onset
-        state[plane + i] = 0
-        state[2 * plane + i] = thresh
-        state[3 * plane + i] = decay
+        j = np.uint64(i)
+        p = np.uint64(plane)
+        state[j] = onset
+        state[p + j] = 0
+        state[p + p + j] = thresh
+        state[p + p + p + j] = decay
 
     @jit
     def depolarised(t, onset, dsteps):
@@ -107,7 +109,7 @@ def build_rule(jit):
     @jit
     def active(state, plane, i, t, prow):
         """Whether cell ``i`` is depolarised at the end of step ``t``."""
-        return depolarised(t, state[i], prow[P_DSTEPS])
+        return depolarised(t, state[np.uint64(i)], prow[P_DSTEPS])
 
     @jit
     def cell_step(t, onset, exc, thresh, decay, inp, key, cell, site, prow, table):
@@ -161,21 +163,24 @@ def build_rule(jit):
 
         Writes only the fields that change: a quiet cell's onset, exc and decay stay put.
         """
-        o0 = state[i]
+        # Unsigned offsets spare the negative-index wraparound Numba adds to signed ones.
+        j = np.uint64(i)
+        p = np.uint64(plane)
+        o0 = state[j]
         if o0 == ONSET_ABSENT:
             return -1
-        e0 = state[plane + i]
-        th0 = state[2 * plane + i]
-        d0 = state[3 * plane + i]
+        e0 = state[p + j]
+        th0 = state[p + p + j]
+        d0 = state[p + p + p + j]
         o, e, th, d, now = cell_step(t, o0, e0, th0, d0, inp, key, cell, site, prow, table)
         if o != o0:
-            state[i] = o
+            state[j] = o
         if e != e0:
-            state[plane + i] = e
+            state[p + j] = e
         if th != th0:
-            state[2 * plane + i] = th
+            state[p + p + j] = th
         if d != d0:
-            state[3 * plane + i] = d
+            state[p + p + p + j] = d
         return 1 if now else 0
 
     return SimpleNamespace(init=init, step=step, active=active, cell_step=cell_step, draw_decay_q20=draw_decay_q20,
