@@ -1,7 +1,6 @@
 """Numba CPU loops that run any model's rule over a batch of retinas.
 
-:func:`build_cpu_runner` takes a model's rule (from its ``build_rule(njit)``)
-and returns ``init_state``, ``advance`` and ``readout`` compiled for it.
+:func:`build_cpu_runner` takes a model's ``build_rule`` and returns ``init_state``, ``advance`` and ``readout`` compiled for it.
 The state of a batch is one (S, B, R, C) int32 array, passed flat with
 ``(B, R, C)``, so these loops do not depend on the model.
 
@@ -52,18 +51,22 @@ def _compiled(py_func, rule_key: str | None, parallel: bool):
     return dispatcher
 
 
-def build_cpu_runner(rule, rule_key: str | None = None):
+def build_cpu_runner(build_rule, rule_key: str | None = None):
     """The batched CPU loops of one model's rule.
 
     Parameters
     ----------
-    rule : namespace
-        ``init``, ``step`` and ``active`` compiled with ``numba.njit``.
+    build_rule : callable
+        The model's ``build_rule(jit)`` (``init``, ``step``, ``active``).
     rule_key : str, optional
         A digest of the rule's source; with it the loops are cached on disk.
     """
+    # Inlined into the loops at Numba's IR level: left to LLVM, the per-cell step stayed a call and the
+    # update pass ran 7x slower (measured on a quiet 3,886-cell sheet).
+    inlined = njit(inline="always")
+    rule = build_rule(inlined)
     init, step, active = rule.init, rule.step, rule.active
-    readout_fns = build_readout(njit, active)
+    readout_fns = build_readout(inlined, active)
     pixel_value, calcium_step = readout_fns.pixel_value, readout_fns.calcium_step
 
     def init_state(state, B, R, C, keys, params, site, table):

@@ -5,15 +5,13 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import njit
-
 from ..kernels.cpu import build_cpu_runner
 
 
 @functools.lru_cache(maxsize=None)
 def cpu_runner(model):
     """The model's batched CPU loops, built once per process (and cached on disk by Numba)."""
-    return build_cpu_runner(model.build_rule(njit), model.rule_key)
+    return build_cpu_runner(model.build_rule, model.rule_key)
 
 
 class CPUEngine:
