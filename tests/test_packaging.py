@@ -1,5 +1,6 @@
 """The package as users get it: kernels inside the wheel, an import without CuPy."""
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -29,3 +30,20 @@ def test_import_needs_neither_cupy_nor_numba_cuda_and_auto_falls_back_to_cpu():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_second_process_loads_the_cpu_loops_from_numba_s_disk_cache(tmp_path):
+    """The loops are closures built from a model's rule; the cache is keyed by the rule's source, not by the
+    process-specific pickles of the closure, so first-call compilation is paid once per machine."""
+    script = (
+        "import wavesim as ws\n"
+        "from wavesim.backends.cpu_engine import cpu_runner\n"
+        "sim = ws.Simulation(ws.preset('mouse'), [0], retina=ws.Retina(width_um=200, height_um=200), backend='cpu')\n"
+        "sim.advance(2); sim.frame()\n"
+        "r = cpu_runner(ws.get_model())\n"
+        "print(sum(sum(getattr(r, k).stats.cache_hits.values()) for k in ('init_state', 'advance', 'readout')))\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    hits = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+            .stdout.split()[-1] for _ in range(2)]
+    assert hits == ["0", "3"]
