@@ -90,10 +90,12 @@ def test_read_movie_names_the_damaged_chunk(damaged, pristine):
     assert np.array_equal(store.read_movie(2), good.read_movie(2))
 
 
-def test_info_and_render_fail_in_one_line_naming_the_movie(damaged, tmp_path, capsys):
+def test_info_stats_and_render_fail_in_one_line_naming_the_movie(damaged, tmp_path, capsys):
     path, _, _ = damaged
     err = _one_line_error(capsys, ["info", str(path)])
     assert err.startswith("wavesim info: error: ") and "movie 1, frames 20-29" in err
+    err = _one_line_error(capsys, ["stats", str(path)])
+    assert err.startswith("wavesim stats: error: ") and "movie 1, frames 20-29" in err
     gif = tmp_path / "m.gif"
     err = _one_line_error(capsys, ["render", str(path), "--movie", "1", "--out", str(gif)])
     assert err.startswith("wavesim render: error: ") and "movie 1, frames 20-29" in err
@@ -134,6 +136,15 @@ def test_repair_restores_the_original_bytes(damaged, pristine):
     assert _files(path, "written_chunks") == _files(pristine[0], "written_chunks")
     assert _files(path, "complete") == before
     assert verify_store(path).ok
+
+
+def test_resume_without_repair_refuses_a_store_with_missing_chunks(pristine, tmp_path):
+    path = tmp_path / "s.zarr"
+    shutil.copytree(pristine[0], path)
+    (path / CHUNK).unlink()
+    with pytest.raises(StoreCorruptError, match=r"complete movies \[1\] have missing chunks; pass --repair"):
+        generate_store(path, pristine[1], backend="cpu", progress=False, resume=True)
+    assert not (path / CHUNK).exists()
 
 
 def test_repair_only_regenerates_the_damaged_movies(damaged, monkeypatch):

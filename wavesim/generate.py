@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .errors import ParameterError, StoreError, StoreExistsError
+from .errors import ParameterError, StoreCorruptError, StoreError, StoreExistsError
 from .io.store import DatasetSpec, WaveStore, create_store, is_wavesim_store
 from .io.verify import verify_store
 
@@ -107,6 +107,9 @@ def generate_store(
     StoreError
         If the existing store holds a different dataset, or the arguments
         contradict each other.
+    StoreCorruptError
+        If ``resume`` without ``repair`` finds a complete movie with a
+        missing chunk file.
     """
     from .backends import resolve_backend
     from .simulate import Simulation, movie_seeds
@@ -146,6 +149,14 @@ def generate_store(
             # Withdraw the flag first, so that no reader trusts the movie while it is rewritten.
             store.mark_incomplete(m)
             done[m] = False
+    elif resume:
+        # Only a look for missing chunk files (no decompression), so that resuming stays quick.
+        missing = [m for m in movies if done[m] and store.chunk_damage(m, decode=False)]
+        if missing:
+            raise StoreCorruptError(
+                f"{path}: complete movies {missing[:10]}{' ...' if len(missing) > 10 else ''} have missing "
+                f"chunks; pass --repair with --resume to regenerate them ('wavesim verify' checks every checksum)."
+            )
     if split_run and not resume and done[movies].any():
         raise StoreExistsError(
             f"movies {[m for m in movies if done[m]][:5]}... of {path} are already complete; pass --resume to skip them."
