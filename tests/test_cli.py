@@ -25,7 +25,7 @@ def test_generate_info_render(tmp_path, capsys):
     assert open_store(store).readout == "calcium"
     code, out, _ = run(capsys, "info", str(store))
     assert code == 0
-    for text in ("wavesim-movies v1", "P_s", "32", "calcium", "movies           2/2 complete", "active pixels"):
+    for text in ("wavesim-movies v2", "P_s", "32", "calcium", "movies           2/2 complete", "active pixels"):
         assert text in out
     gif = tmp_path / "w.gif"
     code, out, _ = run(capsys, "render", str(store), "--out", str(gif))

@@ -83,7 +83,7 @@ def test_reader_errors(tmp_path):
     doc = json.loads(meta.read_text())
     doc["attributes"]["format_version"] = 99
     meta.write_text(json.dumps(doc))
-    with pytest.raises(StoreError, match="format version 99; this wavesim reads version 1"):
+    with pytest.raises(StoreError, match="format version 99; this wavesim reads versions 1, 2"):
         open_store(path)
     import zarr
 

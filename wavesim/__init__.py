@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 from .errors import (
     BackendUnavailableError,
     ParameterError,
+    StoreCorruptError,
     StoreError,
     StoreExistsError,
     StoreNotFoundError,
@@ -34,6 +35,7 @@ __all__ = [
     "Readout",
     "Retina",
     "Simulation",
+    "StoreCorruptError",
     "StoreError",
     "StoreExistsError",
     "StoreNotFoundError",

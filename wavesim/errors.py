@@ -21,6 +21,10 @@ class StoreError(WavesimError, ValueError):
     """A zarr store is malformed, of another format version, or inconsistent with a run."""
 
 
+class StoreCorruptError(StoreError):
+    """A written chunk of a store is missing or fails its checksum; the message names the store, movie and frames."""
+
+
 class StoreNotFoundError(StoreError, FileNotFoundError):
     """No wavesim store exists at the given path."""
 

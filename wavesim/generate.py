@@ -15,8 +15,9 @@ import shutil
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .errors import ParameterError, StoreError, StoreExistsError
+from .errors import ParameterError, StoreCorruptError, StoreError, StoreExistsError
 from .io.store import DatasetSpec, WaveStore, create_store, is_wavesim_store
+from .io.verify import verify_store
 
 __all__ = ["generate_store", "parse_movie_range"]
 
@@ -55,6 +56,7 @@ def generate_store(
     backend: str = "auto",
     batch_size: int | None = None,
     resume: bool = False,
+    repair: bool = False,
     overwrite: bool = False,
     progress: bool = True,
     command_line: Sequence[str] | None = None,
@@ -78,6 +80,10 @@ def generate_store(
     resume : bool
         Continue an existing store with the same provenance, skipping
         complete movies and regenerating unfinished ones.
+    repair : bool
+        With ``resume``: also regenerate the complete movies (of ``movies``)
+        that :func:`wavesim.io.verify.verify_store` finds damaged. The
+        simulation is deterministic, so their bytes come back the same.
     overwrite : bool
         Delete an existing wavesim store at ``path`` first.
     progress : bool
@@ -101,12 +107,17 @@ def generate_store(
     StoreError
         If the existing store holds a different dataset, or the arguments
         contradict each other.
+    StoreCorruptError
+        If ``resume`` without ``repair`` finds a complete movie with a
+        missing chunk file.
     """
     from .backends import resolve_backend
     from .simulate import Simulation, movie_seeds
 
     if resume and overwrite:
         raise StoreError("resume and overwrite exclude each other: choose one.")
+    if repair and not resume:
+        raise StoreError("repair works on an existing store: pass --resume with --repair.")
     if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
         raise ParameterError(f"batch size must be a positive integer (retinas simulated at once), got {batch_size!r}.")
     path = Path(path)
@@ -133,6 +144,19 @@ def generate_store(
     store = WaveStore(path, mode="r+")
     _check_same_dataset(store, spec)
     done = store.complete_mask()
+    if repair:
+        for m in verify_store(path, movies).damaged_movies:
+            # Withdraw the flag first, so that no reader trusts the movie while it is rewritten.
+            store.mark_incomplete(m)
+            done[m] = False
+    elif resume:
+        # Only a look for missing chunk files (no decompression), so that resuming stays quick.
+        missing = [m for m in movies if done[m] and store.chunk_damage(m, decode=False)]
+        if missing:
+            raise StoreCorruptError(
+                f"{path}: complete movies {missing[:10]}{' ...' if len(missing) > 10 else ''} have missing "
+                f"chunks; pass --repair with --resume to regenerate them ('wavesim verify' checks every checksum)."
+            )
     if split_run and not resume and done[movies].any():
         raise StoreExistsError(
             f"movies {[m for m in movies if done[m]][:5]}... of {path} are already complete; pass --resume to skip them."

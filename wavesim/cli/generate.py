@@ -29,6 +29,8 @@ def register(subparsers) -> None:
     g.add_argument("--movie-range", default=None, help="START:STOP, the movies this process writes (split runs)")
     g.add_argument("--batch-size", type=int, default=None, help="retinas simulated at once (>= 1)")
     g.add_argument("--resume", action="store_true", help="finish an existing store, skipping complete movies")
+    g.add_argument("--repair", action="store_true", help="with --resume: also regenerate complete movies whose "
+                   "chunks are missing or damaged (see 'wavesim verify')")
     g.add_argument("--overwrite", action="store_true", help="replace an existing store")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.set_defaults(func=run)
@@ -78,6 +80,7 @@ def run(args) -> int:
         backend=chosen,
         batch_size=args.batch_size,
         resume=args.resume,
+        repair=args.repair,
         overwrite=args.overwrite,
         progress=not args.no_progress,
         command_line=["wavesim", *sys.argv[1:]],

@@ -285,7 +285,8 @@ class WaveClips(ShardedDataset):
         for u in wanted - cache.keys():
             lo = int(self._unit_first_clip[u]) * self.clip_step
             hi = (int(self._unit_first_clip[u] + self._unit_sizes[u]) - 1) * self.clip_step + self.span_frames
-            cache[u] = lo, np.asarray(self._store(int(self._unit_store[u])).movies[int(self._unit_movie[u]), lo:hi])
+            # read_movie checks the chunks, so a damaged store raises StoreCorruptError, not zeros.
+            cache[u] = lo, self._store(int(self._unit_store[u])).read_movie(int(self._unit_movie[u]), lo, hi)
         return cache
 
     def _make_batch(self, plan: EpochPlan, positions: np.ndarray, window: int) -> dict[str, Any]:

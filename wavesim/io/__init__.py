@@ -2,7 +2,8 @@
 
 :mod:`~wavesim.io.store` creates, opens, reads and writes zarr stores of
 simulated movies; :mod:`~wavesim.io.recordings` loads MEA recordings and
-imaging movies; :mod:`~wavesim.io.render` writes a movie as a GIF or MP4.
+imaging movies; :mod:`~wavesim.io.render` writes a movie as a GIF or MP4;
+:mod:`~wavesim.io.verify` checks every chunk of a store.
 """
 
 from .recordings import MEARecording, Movie, load_movie, load_recording, median_pitch_um
@@ -10,6 +11,8 @@ from .render import render_movie, render_store_movie
 from .store import (
     FORMAT_NAME,
     FORMAT_VERSION,
+    READABLE_VERSIONS,
+    ChunkDamage,
     DatasetSpec,
     WaveStore,
     chunk_frames_for,
@@ -17,13 +20,17 @@ from .store import (
     is_wavesim_store,
     open_store,
 )
+from .verify import VerifyReport, verify_store
 
 __all__ = [
+    "ChunkDamage",
     "DatasetSpec",
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "MEARecording",
+    "READABLE_VERSIONS",
     "Movie",
+    "VerifyReport",
     "WaveStore",
     "chunk_frames_for",
     "create_store",
@@ -34,4 +41,5 @@ __all__ = [
     "open_store",
     "render_movie",
     "render_store_movie",
+    "verify_store",
 ]

@@ -3,8 +3,17 @@
 Layout (one store per dataset)::
 
     <store>/                  root group; attributes hold the provenance
-        movies    (movie, time, y, x) uint8, one chunk = 1 movie x a few seconds
-        complete  (movie,) uint8, 1 once every frame of that movie is written
+        movies          (movie, time, y, x) uint8, one chunk = 1 movie x a few seconds
+        written_chunks  (movie, time chunk) uint8, 1 once that chunk of movies is written
+        complete        (movie,) uint8, 1 once every frame of that movie is written
+
+Every chunk carries a CRC32C checksum (zarr's ``crc32c`` codec), and every
+chunk of ``movies`` is stored as a file even when it is all zeros, so that a
+reader can tell a damaged chunk (checksum fails) and a deleted one (listed in
+``written_chunks`` but absent) from a quiet one; either raises
+:class:`~wavesim.errors.StoreCorruptError`. Stores of format version 1 have
+neither checksums nor ``written_chunks``: they are read, unchecked, but not
+written to.
 
 Movies are independent: each one's chunks and its completion flag are
 separate files, so disjoint ranges of movies can be written by separate
@@ -26,14 +35,23 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import MovieIndexError, StoreError, StoreExistsError, StoreNotFoundError, WavesimError
+from ..errors import (
+    MovieIndexError,
+    StoreCorruptError,
+    StoreError,
+    StoreExistsError,
+    StoreNotFoundError,
+    WavesimError,
+)
 from ..lattice import Retina
 from ..models import get_model, model_of
 from ..readout import Readout
 from ..simulate import Timing, n_frames
 
 FORMAT_NAME = "wavesim-movies"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Format versions this wavesim reads; it writes only FORMAT_VERSION.
+READABLE_VERSIONS = (1, 2)
 #: Target uncompressed size of one chunk of a movie.
 CHUNK_BYTES = 1 << 20
 
@@ -150,7 +168,7 @@ def create_store(path, spec: DatasetSpec, *, command_line=None, backend: str = "
         If anything already exists at ``path``.
     """
     import zarr
-    from zarr.codecs import BloscCodec
+    from zarr.codecs import BloscCodec, Crc32cCodec
 
     path = Path(path)
     if path.exists():
@@ -160,19 +178,38 @@ def create_store(path, spec: DatasetSpec, *, command_line=None, backend: str = "
     shutil.rmtree(tmp, ignore_errors=True)
     h, w = _frame_shape(spec)
     T = spec.n_frames
+    chunk_frames = chunk_frames_for(h, w, T)
+    n_chunks = -(-T // chunk_frames)
     root = zarr.open_group(str(tmp), mode="w-", zarr_format=3)
     root.attrs.update(_provenance(spec, command_line, backend))
+    # The checksum covers the compressed bytes, so it fails before blosc sees a damaged chunk.
     root.create_array(
         "movies",
         shape=(spec.n_movies, T, h, w),
-        chunks=(1, chunk_frames_for(h, w, T), h, w),
+        chunks=(1, chunk_frames, h, w),
         dtype="uint8",
         fill_value=0,
-        compressors=BloscCodec(cname="zstd", clevel=5, shuffle="bitshuffle"),
+        compressors=(BloscCodec(cname="zstd", clevel=5, shuffle="bitshuffle"), Crc32cCodec()),
         dimension_names=("movie", "time", "y", "x"),
     )
+    # One row per movie, so that writers of different movies never share a chunk.
     root.create_array(
-        "complete", shape=(spec.n_movies,), chunks=(1,), dtype="uint8", fill_value=0, dimension_names=("movie",)
+        "written_chunks",
+        shape=(spec.n_movies, n_chunks),
+        chunks=(1, n_chunks),
+        dtype="uint8",
+        fill_value=0,
+        compressors=Crc32cCodec(),
+        dimension_names=("movie", "time_chunk"),
+    )
+    root.create_array(
+        "complete",
+        shape=(spec.n_movies,),
+        chunks=(1,),
+        dtype="uint8",
+        fill_value=0,
+        compressors=Crc32cCodec(),
+        dimension_names=("movie",),
     )
     try:
         os.rename(tmp, path)
@@ -183,6 +220,34 @@ def create_store(path, spec: DatasetSpec, *, command_line=None, backend: str = "
         raise
 
 
+@dataclasses.dataclass(frozen=True)
+class ChunkDamage:
+    """A damaged chunk of the ``movies`` array.
+
+    Attributes
+    ----------
+    movie : int
+        The movie it belongs to.
+    first_frame, stop_frame : int
+        The frames it holds, ``first_frame:stop_frame`` (stop exclusive).
+    key : str
+        Its path inside the store, e.g. ``movies/c/3/1/0/0``.
+    problem : str
+        What is wrong: missing, not in the manifest, or unreadable and why.
+    """
+
+    movie: int
+    first_frame: int
+    stop_frame: int
+    key: str
+    problem: str
+
+    def describe(self) -> str:
+        """One line: movie, frames, chunk and problem."""
+        return (f"movie {self.movie}, frames {self.first_frame}-{self.stop_frame - 1} "
+                f"(chunk {self.key}): {self.problem}")
+
+
 class WaveStore:
     """Read (and, opened ``r+``, write) access to a wavesim store.
 
@@ -191,14 +256,16 @@ class WaveStore:
     path : str or Path
         The store's folder.
     mode : {"r", "r+"}
-        ``r+`` allows :meth:`write_frames` and :meth:`mark_complete`.
+        ``r+`` allows :meth:`write_frames`, :meth:`mark_complete` and
+        :meth:`mark_incomplete`.
 
     Raises
     ------
     StoreNotFoundError
         If nothing is at ``path``.
     StoreError
-        If it is not a wavesim store, or one of another format version.
+        If it is not a wavesim store, one of a format version this wavesim
+        does not read, or (``r+``) one of an older version.
     """
 
     def __init__(self, path, mode: str = "r"):
@@ -215,17 +282,27 @@ class WaveStore:
         if attrs.get("format") != FORMAT_NAME:
             raise StoreError(f"{self.path} is a zarr group but not a wavesim store (no format = {FORMAT_NAME!r}).")
         version = attrs.get("format_version")
-        if version != FORMAT_VERSION:
+        if version not in READABLE_VERSIONS:
             raise StoreError(
                 f"{self.path} has wavesim store format version {version!r}; this wavesim "
-                f"reads version {FORMAT_VERSION}. Use the wavesim version that wrote it "
+                f"reads versions {', '.join(map(str, READABLE_VERSIONS))}. Use the wavesim version that wrote it "
                 f"({attrs.get('wavesim_version', 'unknown')})."
             )
+        if mode != "r" and version != FORMAT_VERSION:
+            raise StoreError(
+                f"{self.path} has wavesim store format version {version}, which this wavesim reads but does "
+                f"not write (it has no checksums); generate the dataset into a new store."
+            )
+        self.checksummed = version >= 2
         try:
-            self.movies = self._root["movies"]
+            # Every chunk is stored, even an all-zero one, so that a missing file means damage.
+            self.movies = self._root["movies"].with_config({"write_empty_chunks": True})
             self._complete = self._root["complete"]
+            self._written = self._root["written_chunks"] if self.checksummed else None
         except KeyError as exc:
             raise StoreError(f"{self.path} lacks the array {exc}; the store is damaged.") from None
+        # Manifest rows of complete movies, which no longer change.
+        self._manifest: dict[int, np.ndarray] = {}
         self.attrs = attrs
         try:
             self.spec = DatasetSpec.from_attrs(attrs)
@@ -257,9 +334,29 @@ class WaveStore:
         """``binary`` or ``calcium``."""
         return self.attrs["readout_kind"]
 
+    @property
+    def chunk_frames(self) -> int:
+        """Frames per chunk of ``movies``."""
+        return self.movies.chunks[1]
+
     def complete_mask(self) -> np.ndarray:
-        """(n_movies,) bool: which movies are completely written."""
-        return np.asarray(self._complete[:]).astype(bool)
+        """(n_movies,) bool: which movies are completely written.
+
+        Raises
+        ------
+        StoreCorruptError
+            If a completion flag fails its checksum.
+        """
+        return self._flags(slice(None)).astype(bool)
+
+    def _flags(self, which) -> np.ndarray:
+        try:
+            return np.asarray(self._complete[which])
+        except Exception as exc:  # the checksum codec raises ValueError
+            raise StoreCorruptError(
+                f"{self.path}: the completion flags (array 'complete') are damaged: {exc}. Restore the store "
+                f"from a copy, or regenerate it."
+            ) from None
 
     def complete_movies(self) -> list[int]:
         return [int(i) for i in np.nonzero(self.complete_mask())[0]]
@@ -273,26 +370,122 @@ class WaveStore:
             If ``movie`` is outside the store (also an ``IndexError``).
         StoreError
             If the movie is not completely written.
+        StoreCorruptError
+            If a chunk holding these frames is missing or fails its checksum.
         """
         if not 0 <= movie < self.n_movies:
             raise MovieIndexError(
                 f"movie {movie} is outside {self.path}, which holds movies 0 to {self.n_movies - 1}."
             )
-        if not self._complete[movie]:
+        if not self._flags(movie):
             complete = self.complete_movies()
             raise StoreError(
                 f"movie {movie} of {self.path} is not completely written; complete movies: "
                 f"{complete[:10]}{' ...' if len(complete) > 10 else ''}."
             )
-        return np.asarray(self.movies[movie, start:stop])
+        chunks = self._chunks_of(start, stop)
+        damage = self.chunk_damage(movie, chunks, decode=False)
+        if not damage:
+            try:
+                return np.asarray(self.movies[movie, start:stop])
+            except Exception:  # the checksum codec raises ValueError, blosc RuntimeError
+                # Decode chunk by chunk only now, to name the bad one.
+                damage = self.chunk_damage(movie, chunks)
+                if not damage:
+                    raise
+        raise self.corrupt_error(damage)
+
+    def chunk_damage(self, movie: int, chunks: Sequence[int] | None = None, *, decode: bool = True) -> list[ChunkDamage]:
+        """The damaged chunks of ``movie`` among time chunks ``chunks`` (default: all).
+
+        Checks that each chunk is listed in the movie's manifest and stored as
+        a file (format version 2 and later), and, with ``decode``, that it
+        passes its checksum and decompresses.
+
+        Parameters
+        ----------
+        movie : int
+            A movie of the store; only a complete movie is expected to have every chunk.
+        chunks : sequence of int, optional
+            Time-chunk indices; chunk ``k`` holds frames ``k * chunk_frames``
+            to ``(k + 1) * chunk_frames``.
+        decode : bool
+            Also read each chunk (slower: decompresses it).
+
+        Returns
+        -------
+        list of ChunkDamage
+            Empty if every checked chunk is sound.
+        """
+        c = self.chunk_frames
+        chunks = range(-(-self.n_frames // c)) if chunks is None else chunks
+        if self.checksummed:
+            try:
+                manifest = self._manifest_row(movie)
+            except Exception as exc:  # the checksum codec raises ValueError
+                return [ChunkDamage(movie, 0, self.n_frames, f"written_chunks/c/{movie}/0",
+                                    f"the manifest of written chunks is damaged ({str(exc).rstrip('.')})")]
+        damage = []
+        for k in chunks:
+            first, stop = k * c, min((k + 1) * c, self.n_frames)
+            key = self.movies.metadata.encode_chunk_key((movie, k, 0, 0))
+            problem = None
+            if self.checksummed and not manifest[k]:
+                problem = "not listed in the manifest of written chunks (array 'written_chunks')"
+            elif self.checksummed and not (self.path / "movies" / key).is_file():
+                problem = "the chunk file is missing"
+            elif decode:
+                try:
+                    self.movies[movie, first:stop]
+                except Exception as exc:  # the checksum codec raises ValueError, blosc RuntimeError
+                    problem = f"unreadable ({str(exc).rstrip('.')})"
+            if problem is not None:
+                damage.append(ChunkDamage(movie, first, stop, f"movies/{key}", problem))
+        return damage
+
+    def corrupt_error(self, damage: Sequence[ChunkDamage]) -> StoreCorruptError:
+        """A :class:`StoreCorruptError` naming the store and the first of ``damage``."""
+        more = f" (and {len(damage) - 1} more damaged chunk(s))" if len(damage) > 1 else ""
+        return StoreCorruptError(
+            f"{self.path}: {damage[0].describe()}{more}. Run 'wavesim verify {self.path}' and regenerate "
+            f"the damaged movies with 'wavesim generate ... --resume --repair'."
+        )
+
+    def _chunks_of(self, start: int, stop: int | None) -> range:
+        first, last, _ = slice(start, stop).indices(self.n_frames)
+        if last <= first:
+            return range(0)
+        return range(first // self.chunk_frames, (last - 1) // self.chunk_frames + 1)
+
+    def _manifest_row(self, movie: int) -> np.ndarray:
+        if movie not in self._manifest:
+            row = np.asarray(self._written[movie])
+            if not self._flags(movie):
+                return row
+            self._manifest[movie] = row
+        return self._manifest[movie]
 
     def write_frames(self, movie: int, first: int, frames: np.ndarray) -> None:
-        """Write ``frames`` (T, H, W) uint8 as frames ``first:first + T`` of ``movie`` (store opened ``r+``)."""
+        """Write ``frames`` (T, H, W) uint8 as frames ``first:first + T`` of ``movie`` (store opened ``r+``).
+
+        The chunks are listed in the movie's manifest after their data is written.
+        """
         self.movies[movie, first : first + frames.shape[0]] = frames
+        chunks = self._chunks_of(first, first + frames.shape[0])
+        if len(chunks):
+            row = np.asarray(self._written[movie])
+            row[chunks.start : chunks.stop] = 1
+            self._written[movie] = row
 
     def mark_complete(self, movie: int) -> None:
         """Flag ``movie`` as completely written, after its last frame (store opened ``r+``)."""
         self._complete[movie] = 1
+
+    def mark_incomplete(self, movie: int) -> None:
+        """Withdraw ``movie``'s completion flag, then its manifest, before it is rewritten (store opened ``r+``)."""
+        self._complete[movie] = 0
+        self._written[movie] = 0
+        self._manifest.pop(movie, None)
 
 
 def open_store(path) -> WaveStore:
