@@ -111,6 +111,30 @@ def test_wave_clips_raise_instead_of_yielding_zeros(damaged):
         list(WaveClips(path, clip_frames=5, batch_size=4, shuffle=False))
 
 
+def test_read_frames_checks_only_the_chunks_it_reads(damaged, pristine):
+    path, _, _ = damaged
+    store, good = open_store(path), open_store(pristine[0])
+    assert np.array_equal(store.read_frames(1, [0, 5, 19, 30]), good.read_movie(1)[[0, 5, 19, 30]])
+    with pytest.raises(StoreCorruptError, match=WHERE):
+        store.read_frames(1, [5, 21])
+    with pytest.raises(StoreError, match="sorted, unique"):
+        store.read_frames(1, [5, 5])
+
+
+def test_wave_pairs_raise_instead_of_yielding_zeros(pristine, tmp_path):
+    pytest.importorskip("torch")
+    from wavesim.data import WavePairs
+
+    path = tmp_path / "s.zarr"
+    shutil.copytree(pristine[0], path)
+    pairs = WavePairs(path, batch_size=2, seed=0)  # its wave labels read every movie while the store is whole
+    for f in (path / "movies" / "c").rglob("*"):
+        if f.is_file():
+            _zero(f)
+    with pytest.raises(StoreCorruptError, match=r"movie \d+, frames"):
+        list(pairs)
+
+
 def test_verify_lists_the_damaged_movie(damaged, capsys):
     path, _, kind = damaged
     report = verify_store(path)

@@ -132,7 +132,7 @@ class WavePairs(ShardedDataset):
             rows = np.flatnonzero((store == s) & (movie == m))
             wanted = np.unique(np.concatenate([anchor[rows], positive[rows]]))
             handle = worker_pid_cache(self._handles, s, lambda: open_store(self.store_paths[s]))
-            data = np.asarray(handle.movies.get_orthogonal_selection((m, wanted)))
+            data = handle.read_frames(m, wanted)  # checks the chunks: a damaged store raises, never zeros
             frames[rows, 0] = data[np.searchsorted(wanted, anchor[rows])]
             frames[rows, 1] = data[np.searchsorted(wanted, positive[rows])]
         offsets = self.transform.offsets(self.stores[0].frame_shape, ids, self.seed, plan.epoch)

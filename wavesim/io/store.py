@@ -373,6 +373,20 @@ class WaveStore:
         StoreCorruptError
             If a chunk holding these frames is missing or fails its checksum.
         """
+        return self._checked_read(movie, self._chunks_of(start, stop), lambda: self.movies[movie, start:stop])
+
+    def read_frames(self, movie: int, frames) -> np.ndarray:
+        """Frames ``frames`` (sorted, unique indices) of a complete movie, (n, H, W) uint8.
+
+        Reads only the chunks that hold them; raises as :meth:`read_movie`.
+        """
+        frames = np.asarray(frames, dtype=np.int64)
+        if frames.size and (frames[0] < 0 or frames[-1] >= self.n_frames or np.any(np.diff(frames) <= 0)):
+            raise StoreError(f"frames must be sorted, unique and in [0, {self.n_frames}) for {self.path}.")
+        chunks = sorted({int(f) // self.chunk_frames for f in frames})
+        return self._checked_read(movie, chunks, lambda: self.movies.get_orthogonal_selection((movie, frames)))
+
+    def _checked_read(self, movie: int, chunks: Sequence[int], read) -> np.ndarray:
         if not 0 <= movie < self.n_movies:
             raise MovieIndexError(
                 f"movie {movie} is outside {self.path}, which holds movies 0 to {self.n_movies - 1}."
@@ -383,11 +397,10 @@ class WaveStore:
                 f"movie {movie} of {self.path} is not completely written; complete movies: "
                 f"{complete[:10]}{' ...' if len(complete) > 10 else ''}."
             )
-        chunks = self._chunks_of(start, stop)
         damage = self.chunk_damage(movie, chunks, decode=False)
         if not damage:
             try:
-                return np.asarray(self.movies[movie, start:stop])
+                return np.asarray(read())
             except Exception:  # the checksum codec raises ValueError, blosc RuntimeError
                 # Decode chunk by chunk only now, to name the bad one.
                 damage = self.chunk_damage(movie, chunks)
