@@ -147,3 +147,28 @@ def test_info_sample_must_be_positive(unfinished_store, capsys):
 def test_python_m_wavesim_cli_runs_main():
     result = subprocess.run([sys.executable, "-m", "wavesim.cli", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("wavesim ")
+
+
+BAD_INPUTS = [
+    (["generate", "{tmp}/big.zarr", "--width-um", "1e6", "--backend", "cpu"], r"needs about [\d.]+ GiB, but [\d.]+ GiB"),
+    (["generate", "{tmp}/many.zarr", "--movies", "100000000", "--backend", "cpu"], "more than one store holds"),
+    (["stats", "{tmp}/notes.txt"], "is not an input wavesim analyses"),
+    (["stats", "{tmp}"], "is not an input wavesim analyses"),
+    (["stats", "{tmp}/missing.npy"], "does not exist"),
+    (["pretrain", "--live", "--updates", "0", "--out", "{tmp}/c.pt"], "--updates must be at least 1"),
+    (["pretrain", "--live", "--updates", "1", "--device", "tpu", "--out", "{tmp}/c.pt"], "device must be 'auto'"),
+    (["evaluate", "{tmp}/missing.pt", "--out", "{tmp}/eval"], "No checkpoint at"),
+    (["evaluate", "{tmp}/notes.txt", "--out", "{tmp}/eval"], "is not a wavesim checkpoint that loads safely"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD_INPUTS, ids=[" ".join(a[:2]) + f" #{i}" for i, (a, _) in
+                                                           enumerate(BAD_INPUTS)])
+def test_bad_input_is_one_line_exit_2_and_leaves_nothing_behind(tmp_path, capsys, argv, message):
+    pytest.importorskip("torch")
+    (tmp_path / "notes.txt").write_text("not a movie\n")
+    before = sorted(tmp_path.rglob("*"))
+    code, _, err = run(capsys, *[a.format(tmp=tmp_path) for a in argv])
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert re.search(message, err), err
+    assert sorted(tmp_path.rglob("*")) == before

@@ -11,7 +11,7 @@ pytest.importorskip("sklearn")
 
 from wavesim.cli import main  # noqa: E402
 from wavesim.data import WaveClips, WavePairs  # noqa: E402
-from wavesim.errors import ParameterError  # noqa: E402
+from wavesim.errors import CheckpointError, ParameterError  # noqa: E402
 from wavesim.analysis import AnalysisParams  # noqa: E402
 from wavesim.train.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from wavesim.train.targets import target_clips  # noqa: E402
@@ -92,7 +92,7 @@ def test_checkpoint_round_trips_and_refuses_foreign_files(tmp_path):
     x = torch.rand(2, 10, 16, 16)
     assert torch.equal(model.eval()(x), loaded.eval()(x))
     torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
-    with pytest.raises(ParameterError, match="not a wavesim checkpoint"):
+    with pytest.raises(CheckpointError, match="not a wavesim checkpoint"):
         load_checkpoint(tmp_path / "other.pt")
     with pytest.raises(FileNotFoundError):
         load_checkpoint(tmp_path / "none.pt")

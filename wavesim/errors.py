@@ -47,3 +47,11 @@ class MovieIndexError(StoreError, IndexError):
 
 class MissingDependencyError(WavesimError, ImportError):
     """An optional package that this call needs is not installed; the message says how to install it."""
+
+
+class CheckpointError(WavesimError, ValueError):
+    """A file is not a wavesim checkpoint, or one of another format version, or unsafe to load."""
+
+
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """No checkpoint exists at the given path."""

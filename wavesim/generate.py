@@ -112,7 +112,8 @@ def generate_store(
         missing chunk file.
     """
     from .backends import resolve_backend
-    from .simulate import Simulation, movie_seeds
+    from .models import model_of
+    from .simulate import Simulation, check_memory, movie_seeds
 
     if resume and overwrite:
         raise StoreError("resume and overwrite exclude each other: choose one.")
@@ -126,6 +127,10 @@ def generate_store(
     movies = list(range(spec.n_movies)) if movies is None else list(movies)
     if any(not 0 <= m < spec.n_movies for m in movies):
         raise StoreError(f"movies must lie in [0, {spec.n_movies}), got {movies[0]}..{movies[-1]}.")
+    if batch_size is None:
+        batch_size = _default_batch(backend, spec)
+    # Before the store exists: a run refused for memory leaves nothing behind.
+    check_memory(model_of(spec.params), spec.retina, min(batch_size, len(movies)) or 1)
 
     if path.exists() and overwrite:
         if not (is_wavesim_store(path) or (path.is_dir() and not any(path.iterdir()))):
@@ -164,8 +169,6 @@ def generate_store(
     todo = [m for m in movies if not done[m]]
     T = spec.n_frames
     chunk = store.movies.chunks[1]
-    if batch_size is None:
-        batch_size = _default_batch(backend, spec)
     bar = _progress_bar(progress, len(todo), spec, len(movies) - len(todo))
     try:
         for i in range(0, len(todo), batch_size):
@@ -207,7 +210,8 @@ def _jsonish(x):
 def _default_batch(backend: str, spec: DatasetSpec) -> int:
     from .lattice import HexLattice
 
-    cells = HexLattice(spec.retina).n_cells
+    lattice = HexLattice(spec.retina)
+    cells = lattice.rows * lattice.cols  # an upper bound, without building the lattice's tables
     if backend == "cuda":
         # Enough retinas to fill the GPU (a few million cells per launch).
         return max(1, min(4096, math.ceil(4_000_000 / cells)))

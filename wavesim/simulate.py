@@ -49,6 +49,42 @@ def movie_seeds(seed: int, movies: Sequence[int]) -> np.ndarray:
     return random.movie_seeds(int(seed), movies)
 
 
+#: Host bytes per lattice site shared by a batch (site tables, positions, pixel map), a generous bound.
+_BYTES_PER_SITE = 48
+
+
+def available_memory_bytes() -> int | None:
+    """Memory the system can give this process now (Linux ``MemAvailable``), or None where unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def check_memory(model, retina: Retina, n_retinas: int) -> None:
+    """Refuse, before allocating anything, a batch whose state cannot fit in the available memory.
+
+    Raises
+    ------
+    ParameterError
+        Saying how much the batch needs and how much is available.
+    """
+    lattice = HexLattice(retina)  # rows and cols only; its tables are built on first use
+    sites = lattice.rows * lattice.cols
+    need = sites * (_BYTES_PER_SITE + n_retinas * (4 * len(model.state_fields) + 12))
+    free = available_memory_bytes()
+    if free is not None and need > free:
+        raise ParameterError(
+            f"a batch of {n_retinas} retina(s) of {retina.width_um:g} x {retina.height_um:g} um "
+            f"({sites:,} lattice sites each) needs about {need / 2**30:.1f} GiB, but {free / 2**30:.1f} GiB of "
+            f"memory is available; simulate a smaller retina or fewer retinas at once (--batch-size)."
+        )
+
+
 class Simulation:
     """A batch of independent retinas on one backend, read out as frames.
 
@@ -107,6 +143,7 @@ class Simulation:
         self.retina = retina or Retina()
         self.readout = readout or Readout()
         self.backend = resolve_backend(backend)
+        check_memory(self.model, self.retina, len(seeds))
         self.lattice = HexLattice(self.retina)
         self.pixel_map = PixelMap(self.lattice, self.readout.um_per_pixel)
         ca_alpha = 0

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from wavesim.analysis.params import AnalysisParams
 from wavesim.analysis.summary import Summary, combine_summaries, summarize
-from wavesim.errors import ParameterError, WavesimError
+from wavesim.errors import ParameterError, RecordingFormatError, RecordingNotFoundError, WavesimError
 from wavesim.io.recordings import load_movie, load_recording
 
 __all__ = ["analyse_path", "format_table", "plot_summaries", "write_json"]
@@ -178,6 +178,19 @@ def _is_zarr_group(path: Path) -> bool:
         return False
 
 
+#: Suffixes of the movie files :func:`~wavesim.io.recordings.load_movie` reads.
+_MOVIE_SUFFIXES = (".npy", ".tif", ".tiff")
+
+
+def _is_zarr_array(path: Path) -> bool:
+    import zarr
+
+    try:
+        return isinstance(zarr.open(str(path), mode="r"), zarr.Array)
+    except Exception:  # not zarr at all
+        return False
+
+
 def analyse_path(path: str | Path, params: AnalysisParams | None = None, *, um_per_pixel: float | None = None,
                  frame_period_s: float | None = None, progress: bool | None = None) -> Summary:
     """Summarise one input file or store.
@@ -220,6 +233,13 @@ def analyse_path(path: str | Path, params: AnalysisParams | None = None, *, um_p
             for i in tqdm(indices, desc=f"{path.name}: movies", disable=None if progress is None else not progress)
         ]
         return combine_summaries(summaries, name=path.stem)
+    if not path.exists():
+        raise RecordingNotFoundError(f"{path} does not exist.")
+    if not (path.suffix.lower() in _MOVIE_SUFFIXES or (path.is_dir() and _is_zarr_array(path))):
+        raise RecordingFormatError(
+            f"{path} is not an input wavesim analyses: give an MEA recording (.h5), a movie "
+            f"({', '.join(_MOVIE_SUFFIXES)} or a zarr array) or a wavesim store."
+        )
     if um_per_pixel is None or frame_period_s is None:
         raise ParameterError(
             f"{path}: a movie file needs --um-per-pixel and --frame-period-s "

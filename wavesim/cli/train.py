@@ -44,6 +44,8 @@ def run_pretrain(args) -> int:
 
     if not args.live and not args.store:
         raise ParameterError("give the waves: --store PATH [PATH ...] or --live.")
+    if args.updates < 1:
+        raise ParameterError(f"--updates must be at least 1 (Adam steps), got {args.updates}.")
     device = resolve_device(args.device)
     torch.manual_seed(args.seed)
     log = RunLog()

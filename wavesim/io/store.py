@@ -52,6 +52,8 @@ FORMAT_NAME = "wavesim-movies"
 FORMAT_VERSION = 2
 #: Format versions this wavesim reads; it writes only FORMAT_VERSION.
 READABLE_VERSIONS = (1, 2)
+#: Most movies in one store: each has its own flag and manifest files, which readers list.
+MAX_MOVIES = 1_000_000
 #: Target uncompressed size of one chunk of a movie.
 CHUNK_BYTES = 1 << 20
 
@@ -71,6 +73,11 @@ class DatasetSpec:
         model_of(self.params)  # a registered model's parameters, or a ParameterError that says so
         if not isinstance(self.n_movies, int) or self.n_movies < 1:
             raise StoreError(f"n_movies must be a positive integer, got {self.n_movies!r}.")
+        if self.n_movies > MAX_MOVIES:
+            raise StoreError(
+                f"n_movies = {self.n_movies:,} is more than one store holds ({MAX_MOVIES:,}: each movie has its own "
+                f"files); split the dataset into several stores with different seeds."
+            )
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
             raise StoreError(f"seed must be an integer in [0, 2**63), got {self.seed!r}.")
 

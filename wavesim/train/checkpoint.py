@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from ..errors import ParameterError
+from ..errors import CheckpointError, CheckpointNotFoundError, ParameterError
 
 FORMAT = "wavesim-checkpoint"
 FORMAT_VERSION = 1
@@ -58,23 +58,26 @@ def load_checkpoint(path, device: str | torch.device = "cpu") -> tuple[torch.nn.
 
     Raises
     ------
-    FileNotFoundError
-        If ``path`` does not exist.
-    ParameterError
-        If the file is not a wavesim checkpoint, or of another format version.
+    CheckpointNotFoundError
+        If ``path`` does not exist (also a ``FileNotFoundError``).
+    CheckpointError
+        If the file is not a wavesim checkpoint, is of another format
+        version, or holds objects that ``weights_only`` loading refuses.
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"No checkpoint at {path}.")
+        raise CheckpointNotFoundError(f"No checkpoint at {path}" + (" (it is a folder)." if path.is_dir() else "."))
     try:
         payload = torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:  # torch raises several types for foreign or unsafe files
-        raise ParameterError(f"{path} is not a checkpoint that loads with weights_only=True: {exc}") from None
+        # torch's message goes on with advice to drop weights_only (unsafe); its first sentence names the problem.
+        first = str(exc).strip().splitlines()[0].split(". ")[0].rstrip(".") if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path} is not a wavesim checkpoint that loads safely (weights only): {first}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ParameterError(f"{path} is not a wavesim checkpoint.")
+        raise CheckpointError(f"{path} is not a wavesim checkpoint.")
     if payload.get("format_version") != FORMAT_VERSION:
-        raise ParameterError(f"{path} has checkpoint format version {payload.get('format_version')!r}; "
-                             f"this wavesim reads {FORMAT_VERSION}.")
+        raise CheckpointError(f"{path} has checkpoint format version {payload.get('format_version')!r}; "
+                              f"this wavesim reads {FORMAT_VERSION}.")
     model = build_model(payload["task"], payload["model_config"])
     model.load_state_dict(payload.pop("state_dict"))
     return model.to(device), payload

@@ -48,10 +48,22 @@ CONTRASTIVE_CONDITIONS = ("pretrained", "random_init", "shuffled_weights")
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``"auto"`` or None: the GPU when torch sees one, else the CPU."""
+    """``"auto"`` or None: the GPU when torch sees one, else the CPU; otherwise a torch device name.
+
+    Raises
+    ------
+    ParameterError
+        For a name torch does not know, or a CUDA device where torch sees none.
+    """
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ParameterError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N' (any torch device), got {device!r}.") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ParameterError(f"device {device!r}: torch sees no CUDA GPU here; use 'cpu' or 'auto'.")
+    return resolved
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,6 +221,8 @@ def next_frame_validation(model, loader, device: torch.device) -> float:
 def pretrain_next_frame(model, batches: Iterator[torch.Tensor], updates: int, settings: TrainSettings,
                         log: RunLog, *, phase: str = "pretrain", log_every: int = 10, progress: bool = False) -> None:
     """``updates`` Adam steps of next-frame prediction on wave clips."""
+    if not isinstance(updates, int) or updates < 1:
+        raise ParameterError(f"updates must be a positive integer (Adam steps), got {updates!r}.")
     from tqdm.auto import tqdm
 
     optimizer = settings.optimizer(model)
@@ -308,6 +322,8 @@ def pair_batches(source: Iterable, device: torch.device) -> Iterator[tuple[torch
 def pretrain_contrastive(net: ContrastiveNet, batches, updates: int, settings: TrainSettings, log: RunLog, *,
                          temperature: float = 0.5, log_every: int = 10, progress: bool = False) -> None:
     """``updates`` Adam steps of NT-Xent on pairs of frames within waves."""
+    if not isinstance(updates, int) or updates < 1:
+        raise ParameterError(f"updates must be a positive integer (Adam steps), got {updates!r}.")
     from tqdm.auto import tqdm
 
     optimizer = settings.optimizer(net)
