@@ -62,7 +62,7 @@ class Simulation:
         Size and shape of the simulated sheet.
     readout : Readout
         Pixel size, frame period and kind of frames.
-    backend : {"auto", "cpu", "cuda"}
+    backend : {"auto", "cpu", "cpu-events", "cuda"}
         ``auto`` picks ``cuda`` when a usable GPU is present.
 
     Examples
