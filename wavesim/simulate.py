@@ -63,7 +63,9 @@ class Simulation:
     readout : Readout
         Pixel size, frame period and kind of frames.
     backend : {"auto", "cpu", "cpu-events", "cuda"}
-        ``auto`` picks ``cuda`` when a usable GPU is present.
+        ``auto`` picks ``cuda`` when a usable GPU is present, else ``cpu``.
+        ``cpu-events`` (amacrine model only) updates only the cells near
+        activity and gives the same state and frames as ``cpu``.
 
     Examples
     --------
