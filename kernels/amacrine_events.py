@@ -6,16 +6,20 @@ only the *hot* cells; every other cell is *lazy* and changes in a way known
 in advance, so it is left alone until it has to be visited.
 
 A cell is lazy at the end of step ``t`` when it is off (not depolarised at
-the end of ``t``), its input is 0, its excitation ``exc`` is a fixed point of
-the zero-input filter (``((0 - exc) * alpha + 2**29) >> 30 == 0``: the
-rounding stops the decay a few units above 0) and, with the calcium readout,
-its calcium is a fixed point of the zero-activity filter too. Then each
-further quiet step only lowers its threshold by ``decay`` (clamped at 0), so
-after ``k`` steps it is ``max(0, T - k * decay)``, and it fires at the first
-step whose entering threshold is ``<= exc``: step ``t + 1 + ceil((T -
-exc) / decay)``, or never when ``decay == 0`` and ``T > exc``. That step goes
-into a bucket queue (a ring of :data:`BUCKETS` doubly linked lists indexed by
-step; a cell further ahead than the ring waits through a lap of it).
+the end of ``t``), its input is 0 and, with the calcium readout, its calcium
+is a fixed point of the zero-activity filter (the rounding stops the decay a
+few units above 0). Then each further quiet step only runs its excitation
+``exc`` through the zero-input filter, which settles within some 15
+``tau_K / dt`` steps on a fixed point (``((0 - exc) * alpha + 2**29) >> 30 == 0``), and
+lowers its threshold by ``decay`` (clamped at 0: ``max(0, T - k * decay)``
+after ``k`` steps). So the step at which it fires on its own is known when
+it goes lazy: replay the filter until ``exc`` settles (firing on the way if
+``exc`` reaches the threshold), then it fires at the first step whose
+entering threshold is ``<= exc``, ``ceil((T - exc) / decay)`` steps on, or
+never when ``decay == 0``. That step goes into a bucket queue (a ring of
+:data:`BUCKETS` doubly linked lists indexed by step; a cell further ahead
+than the ring waits through a lap of it). Waking a lazy cell replays its
+filter again (until it settles) and moves its threshold in one subtraction.
 
 The input is kept incrementally: a cell that fires adds its weights to its
 neighbours' inputs after the step, one that switches off subtracts them. A
@@ -24,6 +28,11 @@ With Poisson drive on (``spont > 0``) each step also draws for every lazy
 cell (the draw is a pure function of key, step and cell, so it can be taken
 without updating the cell) and wakes those whose draw fires: a sweep over
 the sheet of one hash per lazy cell, where the dense rule does a full update.
+
+Frames need no catching up: lazy cells are off, and their calcium (a fixed
+point) does not move, so the calcium readout is exact too, at the price of
+keeping cells hot until their calcium settles. Reading the state brings
+every lazy cell up to date (:func:`build_events_runner`'s ``sync``).
 
 Retinas of a batch are independent and run in parallel; one retina runs on
 one thread.
@@ -95,21 +104,39 @@ def build_events_runner(rule_key: str | None = None):
             prv[n] = p
 
     @inlined
-    def catch_up(i, s, state, plane, last):
-        """Bring lazy cell ``i`` to the end of step ``s``: only its threshold moved."""
+    def exc_next(exc, alpha_q30):
+        """The excitation one step on with zero input (as in the rule: no filtering at 0, clamped at 0)."""
+        if exc == 0:
+            return exc
+        exc = exc + ((-exc * alpha_q30 + (1 << 29)) >> 30)
+        if exc < 0:
+            exc = np.int64(0)
+        return exc
+
+    @inlined
+    def catch_up(i, s, state, plane, last, alpha_q30):
+        """Bring lazy cell ``i`` to the end of step ``s``: its excitation decayed and its threshold fell."""
         p = np.uint64(plane)
         j = np.uint64(i)
-        thresh = np.int64(state[p + p + j]) - (s - last[i]) * np.int64(state[p + p + p + j])
+        k = s - last[i]
+        exc = np.int64(state[p + j])
+        for _ in range(k):
+            following = exc_next(exc, alpha_q30)
+            if following == exc:  # settled: the rest of the steps leave it there
+                break
+            exc = following
+        state[p + j] = exc
+        thresh = np.int64(state[p + p + j]) - k * np.int64(state[p + p + p + j])
         if thresh < 0:
             thresh = np.int64(0)
         state[p + p + j] = thresh
         last[i] = s
 
     @inlined
-    def wake(i, b, n, s, state, plane, code, last, due, nxt, prv, head, hot, n_hot):
+    def wake(i, b, n, s, state, plane, alpha_q30, code, last, due, nxt, prv, head, hot, n_hot):
         """Lazy cell ``i`` turns hot, up to date at the end of step ``s``, and joins retina ``b``'s hot list."""
         unlink(i, b, due, nxt, prv, head)
-        catch_up(i, s, state, plane, last)
+        catch_up(i, s, state, plane, last, alpha_q30)
         code[i] = HOT
         hot[b * n + n_hot[b]] = i
         n_hot[b] += 1
@@ -123,23 +150,40 @@ def build_events_runner(rule_key: str | None = None):
         j = np.uint64(i)
         if active(state, plane, i, t, prow):
             return False
-        exc = np.int64(state[p + j])
-        if exc != 0 and ((-exc * prow[P_ALPHA_Q30] + (1 << 29)) >> 30) != 0:
-            return False
         if ca_alpha_q30 > 0:
             c = np.int64(ca[i])
             if c != 0 and ((-c * ca_alpha_q30 + (1 << 29)) >> 30) != 0:
                 return False
+        alpha_q30 = prow[P_ALPHA_Q30]
+        exc = np.int64(state[p + j])
         thresh = np.int64(state[p + p + j])
-        if thresh <= exc:  # fires next step
-            return False
         decay = np.int64(state[p + p + p + j])
+        # Replay the quiet steps t + 1, t + 2, ... until the excitation settles; then the threshold alone decides.
+        ahead = 1
+        while True:
+            following = exc_next(exc, alpha_q30)
+            if following == exc:
+                if thresh <= exc:
+                    when = t + ahead
+                elif decay == 0:
+                    when = np.int64(-1)
+                else:
+                    when = t + ahead + (thresh - exc + decay - 1) // decay
+                break
+            exc = following
+            if exc >= thresh:
+                when = t + ahead
+                break
+            thresh = thresh - decay
+            if thresh < 0:
+                thresh = np.int64(0)
+            ahead += 1
+        if when == t + 1:  # fires next step: stays hot
+            return False
         code[i] = LAZY
         last[i] = t
-        if decay == 0:
-            due[i] = -1
-        else:
-            due[i] = t + 1 + (thresh - exc + decay - 1) // decay
+        due[i] = when
+        if when >= 0:
             link(i, b, due, nxt, prv, head)
         return True
 
@@ -170,20 +214,21 @@ def build_events_runner(rule_key: str | None = None):
         prow = params[b]
         key = keys[b]
         dsteps = prow[P_DSTEPS]
+        alpha_q30 = prow[P_ALPHA_Q30]
         p = np.uint64(plane)
         # Lazy cells due now, and with Poisson drive those whose draw fires, turn hot.
         i = head[b * BUCKETS + (t & mask)]
         while i >= 0:
             following = nxt[i]
             if due[i] == t:
-                wake(i, b, n, t - 1, state, plane, code, last, due, nxt, prv, head, hot, n_hot)
+                wake(i, b, n, t - 1, state, plane, alpha_q30, code, last, due, nxt, prv, head, hot, n_hot)
             i = following
         spont = prow[P_SPONT_U32]
         if spont > 0:
             for cell in range(n):
                 i = base + cell
                 if code[i] == LAZY and np.int64(draw_u32(key, STREAM_SPONTANEOUS, t, cell)) < spont:
-                    wake(i, b, n, t - 1, state, plane, code, last, due, nxt, prv, head, hot, n_hot)
+                    wake(i, b, n, t - 1, state, plane, alpha_q30, code, last, due, nxt, prv, head, hot, n_hot)
         # Update the hot cells; note who fires (from the front of events) and who switches off (from the back).
         visited = n_hot[b]
         n_fired = 0
@@ -226,7 +271,7 @@ def build_events_runner(rule_key: str | None = None):
                     nb = base + rr * C + cc
                     inp[nb] += sign * w[par, m]
                     if code[nb] == LAZY:
-                        wake(nb, b, n, t, state, plane, code, last, due, nxt, prv, head, hot, n_hot)
+                        wake(nb, b, n, t, state, plane, alpha_q30, code, last, due, nxt, prv, head, hot, n_hot)
         # Hot cells that may go lazy leave the list.
         kept = 0
         for k in range(n_hot[b]):
@@ -248,12 +293,13 @@ def build_events_runner(rule_key: str | None = None):
                 visits[b] += retina_step_c(b, t0 + s + 1, state, plane, R, C, ca, ca_alpha_q30, inp, keys, params, site, dr, dc,
                               w, table, code, last, due, nxt, prv, head, hot, n_hot, events)
 
-    def sync(t, state, B, R, C, code, last):
-        """Bring every lazy cell to the end of step ``t`` (its threshold); they stay lazy and queued."""
+    def sync(t, state, B, R, C, params, code, last):
+        """Bring every lazy cell to the end of step ``t``; they stay lazy and queued."""
         plane = B * R * C
+        n = R * C
         for i in prange(plane):
             if code[i] == LAZY:
-                catch_up(i, t, state, plane, last)
+                catch_up(i, t, state, plane, last, params[i // n, P_ALPHA_Q30])
 
     return SimpleNamespace(
         setup=_compiled(setup, key, True),

@@ -75,5 +75,5 @@ class EventsEngine(CPUEngine):
 
     def state(self) -> dict[str, np.ndarray]:
         """Copies of the state fields, each (B, R, C) int32, by name (lazy cells brought up to date first)."""
-        self._events.sync(self.t, self._state_flat, *self.dims, self.code, self.last)
+        self._events.sync(self.t, self._state_flat, *self.dims, self.params, self.code, self.last)
         return super().state()
