@@ -188,7 +188,7 @@ def build_events_runner(rule_key: str | None = None):
         return True
 
     def setup(t, state, B, R, C, params, ca, ca_alpha_q30, inp, code, last, due, nxt, prv, head, hot, n_hot):
-        """Classify every cell of an initialised (or dense-run) state at the end of step ``t``."""
+        """Classify every cell of an initial state (no cell depolarised, all inputs 0) at the end of step ``t``."""
         plane = B * R * C
         n = R * C
         for b in prange(B):
