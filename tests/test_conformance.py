@@ -1,6 +1,6 @@
 """Backend conformance: the same tests for every registered model on every backend.
 
-Run here for ``cpu``, and for ``cuda`` where a real GPU is usable (skipped
+Run here for ``cpu`` and ``cpu-events``, and for ``cuda`` where a real GPU is usable (skipped
 otherwise). ``tests/test_cuda_kernels.py`` runs this module again in a
 process with Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, blocks
 shrunk to 8 x 1 threads so that tiny lattices span several blocks), where
@@ -36,7 +36,7 @@ STEPS = 12
 
 
 def _backends():
-    wanted = os.environ.get("WAVESIM_CONFORMANCE_BACKENDS", "cpu,cuda").split(",")
+    wanted = os.environ.get("WAVESIM_CONFORMANCE_BACKENDS", "cpu,cpu-events,cuda").split(",")
     out = []
     for name in wanted:
         usable, reason = cuda_status() if name == "cuda" else (True, "")

@@ -72,7 +72,7 @@ def generate_store(
     movies : iterable of int, optional
         The movies this process writes (default: all). Separate processes may
         write disjoint ranges into the same store at once.
-    backend : {"auto", "cpu", "cuda"}
+    backend : {"auto", "cpu", "cpu-events", "cuda"}
         Where to simulate.
     batch_size : int, optional
         Retinas simulated at once, >= 1. Default: 4 on ``cpu``, enough to

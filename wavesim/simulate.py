@@ -98,8 +98,10 @@ class Simulation:
         Size and shape of the simulated sheet.
     readout : Readout
         Pixel size, frame period and kind of frames.
-    backend : {"auto", "cpu", "cuda"}
-        ``auto`` picks ``cuda`` when a usable GPU is present.
+    backend : {"auto", "cpu", "cpu-events", "cuda"}
+        ``auto`` picks ``cuda`` when a usable GPU is present, else ``cpu``.
+        ``cpu-events`` (amacrine model only) updates only the cells near
+        activity and gives the same state and frames as ``cpu``.
 
     Examples
     --------

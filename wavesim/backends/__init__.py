@@ -1,4 +1,4 @@
-"""Backends that run the shared rule: ``cpu`` (Numba) and ``cuda`` (numba-cuda on CuPy).
+"""Backends that run the shared rule: ``cpu`` (Numba), ``cpu-events`` (Numba, event-driven) and ``cuda`` (numba-cuda on CuPy).
 
 Import nothing heavy here: ``import wavesim`` must work without CuPy or a GPU.
 """
@@ -10,7 +10,7 @@ import os
 
 from ..errors import BackendUnavailableError, ParameterError
 
-BACKENDS = ("auto", "cpu", "cuda")
+BACKENDS = ("auto", "cpu", "cpu-events", "cuda")
 
 
 @functools.lru_cache(maxsize=1)
@@ -35,11 +35,11 @@ def cuda_status() -> tuple[bool, str]:
 
 
 def resolve_backend(name: str) -> str:
-    """Turn ``auto``/``cpu``/``cuda`` into ``cpu`` or ``cuda``, checking availability."""
+    """Turn a backend name into ``cpu``, ``cpu-events`` or ``cuda``, checking availability (``auto``: cuda or cpu)."""
     if name not in BACKENDS:
         raise ParameterError(f"backend must be one of {BACKENDS}, got {name!r}.")
-    if name == "cpu":
-        return "cpu"
+    if name in ("cpu", "cpu-events"):
+        return name
     usable, reason = cuda_status()
     if name == "cuda" and not usable:
         raise BackendUnavailableError(f"backend 'cuda' is not usable here: {reason}. Use backend='cpu'.")
@@ -52,8 +52,12 @@ def make_engine(name: str, **kwargs):
         from .cpu_engine import CPUEngine
 
         return CPUEngine(**kwargs)
+    if name == "cpu-events":
+        from .events_engine import EventsEngine
+
+        return EventsEngine(**kwargs)
     if name == "cuda":
         from .cuda_engine import CUDAEngine
 
         return CUDAEngine(**kwargs)
-    raise ParameterError(f"backend must be 'cpu' or 'cuda' here, got {name!r}.")
+    raise ParameterError(f"backend must be 'cpu', 'cpu-events' or 'cuda' here, got {name!r}.")

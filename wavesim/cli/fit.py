@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..backends import BACKENDS
 from ..errors import ParameterError
 from ..models import get_model, load_params_file, model_of
 from ..fit.objective import TERM_NAMES, ObjectiveSettings, SimulationSettings
@@ -123,6 +124,6 @@ def register(subparsers) -> None:
     p.add_argument("--um-per-pixel", type=float, default=34.0)
     p.add_argument("--frame-period-s", type=float, default=0.25)
     p.add_argument("--min-waves", type=int, default=5, help="fewest recorded waves to fit (default 5)")
-    p.add_argument("--backend", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--backend", choices=BACKENDS, default="auto")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_run_fit, command="fit")

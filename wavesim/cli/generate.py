@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from ..backends import BACKENDS
+
 
 def register(subparsers) -> None:
     """Add the ``generate`` command to ``subparsers``."""
@@ -24,7 +26,7 @@ def register(subparsers) -> None:
     g.add_argument("--readout", choices=("binary", "calcium"), default="binary", help="frame type")
     g.add_argument("--calcium-tau-s", type=float, default=1.0, help="calcium filter time constant, s")
     g.add_argument("--blur-um", type=float, default=0.0, help="Gaussian blur sd of calcium frames, um")
-    g.add_argument("--backend", choices=("auto", "cpu", "cuda"), default="auto")
+    g.add_argument("--backend", choices=BACKENDS, default="auto")
     g.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
     g.add_argument("--movie-range", default=None, help="START:STOP, the movies this process writes (split runs)")
     g.add_argument("--batch-size", type=int, default=None, help="retinas simulated at once (>= 1)")

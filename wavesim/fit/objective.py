@@ -39,6 +39,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ..backends import BACKENDS
 from ..errors import ParameterError, WavesimError
 from ..lattice import Retina
 from ..parameters import ValidatedParams, choice_field, field, field_like
@@ -150,7 +151,7 @@ class SimulationSettings(ValidatedParams):
         Sampled time per retina; None: the recording's duration.
     rate_hz : float (1/s)
         Poisson rate of a virtual electrode on an active pixel.
-    backend : {"auto", "cpu", "cuda"}
+    backend : {"auto", "cpu", "cpu-events", "cuda"}
     """
 
     n_retinas: int = field(2, unit="1", low=1, high=100_000, integer=True, doc="retinas per candidate")
@@ -161,7 +162,7 @@ class SimulationSettings(ValidatedParams):
     warmup_s: float = field_like(Timing, "warmup_s", 900.0)
     duration_s: float | None = field_like(Timing, "duration_s", None, optional=True)
     rate_hz: float = field(20.0, unit="1/s", low=0.001, high=10_000.0, doc="virtual electrode rate on an active pixel")
-    backend: str = choice_field("auto", choices=("auto", "cpu", "cuda"), doc="simulation backend")
+    backend: str = choice_field("auto", choices=BACKENDS, doc="simulation backend")
 
 
 @dataclasses.dataclass(frozen=True)
