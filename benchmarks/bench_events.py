@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_events.py            # 3.6k, 20k and 200k cells
     python benchmarks/bench_events.py --quick    # short warm-up and timing (smoke test)
+    python benchmarks/bench_events.py --cells 1000000   # other sizes; peak RSS is printed at the end
 
 Mouse preset, one square retina per case. Each case warms up once with
 ``cpu-events`` (900 s, 36,000 steps) and copies that state into a ``cpu``
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import resource
 import time
 
 import numba
@@ -48,12 +50,13 @@ def _rate(sim: ws.Simulation, steps: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short warm-up and timing (smoke test)")
+    parser.add_argument("--cells", default="3600,20000,200000", help="comma-separated sheet sizes (cells)")
     args = parser.parse_args()
     warm = 2000 if args.quick else 36000
     budget = 2e7 if args.quick else 4e8  # dense cell-updates per timing
     threads = sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)})
     rows = []
-    for target in (3_600, 20_000, 200_000):
+    for target in (int(float(c)) for c in args.cells.split(",")):
         events = _sim("cpu-events", _square(target))
         events.advance(warm)
         n = events.lattice.n_cells
@@ -79,6 +82,8 @@ def main() -> None:
     print("-" * len(header))
     for n, k, steps, d, e, v, f in rows:
         print(f"{n:>8} {k:>7} {steps:>7} {d:>12.2e} {e:>13.2e} {e / d:>7.1f}x {v:>8.2%} {f:>6.1%}")
+    # ru_maxrss is in KiB on Linux: the peak of the whole run, so of its largest case (both engines alive).
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
 
 
 if __name__ == "__main__":
