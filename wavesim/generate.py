@@ -176,8 +176,7 @@ def generate_store(
             sim = Simulation(
                 spec.params, movie_seeds(spec.seed, group), retina=spec.retina, readout=spec.readout, backend=backend
             )
-            sim.advance_s(spec.timing.warmup_s)
-            bar.update(len(group) * spec.timing.warmup_s)
+            _warm_up(sim, spec.timing.warmup_s, progress, bar, len(group))
             for first, frames in sim.frames(T, chunk):
                 host = sim.to_host(frames)
                 for j, m in enumerate(group):
@@ -216,6 +215,25 @@ def _default_batch(backend: str, spec: DatasetSpec) -> int:
         # Enough retinas to fill the GPU (a few million cells per launch).
         return max(1, min(4096, math.ceil(4_000_000 / cells)))
     return 4
+
+
+#: Pieces of a warm-up between two updates of its progress bar.
+_WARMUP_PIECES = 100
+
+
+def _warm_up(sim, warmup_s: float, enabled: bool, bar, n_retinas: int) -> None:
+    """Run the warm-up in pieces under its own bar (simulated seconds), so the run shows progress before frame 0."""
+    from tqdm.auto import tqdm
+
+    steps = sim.steps_for(warmup_s)
+    piece = max(1, -(-steps // _WARMUP_PIECES))
+    with tqdm(total=steps * sim.dt_s, unit="sim s", desc="warm-up", disable=not enabled or steps == 0,
+              leave=False, position=1, dynamic_ncols=True) as warm_bar:
+        for done in range(0, steps, piece):
+            n = min(piece, steps - done)
+            sim.advance(n)
+            warm_bar.update(n * sim.dt_s)
+    bar.update(n_retinas * warmup_s)
 
 
 def _progress_bar(enabled: bool, n_todo: int, spec: DatasetSpec, n_done: int):
