@@ -172,3 +172,10 @@ def test_bad_input_is_one_line_exit_2_and_leaves_nothing_behind(tmp_path, capsys
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert re.search(message, err), err
     assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_stats_says_when_no_wave_passes_the_size_threshold(tmp_path, capsys):
+    np.save(tmp_path / "quiet.npy", np.zeros((50, 8, 8), np.uint8))
+    code, out, err = run(capsys, "stats", str(tmp_path / "quiet.npy"), "--um-per-pixel", "50", "--frame-period-s", "0.5")
+    assert code == 0 and "waves" in out
+    assert "note: no wave in quiet recruits 0.05 of its sites (--min-size-fraction)" in err

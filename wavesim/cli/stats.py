@@ -28,6 +28,11 @@ def _report(paths: Sequence[str], args: argparse.Namespace) -> int:
             for p in paths
         ]
         print(format_table(summaries))
+        for summary in summaries:
+            if summary.n_waves == 0:
+                print(f"wavesim {args.command}: note: no wave in {summary.name} recruits {params.min_size_fraction:g} "
+                      f"of its sites (--min-size-fraction); lower it, or record longer (a warm-up of a few minutes "
+                      f"comes before steady waves).", file=sys.stderr)
         if args.json:
             print(f"wrote {write_json(summaries, args.json)}")
         if args.figure:
