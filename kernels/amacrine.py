@@ -79,6 +79,16 @@ def build_rule(jit):
         return (prow[P_DECAY_BASE_Q36] * scaled_q16 + (1 << 31)) >> 32
 
     @jit
+    def filter_exc(exc, inp, alpha_q30):
+        """An off cell's excitation one step on: ``exc += (inp - exc) * dt / tau_K``, rounded, clamped at 0."""
+        if inp == exc:  # the filter leaves exc == inp unchanged; skip its multiply
+            return exc
+        exc = exc + (((inp - exc) * alpha_q30 + (1 << 29)) >> 30)
+        if exc < 0:
+            exc = np.int64(0)
+        return exc
+
+    @jit
     def init(state, plane, i, key, cell, site, prow, table):
         """Initial state of cell ``i``: off, no excitation, thresh ~ U(0.5, 5).
 
@@ -137,10 +147,7 @@ def build_rule(jit):
             else:
                 depolarised_now = True
         else:
-            if inp != exc:  # the filter leaves exc == inp unchanged; skip its multiply
-                exc = exc + (((inp - exc) * prow[P_ALPHA_Q30] + (1 << 29)) >> 30)
-                if exc < 0:
-                    exc = np.int64(0)
+            exc = filter_exc(exc, inp, prow[P_ALPHA_Q30])
             fire = exc >= thresh
             spont = prow[P_SPONT_U32]
             if not fire and spont > 0:
@@ -183,5 +190,5 @@ def build_rule(jit):
             state[p + p + p + j] = d
         return 1 if now else 0
 
-    return SimpleNamespace(init=init, step=step, active=active, cell_step=cell_step, draw_decay_q20=draw_decay_q20,
-                           normal_q16=normal_q16)
+    return SimpleNamespace(init=init, step=step, active=active, cell_step=cell_step, filter_exc=filter_exc,
+                           draw_decay_q20=draw_decay_q20, normal_q16=normal_q16)

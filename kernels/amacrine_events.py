@@ -74,7 +74,7 @@ def build_events_runner(rule_key: str | None = None):
     """
     inlined = njit(inline="always")
     rule = build_rule(inlined)
-    cell_step, active = rule.cell_step, rule.active
+    cell_step, active, filter_exc = rule.cell_step, rule.active, rule.filter_exc
     draw_u32 = build_random(inlined).draw_u32
     calcium_step = build_readout(inlined, active).calcium_step
     key = None if rule_key is None else events_key(rule_key)
@@ -104,16 +104,6 @@ def build_events_runner(rule_key: str | None = None):
             prv[n] = p
 
     @inlined
-    def exc_next(exc, alpha_q30):
-        """The excitation one step on with zero input (as in the rule: no filtering at 0, clamped at 0)."""
-        if exc == 0:
-            return exc
-        exc = exc + ((-exc * alpha_q30 + (1 << 29)) >> 30)
-        if exc < 0:
-            exc = np.int64(0)
-        return exc
-
-    @inlined
     def catch_up(i, s, state, plane, last, alpha_q30):
         """Bring lazy cell ``i`` to the end of step ``s``: its excitation decayed and its threshold fell."""
         p = np.uint64(plane)
@@ -121,7 +111,7 @@ def build_events_runner(rule_key: str | None = None):
         k = s - last[i]
         exc = np.int64(state[p + j])
         for _ in range(k):
-            following = exc_next(exc, alpha_q30)
+            following = filter_exc(exc, np.int64(0), alpha_q30)
             if following == exc:  # settled: the rest of the steps leave it there
                 break
             exc = following
@@ -150,10 +140,8 @@ def build_events_runner(rule_key: str | None = None):
         j = np.uint64(i)
         if active(state, plane, i, t, prow):
             return False
-        if ca_alpha_q30 > 0:
-            c = np.int64(ca[i])
-            if c != 0 and ((-c * ca_alpha_q30 + (1 << 29)) >> 30) != 0:
-                return False
+        if ca_alpha_q30 > 0 and calcium_step(ca[i], 0, ca_alpha_q30) != ca[i]:  # calcium still decaying
+            return False
         alpha_q30 = prow[P_ALPHA_Q30]
         exc = np.int64(state[p + j])
         thresh = np.int64(state[p + p + j])
@@ -161,7 +149,7 @@ def build_events_runner(rule_key: str | None = None):
         # Replay the quiet steps t + 1, t + 2, ... until the excitation settles; then the threshold alone decides.
         ahead = 1
         while True:
-            following = exc_next(exc, alpha_q30)
+            following = filter_exc(exc, np.int64(0), alpha_q30)
             if following == exc:
                 if thresh <= exc:
                     when = t + ahead
