@@ -128,8 +128,6 @@ class Simulation:
                 f"params holds {len(params)} parameter sets but seeds holds {len(seeds)}; "
                 f"give one of each per retina, or a single parameter set."
             )
-        if not params:
-            raise ParameterError("params must hold at least one parameter set.")
         self.model = model_of(params[0])
         for p in params[1:]:
             if model_of(p) is not self.model:
