@@ -1,14 +1,17 @@
 """One worker of a shared fit study (run by tests/test_fit.py as a separate process).
 
-Usage: python fit_worker.py STORAGE N_TRIALS LOG_DIR [BATCH_SIZE]
+Usage: python fit_worker.py STORAGE N_TRIALS LOG_DIR [BATCH_SIZE [WORKERS]]
 
 Every candidate this process simulates is appended to LOG_DIR/<pid>.log,
-so the test can check that no trial was simulated twice.
+so the test can check that no trial was simulated twice. With WORKERS, the
+process compiles the simulation first and then waits until WORKERS workers
+are ready, so that start-up time cannot let one worker take every trial.
 """
 
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -16,13 +19,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fit_setup import quick_objective, quick_ranges  # noqa: E402
 from helpers import fast_params  # noqa: E402
 
+import wavesim as ws  # noqa: E402
 from wavesim.fit import run_search  # noqa: E402
+
+
+def wait_for_peers(log_dir: Path, workers: int, timeout_s: float = 300.0) -> None:
+    ws.Simulation(fast_params(), [0], retina=ws.Retina(width_um=300, height_um=300), backend="cpu").advance(2)
+    (log_dir / f"{os.getpid()}.ready").touch()
+    deadline = time.monotonic() + timeout_s
+    while len(list(log_dir.glob("*.ready"))) < workers:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"fewer than {workers} workers were ready within {timeout_s} s")
+        time.sleep(0.05)
 
 
 def main() -> int:
     storage, n_trials, log_dir = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
     batch_size = int(sys.argv[4]) if len(sys.argv) > 4 else 2
     objective = quick_objective()
+    if len(sys.argv) > 5:
+        wait_for_peers(log_dir, int(sys.argv[5]))
     evaluate = objective.evaluate
 
     def logged(candidates):

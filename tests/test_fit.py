@@ -94,7 +94,9 @@ def test_two_processes_share_one_study(tmp_path):
     storage, logs, n_trials = tmp_path / "study.journal", tmp_path / "logs", 10
     logs.mkdir()
     env = dict(os.environ, NUMBA_NUM_THREADS="1")  # two processes on a small machine: no oversubscription
-    workers = [subprocess.Popen([sys.executable, str(TESTS / "fit_worker.py"), str(storage), str(n_trials), str(logs)],
+    # Both compile first and start together, so neither can take every trial while the other starts up.
+    workers = [subprocess.Popen([sys.executable, str(TESTS / "fit_worker.py"), str(storage), str(n_trials), str(logs),
+                                 "2", "2"],
                                 env=env, cwd=TESTS, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
                for _ in range(2)]
     for w in workers:
