@@ -4,9 +4,9 @@
 The state of a batch is one (S, B, R, C) int32 array, passed flat with
 ``(B, R, C)``, so these loops do not depend on the model.
 
-The neighbour input is pushed: each cell active at the end of the previous
-step adds its weights to its neighbours' inputs. Few cells are active at a
-time, so this does a few percent of the work of pulling from all ~90
+The neighbour input is pushed: each cell active (or, for a rule that
+defines it, ``spreading``) at the end of the previous step adds its weights
+to its neighbours' inputs. Few cells are active at a time, so this does a few percent of the work of pulling from all ~90
 neighbours. To push in parallel without races, rows are cut into blocks
 taller than twice the neighbour reach and even and odd blocks are pushed in
 two passes. Inputs are integers, so the order of the additions does not
@@ -66,6 +66,10 @@ def build_cpu_runner(build_rule, rule_key: str | None = None):
     inlined = njit(inline="always")
     rule = build_rule(inlined)
     init, step, active = rule.init, rule.step, rule.active
+    # A rule whose spreading differs from what frames show says so: ``spreading`` for the push, and a
+    # step that returns ``spreads | lit << 1`` (``step_flags``); otherwise both are ``active``.
+    spreading = getattr(rule, "spreading", active)
+    lit_shift = 1 if getattr(rule, "step_flags", False) else 0
     readout_fns = build_readout(inlined, active)
     pixel_value, calcium_step = readout_fns.pixel_value, readout_fns.calcium_step
 
@@ -93,7 +97,7 @@ def build_cpu_runner(build_rule, rule_key: str | None = None):
             for r in range(blk * PUSH_BLOCK_ROWS, min(R, (blk + 1) * PUSH_BLOCK_ROWS)):
                 p = r & 1
                 for c in range(C):
-                    if not active(state, plane, base + r * C + c, t_prev, prow):
+                    if not spreading(state, plane, base + r * C + c, t_prev, prow):
                         continue
                     for k in range(K):
                         rr = r + dr[p, k]
@@ -115,7 +119,7 @@ def build_cpu_runner(build_rule, rule_key: str | None = None):
                 cell = r * C + c
                 now = step(state, plane, base + cell, t, x, key, cell, site, prow, table)
                 if now >= 0 and ca_alpha_q30 > 0:
-                    ca[base + cell] = calcium_step(ca[base + cell], now, ca_alpha_q30)
+                    ca[base + cell] = calcium_step(ca[base + cell], now >> lit_shift, ca_alpha_q30)
 
     push_c = _compiled(push, rule_key, True)
     update_c = _compiled(update, rule_key, True)

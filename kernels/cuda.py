@@ -62,7 +62,7 @@ LAUNCH_BOUNDS = {"step_kernel": (THREADS, STEP_BLOCKS_PER_SM)}
 
 #: Kernels and the signatures they are compiled with, for PTX checks without a GPU.
 SIGNATURES = {
-    "init_kernel": "void(int32[::1], int64[::1], uint64[::1], int64[:,::1], int32[::1], int32[::1])",
+    "init_kernel": "void(int32[::1], int64[::1], uint64[::1], int64[:,::1], int32[::1], int32[::1], uint8[::1])",
     "advance_clock_kernel": "void(int64[::1], int64)",
     "step_kernel": "void(int64[::1], int64, int64[::1], uint8[::1], uint8[::1], int32[::1], int32[::1], int64, "
     "uint64[::1], int64[:,::1], int32[::1], int32[:,::1], int32[:,::1], int32[::1])",
@@ -82,12 +82,21 @@ def build_cuda_kernels(build_rule):
     device = cuda.jit(device=True, inline=True)
     rule = build_rule(device)
     init, step, active = rule.init, rule.step, rule.active
+    # As in kernels/cpu.py: a rule may spread from other cells than it shows (``spreading``, and a step
+    # that returns ``spreads | lit << 1``).
+    spreading = getattr(rule, "spreading", active)
+    step_flags = getattr(rule, "step_flags", False)
+    lit_shift = 1 if step_flags else 0
+    flag_mask = 1 if step_flags else 0xFF
     readout_fns = build_readout(device, active)
     pixel_value, calcium_step = readout_fns.pixel_value, readout_fns.calcium_step
 
     @cuda.jit
-    def init_kernel(state, shape, keys, params, site, table):
-        """Initial state of every cell of every retina (one thread per cell; grid: cols, rows, batch)."""
+    def init_kernel(state, shape, keys, params, site, table, flags0):
+        """Initial state of every cell of every retina (one thread per cell; grid: cols, rows, batch).
+
+        ``flags0`` gets the cells that spread at step 0 (the flag buffer the first step reads).
+        """
         c = cuda.blockIdx.x * THREADS_X + cuda.threadIdx.x
         r = cuda.blockIdx.y * THREADS_Y + cuda.threadIdx.y
         b = cuda.blockIdx.z
@@ -97,7 +106,10 @@ def build_cuda_kernels(build_rule):
             return
         plane = np.uint64(shape[0] * R * C)
         cell = r * C + c
-        init(state, plane, np.uint64(b * R * C + cell), keys[b], cell, site, params[b], table)
+        i = np.uint64(b * R * C + cell)
+        init(state, plane, i, keys[b], cell, site, params[b], table)
+        if spreading(state, plane, i, 0, params[b]):
+            flags0[np.uint64((b * shape[3] + r + HALO) * shape[4] + c + HALO)] = 1
 
     @_kernel(LAUNCH_BOUNDS["step_kernel"])
     def step_kernel(clock, k, shape, flags_odd, flags_even, state, ca, ca_alpha_q30, keys, params, site,
@@ -196,9 +208,9 @@ def build_cuda_kernels(build_rule):
             now = step(state, plane, i, t, inp, key, cell, site, prow, table)
             if now < 0:
                 continue
-            flags_out[np.uint64(block_base + (ly + HALO) * padded_cols + tx + HALO)] = now
+            flags_out[np.uint64(block_base + (ly + HALO) * padded_cols + tx + HALO)] = now & flag_mask
             if ca_alpha_q30 > 0:
-                ca[i] = calcium_step(ca[i], now, ca_alpha_q30)
+                ca[i] = calcium_step(ca[i], now >> lit_shift, ca_alpha_q30)
 
     @cuda.jit
     def advance_clock_kernel(clock, n_steps):

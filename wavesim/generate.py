@@ -207,9 +207,9 @@ def _jsonish(x):
 
 
 def _default_batch(backend: str, spec: DatasetSpec) -> int:
-    from .lattice import HexLattice
+    from .models import model_of
 
-    lattice = HexLattice(spec.retina)
+    lattice = model_of(spec.params).lattice(spec.retina)
     cells = lattice.rows * lattice.cols  # an upper bound, without building the lattice's tables
     if backend == "cuda":
         # Enough retinas to fill the GPU (a few million cells per launch).

@@ -1,4 +1,4 @@
-"""The hexagonal sheet of starburst amacrine cells and its neighbour weights.
+"""The lattices models live on: the hexagonal sheet of starburst amacrine cells, and a square pixel grid.
 
 Cells sit on a hexagonal lattice stored as a rectangular array of ``rows``
 by ``cols``: cell ``(r, c)`` is at ``x = x0 + (c + (r % 2) / 2) * spacing``,
@@ -105,6 +105,9 @@ class HexLattice:
         Shape of the state arrays.
     """
 
+    #: Column shift of odd rows, in spacings.
+    odd_row_shift = 0.5
+
     def __init__(self, retina: Retina):
         self.retina = retina
         s = retina.spacing_um
@@ -205,6 +208,74 @@ class HexLattice:
         frac = np.rint(self.summed_weight_q20 * Q16 / bulk).astype(np.int64)
         frac = np.where(self.exists, np.maximum(frac, 1), 0)
         return frac.astype(np.int32)
+
+
+#: Directions of a square lattice's 8 neighbours, k = 0..7 at k * 45 degrees counter-clockwise in
+#: (x right, y down) image coordinates: right, down-right, down, down-left, left, up-left, up, up-right.
+SQUARE_DR = (0, 1, 1, 1, 0, -1, -1, -1)
+SQUARE_DC = (1, 1, 0, -1, -1, -1, 0, 1)
+
+
+class SquareLattice:
+    """A square grid of cells (one per pixel at ``um_per_pixel == spacing_um``) with its 8 neighbours.
+
+    Same interface as :class:`HexLattice`: cell ``(r, c)`` is at
+    ``x = x0 + c * spacing``, ``y = y0 + r * spacing``, and ``offsets``
+    lists the 8 neighbours in the direction order of :data:`SQUARE_DR` /
+    :data:`SQUARE_DC` with weight ``1 << k``, so that a summed input is the
+    bit mask of the directions it came from.
+    """
+
+    #: Column shift of odd rows, in spacings (none: rows are aligned).
+    odd_row_shift = 0.0
+
+    def __init__(self, retina: Retina):
+        self.retina = retina
+        s = retina.spacing_um
+        self.row_pitch_um = s
+        self.cols = int(retina.width_um // s)
+        self.rows = int(retina.height_um // s)
+        self.x0_um = (retina.width_um - (self.cols - 1) * s) / 2
+        self.y0_um = (retina.height_um - (self.rows - 1) * s) / 2
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.rows, self.cols)
+
+    @cached_property
+    def positions_um(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(x, y)`` of every lattice site, each (rows, cols) float (um)."""
+        r, c = np.mgrid[0 : self.rows, 0 : self.cols]
+        return self.x0_um + c * self.retina.spacing_um, self.y0_um + r * self.row_pitch_um
+
+    @cached_property
+    def exists(self) -> np.ndarray:
+        """(rows, cols) bool: which lattice sites hold a cell."""
+        if self.retina.shape == "rectangle":
+            return np.ones(self.shape, dtype=bool)
+        x, y = self.positions_um
+        radius = min(self.retina.width_um, self.retina.height_um) / 2
+        return np.hypot(x - self.retina.width_um / 2, y - self.retina.height_um / 2) < radius
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.exists.sum())
+
+    @cached_property
+    def offsets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(dr, dc, weight)``, each (2, 8) int32 (both row parities alike); weight ``1 << k``."""
+        dr = np.array([SQUARE_DR, SQUARE_DR], dtype=np.int32)
+        dc = np.array([SQUARE_DC, SQUARE_DC], dtype=np.int32)
+        w = np.array([[1 << k for k in range(8)]] * 2, dtype=np.int32)
+        return dr, dc, w
+
+    @property
+    def halo(self) -> int:
+        return 1
+
+    @property
+    def n_neighbours(self) -> int:
+        return 8
 
 
 def _shift(a: np.ndarray, dr: int, dc: int) -> np.ndarray:

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from .errors import ParameterError
-from .lattice import HexLattice
+from .lattice import HexLattice, SquareLattice
 from .parameters import ValidatedParams, choice_field, field
 
 READOUTS = ("binary", "calcium")
@@ -80,7 +80,7 @@ class PixelMap:
         Lattice coordinates of the cells.
     """
 
-    def __init__(self, lattice: HexLattice, um_per_pixel: float):
+    def __init__(self, lattice: HexLattice | SquareLattice, um_per_pixel: float):
         retina = lattice.retina
         self.um_per_pixel = um_per_pixel
         self.width_px = int(math.floor(retina.width_um / um_per_pixel + 1e-9))
@@ -112,7 +112,7 @@ class PixelMap:
             best_c = np.zeros(empty.size, dtype=np.int64)
             for dr in (-1, 0, 1):
                 r = np.clip(gr + dr, 0, lattice.rows - 1)
-                c0 = np.rint((ex - lattice.x0_um) / retina.spacing_um - 0.5 * (r % 2)).astype(int)
+                c0 = np.rint((ex - lattice.x0_um) / retina.spacing_um - lattice.odd_row_shift * (r % 2)).astype(int)
                 for dc in (-1, 0, 1):
                     c = np.clip(c0 + dc, 0, lattice.cols - 1)
                     d = np.hypot(x[r, c] - ex, y[r, c] - ey)

@@ -16,7 +16,7 @@ import numpy as np
 from .backends import make_engine, resolve_backend
 from .errors import ParameterError
 from .kernels import random
-from .lattice import HexLattice, Retina
+from .lattice import Retina
 from .models import model_of
 from .parameters import ValidatedParams, field
 from .readout import PixelMap, Readout, blur_frames, blur_weights_q
@@ -73,7 +73,7 @@ def check_memory(model, retina: Retina, n_retinas: int) -> None:
     ParameterError
         Saying how much the batch needs and how much is available.
     """
-    lattice = HexLattice(retina)  # rows and cols only; its tables are built on first use
+    lattice = model.lattice(retina)  # rows and cols only; its tables are built on first use
     sites = lattice.rows * lattice.cols
     need = sites * (_BYTES_PER_SITE + n_retinas * (4 * len(model.state_fields) + 12))
     free = available_memory_bytes()
@@ -143,8 +143,9 @@ class Simulation:
         self.retina = retina or Retina()
         self.readout = readout or Readout()
         self.backend = resolve_backend(backend)
+        self.model.check_backend(self.backend)
         check_memory(self.model, self.retina, len(seeds))
-        self.lattice = HexLattice(self.retina)
+        self.lattice = self.model.lattice(self.retina)
         self.pixel_map = PixelMap(self.lattice, self.readout.um_per_pixel)
         ca_alpha = 0
         if self.readout.kind == "calcium":

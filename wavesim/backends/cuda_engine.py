@@ -73,7 +73,8 @@ class CUDAEngine:
         self._ca = self._dev(xp.zeros(B * R * C if self.calcium_alpha_q30 else 1, dtype=np.int32))
         flag_shape = layout.padded_flags_shape(*self.shape)
         self._shape_dev = self._dev(xp.asarray(np.array([*self.shape, *flag_shape[1:]], dtype=np.int64)))
-        # No cell is active at t = 0: both flag buffers start at zero.
+        # Both flag buffers start at zero; the init kernel sets the cells that spread at t = 0 in the one
+        # that step 1 reads.
         self._flags = [self._dev(xp.zeros(int(np.prod(flag_shape)), dtype=np.uint8)) for _ in range(2)]
         self.tables["site"] = self._dev(xp.asarray(site.reshape(-1)))
         tiles_y, tiles_x = layout.step_grid(R, C)
@@ -86,7 +87,8 @@ class CUDAEngine:
         self.t = 0
         with _quiet_grid_warnings():
             self._k.init_kernel[init_grid, self.block](
-                self._state_flat, self._shape_dev, self.keys, self.params, self.tables["site"], self.tables["table"]
+                self._state_flat, self._shape_dev, self.keys, self.params, self.tables["site"], self.tables["table"],
+                self._flags[0],
             )
 
     def _dev(self, a):

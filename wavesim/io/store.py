@@ -112,10 +112,9 @@ class DatasetSpec:
 
 
 def _frame_shape(spec: DatasetSpec) -> tuple[int, int]:
-    from ..lattice import HexLattice
     from ..readout import PixelMap
 
-    return PixelMap(HexLattice(spec.retina), spec.readout.um_per_pixel).shape
+    return PixelMap(model_of(spec.params).lattice(spec.retina), spec.readout.um_per_pixel).shape
 
 
 def chunk_frames_for(height_px: int, width_px: int, n_frames_total: int) -> int:

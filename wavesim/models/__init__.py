@@ -10,12 +10,13 @@ True
 from __future__ import annotations
 
 from ..errors import ParameterError
-from . import amacrine
+from . import amacrine, directional
 from .amacrine import AmacrineParams
+from .directional import DirectionalParams
 from .base import WaveModel
 from .files import load_params_file, write_params_file
 
-_REGISTRY: dict[str, WaveModel] = {amacrine.MODEL.name: amacrine.MODEL}
+_REGISTRY: dict[str, WaveModel] = {m.name: m for m in (amacrine.MODEL, directional.MODEL)}
 
 #: The model used where none is named.
 DEFAULT_MODEL = amacrine.MODEL.name
@@ -55,6 +56,7 @@ DEFAULT_PRESET = amacrine.DEFAULT_PRESET
 
 __all__ = [
     "AmacrineParams",
+    "DirectionalParams",
     "DEFAULT_MODEL",
     "DEFAULT_PRESET",
     "PRESETS",

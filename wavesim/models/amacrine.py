@@ -176,4 +176,5 @@ MODEL = WaveModel(
     kernel_module="wavesim.kernels.amacrine",
     reference=_reference,
     fit_defaults=("H1", "H2", "D_s", "P_s", "tau_K_s"),
+    backends=("cpu", "cpu-events", "cuda"),
 )

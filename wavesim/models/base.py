@@ -52,6 +52,18 @@ class WaveModel:
         ``step()`` and ``state()``, written independently of the rule.
     fit_defaults : tuple of str
         The parameters ``wavesim fit`` tunes unless told otherwise.
+    lattice : callable
+        ``lattice(retina)``: the lattice the model lives on (default :class:`~wavesim.lattice.HexLattice`).
+    backends : tuple of str
+        The backends that run it.
+    run_defaults : mapping of str to float
+        Defaults of the run settings where the model's differ from the
+        amacrine model's (``spacing_um``, ``width_um``, ``warmup_s``,
+        ``duration_s``, ``frame_period_s``, ``um_per_pixel``), for the CLI.
+    movie_records : callable, optional
+        ``movie_records(lattice, prows, keys) -> dict`` of per-movie arrays
+        (first axis: movie) that the store keeps beside the frames, e.g. a
+        wave's initiation point; None where the model has none.
     """
 
     name: str
@@ -65,6 +77,16 @@ class WaveModel:
     kernel_module: str
     reference: Callable[..., Any]
     fit_defaults: tuple[str, ...]
+    lattice: Callable[[Any], Any] = None
+    backends: tuple[str, ...] = ("cpu", "cuda")
+    run_defaults: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    movie_records: Callable[..., dict[str, np.ndarray]] | None = None
+
+    def __post_init__(self):
+        if self.lattice is None:
+            from ..lattice import HexLattice
+
+            object.__setattr__(self, "lattice", HexLattice)
 
     def preset(self, name: str | None = None):
         """The parameters of a named preset (default: the model's default preset)."""
@@ -89,6 +111,13 @@ class WaveModel:
         for path in (Path(module.__file__), folder / "random.py", folder / "readout.py"):
             h.update(path.read_bytes())
         return h.hexdigest()
+
+    def check_backend(self, backend: str) -> None:
+        """Raise ParameterError if ``backend`` (resolved) does not run this model."""
+        if backend not in self.backends:
+            raise ParameterError(
+                f"backend {backend!r} does not run model {self.name!r}; use one of {list(self.backends)}."
+            )
 
     def check_params(self, params) -> None:
         if not isinstance(params, self.params_cls):
