@@ -256,6 +256,26 @@ def step_grid(rows: int, cols: int) -> tuple[int, int]:
     return (rows + TILE_Y - 1) // TILE_Y, (cols + TILE_X - 1) // TILE_X
 
 
+def pull_weights(dr: np.ndarray, dc: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weights (2, K) for pulling: entry ``[p, k]`` is what the neighbour at offset ``k`` of a row of parity ``p`` pushes.
+
+    The CPU pushes ``w[q, k]`` from a cell in a row of parity ``q`` to the cell
+    at its offset ``k``; a pull must add, for each neighbour, the weight that
+    neighbour pushes back along the reverse offset. Symmetric weights (the
+    amacrine model's overlaps) come out unchanged; direction bit masks (the
+    directional model's ``1 << k``) come out as the opposite directions.
+    """
+    out = np.empty_like(w)
+    for p in (0, 1):
+        for k in range(dr.shape[1]):
+            q = (p + int(dr[p, k])) % 2
+            back = np.nonzero((dr[q] == -dr[p, k]) & (dc[q] == -dc[p, k]))[0]
+            if back.size != 1:
+                raise ValueError("neighbour tables must hold the reverse of every offset exactly once")
+            out[p, k] = w[q, back[0]]
+    return out
+
+
 def tile_offsets(dr: np.ndarray, dc: np.ndarray) -> np.ndarray:
     """Neighbour offsets (2, K) as steps in the flattened shared tile."""
     if max(np.abs(dr).max(), np.abs(dc).max()) > HALO:

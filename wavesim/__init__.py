@@ -15,8 +15,8 @@ from .errors import (
     StoreNotFoundError,
     WavesimError,
 )
-from .lattice import HexLattice, Retina
-from .models import DEFAULT_PRESET, PRESETS, AmacrineParams, get_model, list_models, model_of, preset
+from .lattice import HexLattice, Retina, SquareLattice
+from .models import DEFAULT_PRESET, PRESETS, AmacrineParams, DirectionalParams, get_model, list_models, model_of, preset
 from .readout import Readout
 from .simulate import Simulation, Timing, movie_seeds, simulate_movies
 
@@ -27,9 +27,11 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 __all__ = [
     "AmacrineParams",
+    "DirectionalParams",
     "BackendUnavailableError",
     "DEFAULT_PRESET",
     "HexLattice",
+    "SquareLattice",
     "PRESETS",
     "ParameterError",
     "Readout",

@@ -53,9 +53,13 @@ def make_engine(name: str, **kwargs):
 
         return CPUEngine(**kwargs)
     if name == "cpu-events":
-        from .events_engine import EventsEngine
+        import importlib
 
-        return EventsEngine(**kwargs)
+        model = kwargs["model"]
+        if model.events_engine is None:
+            raise ParameterError(f"backend 'cpu-events' does not run model {model.name!r}; use backend='cpu'.")
+        module, cls = model.events_engine.split(":")
+        return getattr(importlib.import_module(module), cls)(**kwargs)
     if name == "cuda":
         from .cuda_engine import CUDAEngine
 

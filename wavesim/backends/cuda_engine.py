@@ -56,7 +56,9 @@ class CUDAEngine:
         xp = self.xp
         tables = dict(tables)
         site = np.ascontiguousarray(tables.pop("site"))
-        tables["tile_delta"] = layout.tile_offsets(tables.pop("dr"), tables.pop("dc"))
+        dr, dc = tables.pop("dr"), tables.pop("dc")
+        tables["w"] = layout.pull_weights(dr, dc, tables["w"])
+        tables["tile_delta"] = layout.tile_offsets(dr, dc)
         self.tables = {k: self._dev(xp.asarray(np.ascontiguousarray(v))) for k, v in tables.items()}
         self.params = self._dev(xp.asarray(np.ascontiguousarray(params, dtype=np.int64)))
         self.keys = self._dev(xp.asarray(np.ascontiguousarray(keys, dtype=np.uint64)))

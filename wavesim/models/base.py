@@ -60,6 +60,8 @@ class WaveModel:
         Defaults of the run settings where the model's differ from the
         amacrine model's (``spacing_um``, ``width_um``, ``warmup_s``,
         ``duration_s``, ``frame_period_s``, ``um_per_pixel``), for the CLI.
+    events_engine : str, optional
+        ``"module:Class"`` of the model's ``cpu-events`` engine, where it has one.
     movie_records : callable, optional
         ``movie_records(lattice, prows, keys) -> dict`` of per-movie arrays
         (first axis: movie) that the store keeps beside the frames, e.g. a
@@ -81,6 +83,7 @@ class WaveModel:
     backends: tuple[str, ...] = ("cpu", "cuda")
     run_defaults: Mapping[str, float] = dataclasses.field(default_factory=dict)
     movie_records: Callable[..., dict[str, np.ndarray]] | None = None
+    events_engine: str | None = None
 
     def __post_init__(self):
         if self.lattice is None:

@@ -36,6 +36,7 @@ signal in the paper's equations); it is kept for provenance.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Sequence
 
@@ -165,6 +166,7 @@ def local_bias_of(sigma: float) -> float:
     return float((g * np.cos(d)).sum() / g.sum())
 
 
+@functools.lru_cache(maxsize=64)
 def sigma_for_local_bias(b: float) -> float:
     """The kernel width whose local bias is ``b`` (bisection; the bias falls as sigma grows)."""
     lo, hi = 0.05, 100.0
@@ -212,7 +214,12 @@ DEFAULT_PRESET = "teh2023"
 def quantise(params: Sequence[DirectionalParams]) -> np.ndarray:
     """Quantise one parameter set per batch element into a (B, N_PARAMS) int64 array."""
     rows = np.zeros((len(params), N_PARAMS), dtype=np.int64)
+    done: dict[DirectionalParams, int] = {}
     for b, p in enumerate(params):
+        if p in done:  # batches often share one parameter set
+            rows[b] = rows[done[p]]
+            continue
+        done[p] = b
         on, off, width = p.steps("tau_on_s"), p.steps("tau_off_s"), p.steps("t_wave_s")
         rows[b, rule.P_CONTINUOUS] = p.mode == "continuous"
         rows[b, rule.P_ON_LO], rows[b, rule.P_ON_HI] = on, on + width
@@ -293,7 +300,8 @@ MODEL = WaveModel(
     reference=_reference,
     fit_defaults=("q", "local_bias", "tau_iei_s"),
     lattice=SquareLattice,
-    backends=("cpu", "cuda"),
+    backends=("cpu", "cpu-events", "cuda"),
+    events_engine="wavesim.backends.directional_events_engine:DirectionalEventsEngine",
     run_defaults={"spacing_um": 50.0, "width_um": 3200.0, "um_per_pixel": 50.0, "frame_period_s": 0.5,
                   "warmup_s": 0.0, "duration_s": 64.0},
     movie_records=movie_records,

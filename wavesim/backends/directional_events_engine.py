@@ -1,0 +1,74 @@
+"""An event-driven CPU engine for the directional model, bit-identical to :class:`CPUEngine`."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..kernels import directional as rule
+from .cpu_engine import CPUEngine
+
+
+@functools.lru_cache(maxsize=None)
+def events_runner(model):
+    """The model's event-driven CPU loops, built once per process (and cached on disk by Numba)."""
+    from ..kernels.directional_events import build_events_runner
+
+    return build_events_runner(model.rule_key)
+
+
+class DirectionalEventsEngine(CPUEngine):
+    """A batch of directional retinas in host memory, stepped by :mod:`wavesim.kernels.directional_events`.
+
+    In wave mode a step visits only the neighbours of the cells that spread;
+    initial state, frames and parameters are as in :class:`CPUEngine`, and
+    so is the state after every step.
+    """
+
+    name = "cpu-events"
+    xp = np
+
+    def __init__(self, model, tables, params, keys, calcium_alpha_q30, pixel_map):
+        super().__init__(model, tables, params, keys, calcium_alpha_q30, pixel_map)
+        self._events = events_runner(model)
+        B, R, C = self.dims
+        self.inp = np.zeros((B, R * C), np.int32)
+        # A cell re-enters the ring at most once per refractory period: entries per cell in the window.
+        p = self.params
+        keep = np.maximum.reduce([p[:, rule.P_SPREAD_AGE], p[:, rule.P_ON_HI], p[:, rule.P_OFF_HI]]) + 1
+        per_cell = int(np.max(-(-(keep + 1) // (p[:, rule.P_REFRACTORY] + 1))))
+        self.ring = np.zeros((B, R * C * per_cell), np.int32)
+        self.ring_step = np.zeros((B, R * C * per_cell), np.int64)
+        self.head = np.zeros(B, np.int64)
+        self.count = np.zeros(B, np.int64)
+        #: Cell updates done so far, per retina (the dense engine does ``n_cells * t``).
+        self.visits = np.zeros(B, np.int64)
+        self._events.setup(self.t, self._state_flat, *self.dims, self.params, self.ring, self.ring_step, self.head,
+                           self.count)
+        # Where each pixel reads one cell of its own (the paper's grid), binary frames come from the ring alone.
+        counts = np.diff(pixel_map.pixel_ptr)
+        cells = pixel_map.cell_rows.astype(np.int64) * C + pixel_map.cell_cols
+        self._pixel_of_cell = None
+        if counts.size and np.all(counts == 1) and np.unique(cells).size == cells.size:
+            self._pixel_of_cell = np.full(R * C, -1, np.int64)
+            self._pixel_of_cell[cells] = np.arange(cells.size)
+
+    def advance(self, n_steps: int) -> None:
+        """Run ``n_steps`` model steps."""
+        if n_steps <= 0:
+            return
+        t = self.tables
+        self._events.advance(
+            self.t, n_steps, self._state_flat, *self.dims, self.ca, self.calcium_alpha_q30, self.inp, self.keys, self.params, self.site_flat,
+            t["dr"], t["dc"], t["w"], t["table"], self.ring, self.ring_step, self.head, self.count, self.visits,
+        )
+        self.t += n_steps
+
+    def read_frame(self, out: np.ndarray) -> None:
+        """Write the current frame of every retina into ``out`` (B, H, W) uint8."""
+        if self._pixel_of_cell is None or self.calcium_alpha_q30:
+            super().read_frame(out)
+            return
+        self._events.lit_frame(out, self.t, self._state_flat, *self.dims, self.params, self._pixel_of_cell,
+                               self.ring, self.ring_step, self.head, self.count)
