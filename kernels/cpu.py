@@ -51,6 +51,12 @@ def _compiled(py_func, rule_key: str | None, parallel: bool):
     return dispatcher
 
 
+@njit(inline="always")
+def _no_seed(state, plane, base, key, site, prow, table):
+    """A rule's ``seed`` where it has none: nothing to start once per retina."""
+    return -1
+
+
 def build_cpu_runner(build_rule, rule_key: str | None = None):
     """The batched CPU loops of one model's rule.
 
@@ -69,6 +75,7 @@ def build_cpu_runner(build_rule, rule_key: str | None = None):
     # A rule whose spreading differs from what frames show says so: ``spreading`` for the push, and a
     # step that returns ``spreads | lit << 1`` (``step_flags``); otherwise both are ``active``.
     spreading = getattr(rule, "spreading", active)
+    seed = getattr(rule, "seed", None) or _no_seed
     lit_shift = 1 if getattr(rule, "step_flags", False) else 0
     readout_fns = build_readout(inlined, active)
     pixel_value, calcium_step = readout_fns.pixel_value, readout_fns.calcium_step
@@ -83,6 +90,9 @@ def build_cpu_runner(build_rule, rule_key: str | None = None):
             for c in range(C):
                 cell = r * C + c
                 init(state, plane, b * R * C + cell, keys[b], cell, site, prow, table)
+        # A separate pass: the seed may write any cell of its retina.
+        for b in prange(B):
+            seed(state, plane, b * R * C, keys[b], site, params[b], table)
 
     def push(t_prev, state, B, R, C, inp, params, dr, dc, w, phase):
         plane = B * R * C

@@ -63,6 +63,7 @@ LAUNCH_BOUNDS = {"step_kernel": (THREADS, STEP_BLOCKS_PER_SM)}
 #: Kernels and the signatures they are compiled with, for PTX checks without a GPU.
 SIGNATURES = {
     "init_kernel": "void(int32[::1], int64[::1], uint64[::1], int64[:,::1], int32[::1], int32[::1], uint8[::1])",
+    "seed_kernel": "void(int32[::1], int64[::1], uint64[::1], int64[:,::1], int32[::1], int32[::1], uint8[::1])",
     "advance_clock_kernel": "void(int64[::1], int64)",
     "step_kernel": "void(int64[::1], int64, int64[::1], uint8[::1], uint8[::1], int32[::1], int32[::1], int64, "
     "uint64[::1], int64[:,::1], int32[::1], int32[:,::1], int32[:,::1], int32[::1])",
@@ -85,6 +86,7 @@ def build_cuda_kernels(build_rule):
     # As in kernels/cpu.py: a rule may spread from other cells than it shows (``spreading``, and a step
     # that returns ``spreads | lit << 1``).
     spreading = getattr(rule, "spreading", active)
+    seed = getattr(rule, "seed", None) or device(_no_seed)
     step_flags = getattr(rule, "step_flags", False)
     lit_shift = 1 if step_flags else 0
     flag_mask = 1 if step_flags else 0xFF
@@ -110,6 +112,20 @@ def build_cuda_kernels(build_rule):
         init(state, plane, i, keys[b], cell, site, params[b], table)
         if spreading(state, plane, i, 0, params[b]):
             flags0[np.uint64((b * shape[3] + r + HALO) * shape[4] + c + HALO)] = 1
+
+    @cuda.jit
+    def seed_kernel(state, shape, keys, params, site, table, flags0):
+        """After ``init_kernel``: the rule's ``seed`` once per retina (one thread each), and its flag at step 0."""
+        b = cuda.grid(1)
+        if b >= shape[0]:
+            return
+        R = shape[1]
+        C = shape[2]
+        plane = np.uint64(shape[0] * R * C)
+        cell = seed(state, plane, b * R * C, keys[b], site, params[b], table)
+        if cell >= 0 and spreading(state, plane, np.uint64(b * R * C + cell), 0, params[b]):
+            r = cell // C
+            flags0[np.uint64((b * shape[3] + r + HALO) * shape[4] + cell - r * C + HALO)] = 1
 
     @_kernel(LAUNCH_BOUNDS["step_kernel"])
     def step_kernel(clock, k, shape, flags_odd, flags_even, state, ca, ca_alpha_q30, keys, params, site,
@@ -234,8 +250,13 @@ def build_cuda_kernels(build_rule):
         out[b, y, pix - y * W] = pixel_value(state, plane, b, pix, t, ca, use_calcium, params[b], pixel_ptr,
                                              cell_rows, cell_cols, R, C)
 
-    return SimpleNamespace(init_kernel=init_kernel, step_kernel=step_kernel,
+    return SimpleNamespace(init_kernel=init_kernel, seed_kernel=seed_kernel, step_kernel=step_kernel,
                            advance_clock_kernel=advance_clock_kernel, readout_kernel=readout_kernel)
+
+
+def _no_seed(state, plane, base, key, site, prow, table):
+    """A rule's ``seed`` where it has none: nothing to start once per retina."""
+    return -1
 
 
 def _kernel(launch_bounds):

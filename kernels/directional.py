@@ -150,19 +150,25 @@ def build_rule(jit):
 
     @jit
     def init(state, plane, i, key, cell, site, prow, table):
-        """Initial state of cell ``i``: never active, except the initiation cell in wave mode (active at step 0)."""
-        onset = ONSET_ABSENT
-        wave = np.int64(0)
-        if site[np.uint64(cell)] != 0:
-            onset = ONSET_NEVER
-            if prow[P_CONTINUOUS] == 0:
-                origin, cls = wave_origin(key, site, prow, table)
-                if origin == cell:
-                    onset = 0
-                    wave = cls
+        """Initial state of cell ``i``: never active (``seed`` then starts the wave of wave mode)."""
         j = np.uint64(i)
-        state[j] = onset
-        state[np.uint64(plane) + j] = wave
+        state[j] = ONSET_NEVER if site[np.uint64(cell)] != 0 else ONSET_ABSENT
+        state[np.uint64(plane) + j] = 0
+
+    @jit
+    def seed(state, plane, base, key, site, prow, table):
+        """After ``init``, once per retina (cells from ``base``): wave mode activates the initiation cell at step 0.
+
+        Returns that cell (index within the retina), or -1.
+        """
+        if prow[P_CONTINUOUS] != 0:
+            return np.int64(-1)
+        origin, cls = wave_origin(key, site, prow, table)
+        if origin >= 0:
+            j = np.uint64(base + origin)
+            state[j] = 0
+            state[np.uint64(plane) + j] = cls
+        return origin
 
     @jit
     def lit(age, prow):
@@ -223,6 +229,6 @@ def build_rule(jit):
             out += 1
         return out
 
-    return SimpleNamespace(init=init, step=step, active=active, spreading=spreading, wave_origin=wave_origin,
+    return SimpleNamespace(init=init, seed=seed, step=step, active=active, spreading=spreading, wave_origin=wave_origin,
                            inhibition_point=inhibition_point, angle_class=angle_class, normal_q16=normal_q16,
                            step_flags=True)

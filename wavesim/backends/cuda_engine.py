@@ -92,6 +92,10 @@ class CUDAEngine:
                 self._state_flat, self._shape_dev, self.keys, self.params, self.tables["site"], self.tables["table"],
                 self._flags[0],
             )
+            self._k.seed_kernel[(B + 31) // 32, 32](
+                self._state_flat, self._shape_dev, self.keys, self.params, self.tables["site"], self.tables["table"],
+                self._flags[0],
+            )
 
     def _dev(self, a):
         if self.simulated:
