@@ -101,7 +101,7 @@ def build_rule(jit):
             ax >>= 1
             ay >>= 1
         # Octant of the first quadrant: 0, 1 (45 degrees) or 2 (90 degrees).
-        if (ay << 32) < TAN_22_5_Q32 * ax:
+        if ay == 0 or (ay << 32) < TAN_22_5_Q32 * ax:
             o = 0
         elif (ax << 32) < TAN_22_5_Q32 * ay:
             o = 2
