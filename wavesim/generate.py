@@ -15,6 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numpy as np
+
 from .errors import ParameterError, StoreCorruptError, StoreError, StoreExistsError
 from .io.store import DatasetSpec, WaveStore, create_store, is_wavesim_store
 from .io.verify import verify_store
@@ -176,18 +178,36 @@ def generate_store(
             sim = Simulation(
                 spec.params, movie_seeds(spec.seed, group), retina=spec.retina, readout=spec.readout, backend=backend
             )
+            records = _static_records(sim, store.record_names)
+            length = np.full(len(group), T, np.int64)  # first frame with nothing lit, T if none
             _warm_up(sim, spec.timing.warmup_s, progress, bar, len(group))
             for first, frames in sim.frames(T, chunk):
                 host = sim.to_host(frames)
                 for j, m in enumerate(group):
                     store.write_frames(m, first, host[j])
+                dark = ~host.reshape(len(group), host.shape[1], -1).any(axis=2)
+                hit = (length == T) & dark.any(axis=1)
+                length[hit] = first + dark[hit].argmax(axis=1)
                 bar.update(len(group) * host.shape[1] * spec.readout.frame_period_s)
-            for m in group:
+            if "length_frames" in store.record_names:
+                records["length_frames"] = length
+            for j, m in enumerate(group):
+                store.write_records(m, {name: values[j] for name, values in records.items()})
                 store.mark_complete(m)
             bar.set_postfix_str(f"movies {len(movies) - len(todo) + i + len(group)}/{len(movies)}")
     finally:
         bar.close()
     return store
+
+
+def _static_records(sim, names) -> dict[str, np.ndarray]:
+    """The model's per-movie records known before simulating (e.g. a wave's initiation point), by name."""
+    from .kernels.random import retina_keys
+
+    if sim.model.movie_records is None:
+        return {}
+    values = sim.model.movie_records(sim.lattice, sim.model.quantise(sim.params), retina_keys(sim.seeds))
+    return {name: v for name, v in values.items() if name in names}
 
 
 def _check_same_dataset(store: WaveStore, spec: DatasetSpec) -> None:

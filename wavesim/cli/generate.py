@@ -16,13 +16,17 @@ def register(subparsers) -> None:
                    "rabbit, chick, turtle)")
     g.add_argument("--params", default=None, help="TOML file with 'model', 'preset' and a [parameters] table")
     g.add_argument("--movies", type=int, default=4, help="number of movies in the dataset (default 4)")
-    g.add_argument("--duration-s", type=float, default=60.0, help="length of each movie in s (default 60)")
-    g.add_argument("--warmup-s", type=float, default=900.0, help="simulated time before recording, s (default 900)")
-    g.add_argument("--width-um", type=float, default=3200.0, help="retina width in um (default 3200)")
+    g.add_argument("--duration-s", type=float, default=None,
+                   help="length of each movie in s (default 60; directional: 64, i.e. 128 frames)")
+    g.add_argument("--warmup-s", type=float, default=None,
+                   help="simulated time before recording, s (default 900; directional: 0)")
+    g.add_argument("--width-um", type=float, default=None, help="retina width in um (default 3200)")
     g.add_argument("--height-um", type=float, default=None, help="retina height in um (default: the width)")
+    g.add_argument("--spacing-um", type=float, default=None,
+                   help="distance between neighbouring cells in um (default 34; directional: 50, one cell a pixel)")
     g.add_argument("--shape", choices=("rectangle", "disc"), default="rectangle", help="retina shape")
-    g.add_argument("--um-per-pixel", type=float, default=50.0, help="pixel size in um (default 50)")
-    g.add_argument("--frame-period-s", type=float, default=0.5, help="seconds per frame (default 0.5)")
+    g.add_argument("--um-per-pixel", type=float, default=None, help="pixel size in um (default 50)")
+    g.add_argument("--frame-period-s", type=float, default=None, help="seconds per frame (default 0.5)")
     g.add_argument("--readout", choices=("binary", "calcium"), default="binary", help="frame type")
     g.add_argument("--calcium-tau-s", type=float, default=1.0, help="calcium filter time constant, s")
     g.add_argument("--blur-um", type=float, default=0.0, help="Gaussian blur sd of calcium frames, um")
@@ -46,6 +50,18 @@ def _load_params(args):
     return get_model(args.model).preset(args.preset)
 
 
+#: Run settings where a model states no default of its own (``WaveModel.run_defaults``).
+RUN_DEFAULTS = {"duration_s": 60.0, "warmup_s": 900.0, "width_um": 3200.0, "spacing_um": 34.0,
+                "um_per_pixel": 50.0, "frame_period_s": 0.5}
+
+
+def _setting(args, name: str, model) -> float:
+    value = getattr(args, name)
+    if value is not None:
+        return value
+    return model.run_defaults.get(name, RUN_DEFAULTS[name])
+
+
 def run(args) -> int:
     """Generate the store ``args`` describe; print how many movies are complete."""
     from ..backends import cuda_status, resolve_backend
@@ -55,18 +71,23 @@ def run(args) -> int:
     from ..readout import Readout
     from ..simulate import Timing
 
+    from ..models import model_of
+
     params = _load_params(args)
+    model = model_of(params)
+    width_um = _setting(args, "width_um", model)
     spec = DatasetSpec(
         params=params,
-        retina=Retina(width_um=args.width_um, height_um=args.height_um or args.width_um, shape=args.shape),
+        retina=Retina(width_um=width_um, height_um=args.height_um or width_um, shape=args.shape,
+                      spacing_um=_setting(args, "spacing_um", model)),
         readout=Readout(
-            um_per_pixel=args.um_per_pixel,
-            frame_period_s=args.frame_period_s,
+            um_per_pixel=_setting(args, "um_per_pixel", model),
+            frame_period_s=_setting(args, "frame_period_s", model),
             kind=args.readout,
             calcium_tau_s=args.calcium_tau_s,
             blur_um=args.blur_um,
         ),
-        timing=Timing(duration_s=args.duration_s, warmup_s=args.warmup_s),
+        timing=Timing(duration_s=_setting(args, "duration_s", model), warmup_s=_setting(args, "warmup_s", model)),
         seed=args.seed,
         n_movies=args.movies,
     )

@@ -32,7 +32,8 @@ def run(args) -> int:
     print(f"command line     {' '.join(a.get('command_line', []))}")
     print(f"model            {a['model']}")
     for name, v in a["parameters"].items():
-        print(f"  {name:<14} {v['value']:<10g} {v['unit']}")
+        value = f"{v['value']:<10g}" if isinstance(v["value"], (int, float)) else f"{v['value']!s:<10}"
+        print(f"  {name:<22} {value} {v['unit']}")
     r = a["retina"]
     print(f"retina           {r['width_um']['value']:g} x {r['height_um']['value']:g} um {r['shape']['value']}, "
           f"spacing {r['spacing_um']['value']:g} um, dendrite radius {r['dendrite_radius_um']['value']:g} um")
@@ -48,6 +49,17 @@ def run(args) -> int:
         fractions = [float((store.read_movie(m) > 0).mean()) for m in sample]
         print(f"active pixels    {np.mean(fractions):.4f} of pixel-frames are non-zero "
               f"(mean over {len(sample)} movie(s))")
+    records = store.records() if complete else {}
+    if "length_frames" in records:
+        length = records["length_frames"][complete]
+        print(f"wave length      {length.mean():.1f} +- {length.std():.1f} frames (mean +- sd of {len(complete)} "
+              f"single-wave movies; {int((length >= store.n_frames).sum())} outlast the movie)")
+    if "direction_deg" in records:
+        d = np.radians(records["direction_deg"][complete])
+        d = d[np.isfinite(d)]
+        if d.size:
+            print(f"intended dirs    B_wave {np.abs(np.exp(1j * d).mean()):.3f} over {d.size} waves "
+                  f"(the records' rounded directions)")
     if args.json:
         print(json.dumps(a, indent=2))
     return 0

@@ -217,6 +217,17 @@ def create_store(path, spec: DatasetSpec, *, command_line=None, backend: str = "
         compressors=Crc32cCodec(),
         dimension_names=("movie",),
     )
+    # Per-movie records (e.g. a single wave's initiation point), written with the movie before its flag.
+    for name, dtype in model_of(spec.params).record_fields(spec.params).items():
+        root.create_array(
+            f"records/{name}",
+            shape=(spec.n_movies,),
+            chunks=(1,),
+            dtype=dtype,
+            fill_value=np.nan if dtype.kind == "f" else -1,
+            compressors=Crc32cCodec(),
+            dimension_names=("movie",),
+        )
     try:
         os.rename(tmp, path)
     except OSError:
@@ -495,6 +506,28 @@ class WaveStore:
             row = np.asarray(self._written[movie])
             row[chunks.start : chunks.stop] = 1
             self._written[movie] = row
+
+    @property
+    def record_names(self) -> list[str]:
+        """Names of the per-movie records this store keeps (see :meth:`records`)."""
+        if "records" not in self._root:
+            return []
+        return sorted(name for name, _ in self._root["records"].arrays())
+
+    def write_records(self, movie: int, values: dict) -> None:
+        """Write ``movie``'s records (a value per name of :attr:`record_names`), before :meth:`mark_complete`."""
+        for name, value in values.items():
+            self._root[f"records/{name}"][movie] = value
+
+    def records(self) -> dict[str, np.ndarray]:
+        """Each per-movie record as an (M,) array; entries of incomplete movies are fill values (-1 or NaN)."""
+        done = self.complete_mask()
+        out = {}
+        for name in self.record_names:
+            values = np.asarray(self._root[f"records/{name}"][:])
+            fill = np.nan if values.dtype.kind == "f" else -1
+            out[name] = np.where(done, values, fill).astype(values.dtype)
+        return out
 
     def mark_complete(self, movie: int) -> None:
         """Flag ``movie`` as completely written, after its last frame (store opened ``r+``)."""

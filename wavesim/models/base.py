@@ -60,6 +60,10 @@ class WaveModel:
         Defaults of the run settings where the model's differ from the
         amacrine model's (``spacing_um``, ``width_um``, ``warmup_s``,
         ``duration_s``, ``frame_period_s``, ``um_per_pixel``), for the CLI.
+    single_wave : callable, optional
+        ``single_wave(params) -> bool``: whether a movie of these parameters
+        holds one wave from frame 0 (the store then records each movie's
+        ``length_frames``, the first frame with nothing lit).
     events_engine : str, optional
         ``"module:Class"`` of the model's ``cpu-events`` engine, where it has one.
     movie_records : callable, optional
@@ -84,6 +88,17 @@ class WaveModel:
     run_defaults: Mapping[str, float] = dataclasses.field(default_factory=dict)
     movie_records: Callable[..., dict[str, np.ndarray]] | None = None
     events_engine: str | None = None
+    single_wave: Callable[[Any], bool] | None = None
+
+    def record_fields(self, params) -> dict[str, np.dtype]:
+        """Names and dtypes of the per-movie records a store of these parameters keeps (may be empty)."""
+        fields: dict[str, np.dtype] = {}
+        if self.movie_records is not None:
+            empty = self.movie_records(None, np.zeros((0, 1), np.int64), np.zeros(0, np.uint64))
+            fields.update({name: np.asarray(v).dtype for name, v in empty.items()})
+        if self.single_wave is not None and self.single_wave(params):
+            fields["length_frames"] = np.dtype(np.int32)
+        return fields
 
     def __post_init__(self):
         if self.lattice is None:

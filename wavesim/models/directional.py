@@ -253,9 +253,11 @@ def tables(lattice) -> dict[str, np.ndarray]:
 
 
 def movie_records(lattice, prows: np.ndarray, keys: np.ndarray) -> dict[str, np.ndarray]:
-    """Wave mode: each movie's initiation cell, inhibition point and intended direction (from the reference).
+    """Wave mode: each movie's initiation cell, inhibition point (cells) and intended direction (from the reference).
 
-    Continuous movies hold many waves: their entries are NaN / -1.
+    Continuous movies hold many waves: their entries are NaN / -1. Directions
+    are the wave's rounded ``theta'`` in degrees, ``atan2(dy, dx)`` with y
+    down the rows.
     """
     from .directional_reference import wave_origin
 
@@ -267,11 +269,10 @@ def movie_records(lattice, prows: np.ndarray, keys: np.ndarray) -> dict[str, np.
         "inhibition_col": np.full(n, np.nan),
         "direction_deg": np.full(n, np.nan),
     }
-    site = lattice.exists
     for b, (prow, key) in enumerate(zip(prows, keys)):
         if prow[rule.P_CONTINUOUS]:
             continue
-        origin = wave_origin(int(key), prow, site)
+        origin = wave_origin(int(key), prow, lattice.exists)
         if origin is None:
             continue
         (r, c), (ai_r, ai_c), cls = origin
@@ -305,4 +306,5 @@ MODEL = WaveModel(
     run_defaults={"spacing_um": 50.0, "width_um": 3200.0, "um_per_pixel": 50.0, "frame_period_s": 0.5,
                   "warmup_s": 0.0, "duration_s": 64.0},
     movie_records=movie_records,
+    single_wave=lambda params: params.mode == "wave",
 )
