@@ -177,3 +177,36 @@ def test_pull_weights_reverse_the_push_for_direction_masks_and_keep_symmetric_we
     assert np.array_equal(pulled[0], [1 << ((k + 4) % 8) for k in range(8)])
     hex_dr, hex_dc, hex_w = ws.HexLattice(ws.Retina()).offsets
     assert np.array_equal(pull_weights(hex_dr, hex_dc, hex_w), hex_w)
+
+
+def test_generate_writes_a_directional_store_with_its_records_and_it_streams(tmp_path):
+    from wavesim.cli import main
+    from wavesim.data import WaveClips
+    from wavesim.io.store import open_store
+
+    path = tmp_path / "waves.zarr"
+    assert main(["generate", str(path), "--model", "directional", "--preset", "may2025", "--movies", "5",
+                 "--duration-s", "40", "--backend", "cpu-events", "--no-progress"]) == 0
+    store = open_store(path)
+    assert store.frame_shape == (64, 64) and store.n_frames == 80  # the paper's grid and 0.5 s frames
+    records = store.records()
+    movies = np.stack([store.read_movie(m) for m in range(5)])
+    stats = single_wave_stats(movies)
+    np.testing.assert_array_equal(records["length_frames"], stats.length_frames)
+    for m in range(5):
+        (r,), (c,) = np.nonzero(movies[m, 0])
+        assert (records["initiation_row"][m], records["initiation_col"][m]) == (r, c)
+    clips = WaveClips(path, clip_frames=11, batch_size=2, seed=0)
+    batch = next(iter(clips))
+    assert tuple(batch["clips"].shape[-2:]) == (64, 64)
+
+
+def test_live_waves_stream_continuous_directional_waves_and_refuse_single_waves():
+    from wavesim.data import LiveWaves
+
+    live = LiveWaves(MODEL.preset("continuous"), n_retinas=2, batch_size=2, backend="cpu", batches_per_epoch=2,
+                     warmup_s=30)
+    batches = list(live)
+    assert batches[0]["clips"].shape == (2, 11, 64, 64) and any(b["clips"].any() for b in batches)
+    with pytest.raises(ParameterError, match="mode='continuous'"):
+        LiveWaves(MODEL.preset("may2025"))

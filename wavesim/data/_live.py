@@ -70,7 +70,8 @@ class LiveWaves(IterableDataset):
     retina, readout : Retina, Readout
         Default: the 3.2 mm square and 64 x 64 pixels of 50 um at 0.5 s per
         frame of May et al. (2025).
-    warmup_s : float (s)
+    warmup_s : float (s), optional
+        Simulated time before the first clip (default: the model's, 900 s for amacrine, 0 for directional).
     clip_frames, frame_stride : int
     batch_size : int, optional
         Clips per batch (default ``n_retinas``); must divide ``n_retinas``.
@@ -92,7 +93,7 @@ class LiveWaves(IterableDataset):
         n_retinas: int | None = None,
         retina: Retina | None = None,
         readout: Readout | None = None,
-        warmup_s: float = 900.0,
+        warmup_s: float | None = None,
         clip_frames: int = 11,
         frame_stride: int = 1,
         batch_size: int | None = None,
@@ -108,6 +109,14 @@ class LiveWaves(IterableDataset):
         from ..backends import resolve_backend
 
         self.params = params if params is not None else get_model().preset()
+        model = model_of(self.params)
+        if model.single_wave is not None and model.single_wave(self.params):
+            raise ParameterError(
+                f"LiveWaves runs each retina on and on, but these {model.name!r} parameters start one wave per "
+                f"movie (mode='wave'); use mode='continuous' (e.g. preset 'continuous'), or write wave-mode movies "
+                f"with 'wavesim generate' and stream them with WaveClips."
+            )
+        defaults = model.run_defaults
         self.param_ranges = model_of(self.params).params_cls.check_ranges(param_ranges or {})
         self.backend = resolve_backend(backend)
         self.n_retinas = _RETINAS_DEFAULT[self.backend] if n_retinas is None else n_retinas
@@ -120,8 +129,13 @@ class LiveWaves(IterableDataset):
             raise ParameterError(f"batch_size ({self.batch_size}) must divide n_retinas ({self.n_retinas}).")
         if batches_per_epoch is not None and (not isinstance(batches_per_epoch, int) or batches_per_epoch < 1):
             raise ParameterError(f"batches_per_epoch must be a positive integer or None, got {batches_per_epoch!r}.")
-        self.retina = retina or Retina(width_um=3200, height_um=3200, shape="rectangle")
-        self.readout = readout or Readout(um_per_pixel=50, frame_period_s=0.5)
+        width_um = defaults.get("width_um", 3200.0)
+        self.retina = retina or Retina(width_um=width_um, height_um=width_um, shape="rectangle",
+                                       spacing_um=defaults.get("spacing_um", Retina().spacing_um))
+        self.readout = readout or Readout(um_per_pixel=defaults.get("um_per_pixel", 50.0),
+                                          frame_period_s=defaults.get("frame_period_s", 0.5))
+        if warmup_s is None:
+            warmup_s = defaults.get("warmup_s", 900.0)
         self.warmup_s = check_value("LiveWaves", "warmup_s", warmup_s, Timing.field_specs()["warmup_s"])
         self.clip_frames = clip_frames
         self.frame_stride = frame_stride
