@@ -64,87 +64,102 @@ def build_events_runner(rule_key: str | None = None):
 
     push_ring_c = inlined(push_ring)
 
+    def retina_step(b, t, state, plane, R, C, ca, ca_alpha_q30, inp, key, prow, site, dr, dc, w, table, ring,
+                    ring_step, head, count, visits, touched):
+        """Advance retina ``b`` to the end of step ``t``."""
+        cap = ring.shape[1]
+        base = b * R * C
+        keep = window_c(prow)
+        # Drop what left the window, then push from the entries that spread at t - 1.
+        while count[b] > 0 and ring_step[b, head[b]] <= t - 1 - keep:
+            head[b] = (head[b] + 1) % cap
+            count[b] -= 1
+        n_touched = 0
+        for e in range(count[b]):
+            slot = (head[b] + e) % cap
+            if ring_step[b, slot] != t - 1 - prow[P_SPREAD_AGE]:
+                continue
+            src = ring[b, slot]
+            r = src // C
+            c = src - r * C
+            for k in range(dr.shape[1]):
+                rr = r + dr[0, k]
+                cc = c + dc[0, k]
+                if rr >= 0 and rr < R and cc >= 0 and cc < C:
+                    tgt = rr * C + cc
+                    if inp[b, tgt] == 0:
+                        touched[n_touched] = tgt
+                        n_touched += 1
+                    inp[b, tgt] += w[0, k]
+        n_visit = R * C if prow[P_CONTINUOUS] else n_touched
+        for j in range(n_visit):
+            cell = j if prow[P_CONTINUOUS] else touched[j]
+            x = inp[b, cell]
+            inp[b, cell] = 0
+            step(state, plane, base + cell, t, x, key, cell, site, prow, table)
+            if np.int64(state[base + cell]) == t:
+                push_ring_c(b, cell, t, ring, ring_step, head, count)
+        visits[b] += n_visit
+        if ca_alpha_q30 > 0:
+            # The calcium filter moves in every cell every step: dense, as in the dense runner.
+            for cell in range(R * C):
+                if site[cell] != 0:
+                    lit = 1 if active(state, plane, base + cell, t, prow) else 0
+                    ca[base + cell] = calcium_step(ca[base + cell], lit, ca_alpha_q30)
+
+    retina_step_c = inlined(retina_step)
+
+    def draw_lit(frame, b, t, state, plane, R, C, prow, pixel_of_cell, ring, head, count):
+        """Retina ``b``'s binary frame (H, W) at step ``t``: a lit cell activated within the ring's window."""
+        cap = ring.shape[1]
+        W = frame.shape[1]
+        frame[:, :] = 0
+        for e in range(count[b]):
+            cell = ring[b, (head[b] + e) % cap]
+            pix = pixel_of_cell[cell]
+            if pix >= 0 and active(state, plane, b * R * C + cell, t, prow):
+                y = pix // W
+                frame[y, pix - y * W] = 1
+
+    draw_lit_c = inlined(draw_lit)
+
     def advance(t0, n_steps, state, B, R, C, ca, ca_alpha_q30, inp, keys, params, site, dr, dc, w, table, ring,
                 ring_step, head, count, visits):
         """Run steps ``t0 + 1 .. t0 + n_steps``; ``inp`` (B, R * C) int32 is zero between calls."""
         plane = B * R * C
-        K = dr.shape[1]
-        cap = ring.shape[1]
         for b in prange(B):
-            prow = params[b]
-            key = keys[b]
-            base = b * R * C
-            spread_step_back = prow[P_SPREAD_AGE] + 1
-            keep = window_c(prow)
             touched = np.empty(R * C, np.int32)
-            for s in range(n_steps):
-                t = t0 + s + 1
-                # Drop what left the window, then push from the entries that spread at t - 1.
-                while count[b] > 0 and ring_step[b, head[b]] <= t - 1 - keep:
-                    head[b] = (head[b] + 1) % cap
-                    count[b] -= 1
-                n_touched = 0
-                for e in range(count[b]):
-                    slot = (head[b] + e) % cap
-                    if ring_step[b, slot] != t - spread_step_back:
-                        continue
-                    src = ring[b, slot]
-                    r = src // C
-                    c = src - r * C
-                    for k in range(K):
-                        rr = r + dr[0, k]
-                        cc = c + dc[0, k]
-                        if rr >= 0 and rr < R and cc >= 0 and cc < C:
-                            tgt = rr * C + cc
-                            if inp[b, tgt] == 0:
-                                touched[n_touched] = tgt
-                                n_touched += 1
-                            inp[b, tgt] += w[0, k]
-                if prow[P_CONTINUOUS]:
-                    for cell in range(R * C):
-                        x = inp[b, cell]
-                        inp[b, cell] = 0
-                        step(state, plane, base + cell, t, x, key, cell, site, prow, table)
-                        if np.int64(state[base + cell]) == t:
-                            push_ring_c(b, cell, t, ring, ring_step, head, count)
-                    visits[b] += R * C
-                else:
-                    for j in range(n_touched):
-                        cell = touched[j]
-                        x = inp[b, cell]
-                        inp[b, cell] = 0
-                        step(state, plane, base + cell, t, x, key, cell, site, prow, table)
-                        if np.int64(state[base + cell]) == t:
-                            push_ring_c(b, cell, t, ring, ring_step, head, count)
-                    visits[b] += n_touched
-                if ca_alpha_q30 > 0:
-                    # The calcium filter moves in every cell every step: dense, as in the dense runner.
-                    for cell in range(R * C):
-                        if site[cell] != 0:
-                            lit = 1 if active(state, plane, base + cell, t, prow) else 0
-                            ca[base + cell] = calcium_step(ca[base + cell], lit, ca_alpha_q30)
+            for t in range(t0 + 1, t0 + n_steps + 1):
+                retina_step_c(b, t, state, plane, R, C, ca, ca_alpha_q30, inp, keys[b], params[b], site, dr, dc, w,
+                              table, ring, ring_step, head, count, visits, touched)
 
-    def lit_frame(out, t, state, B, R, C, params, pixel_of_cell, ring, ring_step, head, count):
-        """Binary frames (B, H, W) when each pixel reads one cell of its own (``pixel_of_cell``, -1: none).
+    def record(t0, targets, out, state, B, R, C, inp, keys, params, site, dr, dc, w, table, ring, ring_step,
+               head, count, visits, pixel_of_cell):
+        """Binary frames ``out[:, i]`` at steps ``targets[i]`` (ascending, from ``t0``), each retina in one go.
 
-        A lit cell activated within the ring's window, so only the ring's entries are looked at.
+        Retinas are independent, so each runs all its steps and frames on one thread, with no barrier per step.
         """
         plane = B * R * C
-        cap = ring.shape[1]
-        W = out.shape[2]
+        ca = np.zeros(1, np.int32)
         for b in prange(B):
-            prow = params[b]
-            out[b] = 0
-            for e in range(count[b]):
-                slot = (head[b] + e) % cap
-                cell = ring[b, slot]
-                pix = pixel_of_cell[cell]
-                if pix >= 0 and active(state, plane, b * R * C + cell, t, prow):
-                    y = pix // W
-                    out[b, y, pix - y * W] = 1
+            touched = np.empty(R * C, np.int32)
+            t = t0
+            for i in range(targets.size):
+                while t < targets[i]:
+                    t += 1
+                    retina_step_c(b, t, state, plane, R, C, ca, 0, inp, keys[b], params[b], site, dr, dc, w, table,
+                                  ring, ring_step, head, count, visits, touched)
+                draw_lit_c(out[b, i], b, t, state, plane, R, C, params[b], pixel_of_cell, ring, head, count)
+
+    def lit_frame(out, t, state, B, R, C, params, pixel_of_cell, ring, ring_step, head, count):
+        """Binary frames (B, H, W) when each pixel reads one cell of its own (``pixel_of_cell``, -1: none)."""
+        plane = B * R * C
+        for b in prange(B):
+            draw_lit_c(out[b], b, t, state, plane, R, C, params[b], pixel_of_cell, ring, head, count)
 
     return SimpleNamespace(
         setup=_compiled(setup, rule_key, True),
         advance=_compiled(advance, rule_key, True),
+        record=_compiled(record, rule_key, True),
         lit_frame=_compiled(lit_frame, rule_key, True),
     )

@@ -210,3 +210,24 @@ def test_live_waves_stream_continuous_directional_waves_and_refuse_single_waves(
     assert batches[0]["clips"].shape == (2, 11, 64, 64) and any(b["clips"].any() for b in batches)
     with pytest.raises(ParameterError, match="mode='continuous'"):
         LiveWaves(MODEL.preset("may2025"))
+
+
+@pytest.mark.parametrize("preset", ["may2025", "continuous"])
+def test_cpu_events_recorded_chunks_equal_the_dense_engines_frames(preset):
+    params = MODEL.preset(preset)
+    dense, events = (ws.Simulation(params, [7, 8, 9], retina=GRID, readout=PIXELS, backend=b) for b in ("cpu", "cpu-events"))
+    assert events.engine.records_frames
+    a = np.concatenate([c for _, c in dense.frames(50, 7)], axis=1)
+    b = np.concatenate([c for _, c in events.frames(50, 7)], axis=1)
+    assert np.array_equal(a, b) and a.any()
+    for name, values in dense.state().items():
+        assert np.array_equal(values, events.state()[name])
+
+
+def test_auto_picks_the_event_driven_engine_for_directional_waves_without_a_gpu():
+    from wavesim.backends import cuda_status
+
+    if cuda_status()[0]:
+        pytest.skip("a GPU is usable here: auto picks cuda")
+    assert ws.Simulation(MODEL.preset(), [0], retina=GRID, readout=PIXELS).backend == "cpu-events"
+    assert ws.Simulation(ws.preset("mouse"), [0], retina=ws.Retina(width_um=400, height_um=400)).backend == "cpu"

@@ -124,7 +124,7 @@ def generate_store(
     if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
         raise ParameterError(f"batch size must be a positive integer (retinas simulated at once), got {batch_size!r}.")
     path = Path(path)
-    backend = resolve_backend(backend)
+    backend = resolve_backend(backend, model_of(spec.params))
     split_run = movies is not None
     movies = list(range(spec.n_movies)) if movies is None else list(movies)
     if any(not 0 <= m < spec.n_movies for m in movies):

@@ -99,9 +99,10 @@ class Simulation:
     readout : Readout
         Pixel size, frame period and kind of frames.
     backend : {"auto", "cpu", "cpu-events", "cuda"}
-        ``auto`` picks ``cuda`` when a usable GPU is present, else ``cpu``.
-        ``cpu-events`` (amacrine model only) updates only the cells near
-        activity and gives the same state and frames as ``cpu``.
+        ``auto`` picks ``cuda`` when a usable GPU is present, else the
+        model's CPU engine (``cpu``; ``cpu-events`` for ``directional``).
+        ``cpu-events`` updates only the cells near activity and gives the
+        same state and frames as ``cpu``.
 
     Examples
     --------
@@ -142,7 +143,7 @@ class Simulation:
         self.dt_s = dts.pop()
         self.retina = retina or Retina()
         self.readout = readout or Readout()
-        self.backend = resolve_backend(backend)
+        self.backend = resolve_backend(backend, self.model)
         self.model.check_backend(self.backend)
         check_memory(self.model, self.retina, len(seeds))
         self.lattice = self.model.lattice(self.retina)
@@ -209,10 +210,14 @@ class Simulation:
         for first in range(0, n_frames, chunk_frames):
             n = min(chunk_frames, n_frames - first)
             chunk = self.xp.zeros((self.batch_size, n, *self.frame_shape), dtype=np.uint8)
-            for i in range(n):
-                target = start + int(math.floor((first + i) * period / self.dt_s + 1e-9))
-                self.advance(target - self.step)
-                self.engine.read_frame(chunk[:, i])
+            targets = [start + int(math.floor((first + i) * period / self.dt_s + 1e-9)) for i in range(n)]
+            if getattr(self.engine, "records_frames", False):
+                # The engine steps and draws a whole chunk per retina in one call.
+                self.engine.record_frames(chunk, np.array(targets))
+            else:
+                for i, target in enumerate(targets):
+                    self.advance(target - self.step)
+                    self.engine.read_frame(chunk[:, i])
             yield first, blur_frames(chunk, self._blur, self.xp)
 
     def to_host(self, array) -> np.ndarray:

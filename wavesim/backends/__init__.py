@@ -34,8 +34,12 @@ def cuda_status() -> tuple[bool, str]:
     return True, f"CUDA GPU: {cupy.cuda.runtime.getDeviceProperties(0)['name'].decode()}"
 
 
-def resolve_backend(name: str) -> str:
-    """Turn a backend name into ``cpu``, ``cpu-events`` or ``cuda``, checking availability (``auto``: cuda or cpu)."""
+def resolve_backend(name: str, model=None) -> str:
+    """Turn a backend name into ``cpu``, ``cpu-events`` or ``cuda``, checking availability.
+
+    ``auto`` is ``cuda`` where a GPU is usable, else the model's CPU engine
+    (``model.cpu_backend``; ``cpu`` without a model).
+    """
     if name not in BACKENDS:
         raise ParameterError(f"backend must be one of {BACKENDS}, got {name!r}.")
     if name in ("cpu", "cpu-events"):
@@ -43,7 +47,7 @@ def resolve_backend(name: str) -> str:
     usable, reason = cuda_status()
     if name == "cuda" and not usable:
         raise BackendUnavailableError(f"backend 'cuda' is not usable here: {reason}. Use backend='cpu'.")
-    return "cuda" if usable else "cpu"
+    return "cuda" if usable else (model.cpu_backend if model is not None else "cpu")
 
 
 def make_engine(name: str, **kwargs):

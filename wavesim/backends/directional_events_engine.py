@@ -65,6 +65,22 @@ class DirectionalEventsEngine(CPUEngine):
         )
         self.t += n_steps
 
+    @property
+    def records_frames(self) -> bool:
+        """Whether :meth:`record_frames` can run (binary frames, one cell per pixel)."""
+        return self._pixel_of_cell is not None and not self.calcium_alpha_q30
+
+    def record_frames(self, out: np.ndarray, targets: np.ndarray) -> None:
+        """Advance to each step of ``targets`` (ascending) and write that frame into ``out[:, i]`` (B, n, H, W)."""
+        targets = np.ascontiguousarray(targets, dtype=np.int64)
+        t = self.tables
+        self._events.record(
+            self.t, targets, out, self._state_flat, *self.dims, self.inp, self.keys, self.params, self.site_flat,
+            t["dr"], t["dc"], t["w"], t["table"], self.ring, self.ring_step, self.head, self.count, self.visits,
+            self._pixel_of_cell,
+        )
+        self.t = int(targets[-1]) if targets.size else self.t
+
     def read_frame(self, out: np.ndarray) -> None:
         """Write the current frame of every retina into ``out`` (B, H, W) uint8."""
         if self._pixel_of_cell is None or self.calcium_alpha_q30:

@@ -92,7 +92,7 @@ def run(args) -> int:
         n_movies=args.movies,
     )
     movies = parse_movie_range(args.movie_range, args.movies) if args.movie_range else None
-    chosen = resolve_backend(args.backend)
+    chosen = resolve_backend(args.backend, model)
     if args.backend == "auto":
         _, reason = cuda_status()
         print(f"backend auto -> {chosen} ({reason})", file=sys.stderr)

@@ -118,7 +118,7 @@ class LiveWaves(IterableDataset):
             )
         defaults = model.run_defaults
         self.param_ranges = model_of(self.params).params_cls.check_ranges(param_ranges or {})
-        self.backend = resolve_backend(backend)
+        self.backend = resolve_backend(backend, model)
         self.n_retinas = _RETINAS_DEFAULT[self.backend] if n_retinas is None else n_retinas
         self.batch_size = self.n_retinas if batch_size is None else batch_size
         for name, value in (("n_retinas", self.n_retinas), ("batch_size", self.batch_size), ("clip_frames", clip_frames),

@@ -64,6 +64,8 @@ class WaveModel:
         ``single_wave(params) -> bool``: whether a movie of these parameters
         holds one wave from frame 0 (the store then records each movie's
         ``length_frames``, the first frame with nothing lit).
+    cpu_backend : str
+        The CPU engine ``backend="auto"`` picks where no GPU is usable.
     events_engine : str, optional
         ``"module:Class"`` of the model's ``cpu-events`` engine, where it has one.
     movie_records : callable, optional
@@ -89,6 +91,7 @@ class WaveModel:
     movie_records: Callable[..., dict[str, np.ndarray]] | None = None
     events_engine: str | None = None
     single_wave: Callable[[Any], bool] | None = None
+    cpu_backend: str = "cpu"
 
     def record_fields(self, params) -> dict[str, np.dtype]:
         """Names and dtypes of the per-movie records a store of these parameters keeps (may be empty)."""

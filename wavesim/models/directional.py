@@ -307,4 +307,5 @@ MODEL = WaveModel(
                   "warmup_s": 0.0, "duration_s": 64.0},
     movie_records=movie_records,
     single_wave=lambda params: params.mode == "wave",
+    cpu_backend="cpu-events",
 )
