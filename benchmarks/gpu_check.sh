@@ -16,9 +16,11 @@ cd /tmp  # import the installed package, not the source tree
 REPO=$OLDPWD
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 echo "== GPU tests"
-$PY -m pytest "$REPO/tests/test_gpu.py" "$REPO/tests/test_conformance.py" -q -p no:cacheprovider -rs
+$PY -m pytest "$REPO/tests/test_gpu.py" "$REPO/tests/test_conformance.py" "$REPO/tests/test_model_directional.py" \
+  -q -p no:cacheprovider -rs
 echo "== GPU benchmarks"
 $PY "$REPO/benchmarks/bench_simulate.py" --backends cuda --json /tmp/wavesim-simulate.json ${BENCH_ARGS:-}
 $PY "$REPO/benchmarks/bench_data.py" --backends cuda --json /tmp/wavesim-data.json
+$PY "$REPO/benchmarks/bench_directional.py" --quick  # its own table: directional waves/s, cuda against the CPU engines
 echo "== Summary"
 $PY "$REPO/benchmarks/gpu_summary.py" /tmp/wavesim-simulate.json /tmp/wavesim-data.json
