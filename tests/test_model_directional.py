@@ -231,3 +231,25 @@ def test_auto_picks_the_event_driven_engine_for_directional_waves_without_a_gpu(
         pytest.skip("a GPU is usable here: auto picks cuda")
     assert ws.Simulation(MODEL.preset(), [0], retina=GRID, readout=PIXELS).backend == "cpu-events"
     assert ws.Simulation(ws.preset("mouse"), [0], retina=ws.Retina(width_um=400, height_um=400)).backend == "cpu"
+
+
+def test_clips_within_waves_end_before_each_movies_wave(tmp_path):
+    from wavesim.cli import main
+    from wavesim.data import WaveClips
+    from wavesim.io.store import open_store
+
+    path = tmp_path / "waves.zarr"
+    assert main(["generate", str(path), "--model", "directional", "--movies", "6", "--duration-s", "50",
+                 "--no-progress"]) == 0
+    lengths = open_store(path).records()["length_frames"]
+    clips = WaveClips(path, clip_frames=5, clip_step=5, batch_size=1, shuffle=False, within_waves=True)
+    expected = sum(max(0, (min(n, 100) - 5) // 5 + 1) for n in lengths)
+    assert clips.n_items == expected < WaveClips(path, clip_frames=5, batch_size=1).n_items
+    for i in range(clips.n_items):
+        info = clips.clip(i)
+        assert info["frames"][-1] < lengths[info["movie"]]
+    with pytest.raises(ParameterError, match="within_waves needs stores of single-wave movies"):
+        amacrine = tmp_path / "amacrine.zarr"
+        main(["generate", str(amacrine), "--movies", "1", "--duration-s", "10", "--warmup-s", "0",
+              "--width-um", "500", "--no-progress"])
+        WaveClips(amacrine, clip_frames=5, within_waves=True)

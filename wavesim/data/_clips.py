@@ -31,19 +31,24 @@ class StoreInfo:
     readout: str
     um_per_pixel: float
     frame_period_s: float
+    #: Per complete movie, the frames its single wave lasts (``length_frames`` records), or None.
+    wave_frames: tuple[int, ...] | None = None
 
     @classmethod
     def read(cls, path) -> "StoreInfo":
         store = open_store(path)
+        movies = store.complete_movies()
+        lengths = store.records().get("length_frames") if movies else None
         return cls(
             path=str(Path(path)),
-            movies=tuple(store.complete_movies()),
+            movies=tuple(movies),
             n_frames=store.n_frames,
             frame_shape=tuple(store.frame_shape),
             chunk_frames=int(store.movies.chunks[1]),
             readout=store.readout,
             um_per_pixel=store.um_per_pixel,
             frame_period_s=store.frame_period_s,
+            wave_frames=None if lengths is None else tuple(int(lengths[m]) for m in movies),
         )
 
 
@@ -122,6 +127,10 @@ class WaveClips(ShardedDataset):
         (:func:`pixel_statistics`, computed here if ``True``), before cropping.
     wave_labels : bool
         Add each frame's wave (computed once per movie when the dataset is made).
+    within_waves : bool
+        Stores of single-wave movies (``length_frames`` records, e.g. the
+        directional model's wave mode): only clips that end before the
+        movie's wave does, so no clip holds the dark padding after it.
     shuffle : bool
         Shuffle the order of reads and, within windows of ``shuffle_window``
         clips, the clips (the shuffle buffer).
@@ -151,6 +160,7 @@ class WaveClips(ShardedDataset):
         size_px=None,
         zscore=False,
         wave_labels: bool = False,
+        within_waves: bool = False,
         shuffle: bool = True,
         shuffle_window: int = 2048,
         seed: int = 0,
@@ -172,6 +182,14 @@ class WaveClips(ShardedDataset):
             raise ParameterError(f"clip_step must be a positive integer, got {clip_step!r}.")
         self.transform = FrameTransform(crop_px=crop_px, crop=crop, size_px=size_px)
         self.stores = [StoreInfo.read(p) for p in _as_paths(stores)]
+        self.within_waves = bool(within_waves)
+        if self.within_waves:
+            plain = [s.path for s in self.stores if s.wave_frames is None]
+            if plain:
+                raise ParameterError(
+                    f"within_waves needs stores of single-wave movies (with length_frames records, e.g. "
+                    f"'wavesim generate --model directional'); {', '.join(plain)} has none."
+                )
         self.store_paths = [s.path for s in self.stores]
         shapes = {self.transform.output_shape(s.frame_shape) for s in self.stores}
         if len(shapes) != 1:
@@ -195,19 +213,24 @@ class WaveClips(ShardedDataset):
 
     # ------------------------------------------------------------------ layout
 
-    def clips_per_movie(self, store: int) -> int:
-        return (self.stores[store].n_frames - self.span_frames) // self.clip_step + 1
+    def clips_per_movie(self, store: int, movie_frames: int | None = None) -> int:
+        """Clips of a movie of ``store`` (of ``movie_frames`` frames, default the store's)."""
+        frames = self.stores[store].n_frames if movie_frames is None else movie_frames
+        return max(0, (frames - self.span_frames) // self.clip_step + 1)
 
     def _build_units(self) -> None:
         """Units are the clips whose first frames fall in one chunk-sized block of a movie."""
         sizes, unit_store, unit_movie, unit_first = [], [], [], []
         for i, s in enumerate(self.stores):
-            n = self.clips_per_movie(i)
             block = max(s.chunk_frames, self.clip_step)
-            unit_of_clip = (np.arange(n) * self.clip_step) // block
-            per_unit = np.bincount(unit_of_clip)
-            first_clip = np.concatenate([[0], np.cumsum(per_unit)[:-1]])
-            for m in s.movies:
+            for j, m in enumerate(s.movies):
+                # Within waves: only clips that end before the movie's wave does.
+                n = self.clips_per_movie(i, min(s.wave_frames[j], s.n_frames) if self.within_waves else None)
+                if n == 0:
+                    continue
+                unit_of_clip = (np.arange(n) * self.clip_step) // block
+                per_unit = np.bincount(unit_of_clip)
+                first_clip = np.concatenate([[0], np.cumsum(per_unit)[:-1]])
                 sizes.append(per_unit)
                 unit_store.append(np.full(per_unit.size, i))
                 unit_movie.append(np.full(per_unit.size, m))
