@@ -40,15 +40,13 @@ one thread.
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 from numba import njit, prange
 
 from .amacrine import (ONSET_ABSENT, P_ALPHA_Q30, P_DSTEPS, P_SPONT_U32, STREAM_SPONTANEOUS, build_rule)
-from .cpu import _compiled
+from .cpu import _compiled, runner_key
 from .random import build_random
 from .readout import build_readout
 
@@ -57,11 +55,6 @@ BUCKETS = 1 << 12
 
 LAZY = 1  # codes of a cell: 0 no cell at this site, 1 lazy, 2 hot
 HOT = 2
-
-
-def events_key(rule_key: str) -> str:
-    """The cache key of the event loops: the rule's key and this module's source."""
-    return hashlib.sha256(rule_key.encode() + Path(__file__).read_bytes()).hexdigest()
 
 
 def build_events_runner(rule_key: str | None = None):
@@ -77,7 +70,7 @@ def build_events_runner(rule_key: str | None = None):
     cell_step, active, filter_exc = rule.cell_step, rule.active, rule.filter_exc
     draw_u32 = build_random(inlined).draw_u32
     calcium_step = build_readout(inlined, active).calcium_step
-    key = None if rule_key is None else events_key(rule_key)
+    key = None if rule_key is None else runner_key(rule_key, __file__)
     mask = BUCKETS - 1
 
     @inlined

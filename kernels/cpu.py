@@ -44,6 +44,16 @@ class _RuleKeyedCache(FunctionCache):
         return (sig, codegen.magic_tuple(), (code, self._rule_key))
 
 
+def runner_key(rule_key: str, module_file: str) -> str:
+    """A cache key for loops defined in ``module_file`` around a rule: the rule's key and that file's source.
+
+    Loops call helpers that are closures in their own module, which a
+    change leaves out of the loops' bytecode; hashing the file catches it.
+    """
+    with open(module_file, "rb") as f:
+        return hashlib.sha256(rule_key.encode() + f.read()).hexdigest()
+
+
 def _compiled(py_func, rule_key: str | None, parallel: bool):
     dispatcher = njit(parallel=parallel)(py_func)
     if rule_key is not None:

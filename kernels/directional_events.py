@@ -23,13 +23,15 @@ from types import SimpleNamespace
 import numpy as np
 from numba import njit, prange
 
-from .cpu import _compiled
+from .cpu import _compiled, runner_key
 from .readout import build_readout
 from .directional import P_CONTINUOUS, P_OFF_HI, P_ON_HI, P_SPREAD_AGE, build_rule
 
 
 def build_events_runner(rule_key: str | None = None):
     """Compile ``setup``, ``advance`` and ``lit_frame`` for the directional rule."""
+    if rule_key is not None:
+        rule_key = runner_key(rule_key, __file__)
     inlined = njit(inline="always")
     rule = build_rule(inlined)
     step, active = rule.step, rule.active

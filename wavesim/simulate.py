@@ -94,10 +94,11 @@ class Simulation:
         One parameter set for all retinas, or one per retina (one model, one ``dt_s``).
     seeds : sequence of int
         One seed per retina; the batch size is ``len(seeds)``.
-    retina : Retina
-        Size and shape of the simulated sheet.
-    readout : Readout
-        Pixel size, frame period and kind of frames.
+    retina : Retina, optional
+        Size and shape of the simulated sheet (default: the model's, e.g.
+        the paper's 64 x 64 grid of 50 um for ``directional``).
+    readout : Readout, optional
+        Pixel size, frame period and kind of frames (default: the model's).
     backend : {"auto", "cpu", "cpu-events", "cuda"}
         ``auto`` picks ``cuda`` when a usable GPU is present, else the
         model's CPU engine (``cpu``; ``cpu-events`` for ``directional``).
@@ -141,8 +142,8 @@ class Simulation:
         self.params = params
         self.seeds = seeds
         self.dt_s = dts.pop()
-        self.retina = retina or Retina()
-        self.readout = readout or Readout()
+        self.retina = retina or self.model.default_retina()
+        self.readout = readout or self.model.default_readout()
         self.backend = resolve_backend(backend, self.model)
         self.model.check_backend(self.backend)
         check_memory(self.model, self.retina, len(seeds))

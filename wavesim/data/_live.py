@@ -129,11 +129,9 @@ class LiveWaves(IterableDataset):
             raise ParameterError(f"batch_size ({self.batch_size}) must divide n_retinas ({self.n_retinas}).")
         if batches_per_epoch is not None and (not isinstance(batches_per_epoch, int) or batches_per_epoch < 1):
             raise ParameterError(f"batches_per_epoch must be a positive integer or None, got {batches_per_epoch!r}.")
-        width_um = defaults.get("width_um", 3200.0)
-        self.retina = retina or Retina(width_um=width_um, height_um=width_um, shape="rectangle",
-                                       spacing_um=defaults.get("spacing_um", Retina().spacing_um))
-        self.readout = readout or Readout(um_per_pixel=defaults.get("um_per_pixel", 50.0),
-                                          frame_period_s=defaults.get("frame_period_s", 0.5))
+        self.retina = retina or (model.default_retina() if defaults else Retina(width_um=3200, height_um=3200))
+        self.readout = readout or (model.default_readout() if defaults else Readout(um_per_pixel=50,
+                                                                                    frame_period_s=0.5))
         if warmup_s is None:
             warmup_s = defaults.get("warmup_s", 900.0)
         self.warmup_s = check_value("LiveWaves", "warmup_s", warmup_s, Timing.field_specs()["warmup_s"])

@@ -133,6 +133,24 @@ class WaveModel:
             h.update(path.read_bytes())
         return h.hexdigest()
 
+    def default_retina(self):
+        """The sheet this model runs on unless told otherwise (its ``run_defaults``, else ``Retina()``)."""
+        from ..lattice import Retina
+
+        d = self.run_defaults
+        if not d:
+            return Retina()
+        return Retina(width_um=d["width_um"], height_um=d.get("height_um", d["width_um"]), spacing_um=d["spacing_um"])
+
+    def default_readout(self):
+        """The frames this model gives unless told otherwise (its ``run_defaults``, else ``Readout()``)."""
+        from ..readout import Readout
+
+        d = self.run_defaults
+        if not d:
+            return Readout()
+        return Readout(um_per_pixel=d["um_per_pixel"], frame_period_s=d["frame_period_s"])
+
     def check_backend(self, backend: str) -> None:
         """Raise ParameterError if ``backend`` (resolved) does not run this model."""
         if backend not in self.backends:
