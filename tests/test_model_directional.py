@@ -253,3 +253,18 @@ def test_clips_within_waves_end_before_each_movies_wave(tmp_path):
         main(["generate", str(amacrine), "--movies", "1", "--duration-s", "10", "--warmup-s", "0",
               "--width-um", "500", "--no-progress"])
         WaveClips(amacrine, clip_frames=5, within_waves=True)
+
+
+def test_wave_sequence_puts_whole_waves_back_to_back_whatever_the_batch():
+    from wavesim.simulate import wave_sequence
+
+    params = MODEL.preset("may2025")
+    a = wave_sequence(params, 3, 600, batch=16)
+    b = wave_sequence(params, 3, 600, batch=7)
+    assert a.shape == (600, 64, 64) and np.array_equal(a, b)
+    lit = a.reshape(600, -1).any(axis=1)
+    assert lit.all()  # waves are cut at their first dark frame
+    # Each wave starts with its initiation pixel alone.
+    assert a[0].sum() == 1
+    with pytest.raises(ParameterError, match="single-wave parameters"):
+        wave_sequence(MODEL.preset("continuous"), 0, 10)

@@ -258,3 +258,44 @@ def simulate_movies(
 def n_frames(timing: Timing, readout: Readout) -> int:
     """Frames in a movie of ``timing.duration_s`` at ``readout.frame_period_s`` (at least 1)."""
     return max(1, int(round(timing.duration_s / readout.frame_period_s)))
+
+
+def wave_sequence(params, seed: int, n_frames: int, *, retina: Retina | None = None, readout: Readout | None = None,
+                  backend: str = "auto", batch: int = 256, max_wave_frames: int = 512) -> np.ndarray:
+    """Single waves back to back, each until nothing is lit: the released script's dataset of May et al. (2025).
+
+    Wave ``k`` is the movie of seed ``movie_seeds(seed, [k])`` (wave mode of
+    a model with ``single_wave``), cut at its first dark frame; waves are
+    concatenated in order until ``n_frames`` frames are filled. A wave longer
+    than ``max_wave_frames`` is cut there.
+
+    Returns
+    -------
+    (n_frames, H, W) uint8 ndarray
+    """
+    sim_model = model_of(params)
+    if sim_model.single_wave is None or not sim_model.single_wave(params):
+        raise ParameterError(f"wave_sequence needs single-wave parameters (e.g. model 'directional' in mode 'wave'); "
+                             f"these {sim_model.name!r} parameters run continuously.")
+    if not isinstance(n_frames, int) or n_frames < 1:
+        raise ParameterError(f"n_frames must be a positive integer, got {n_frames!r}.")
+    pieces, have, first = [], 0, 0
+    while have < n_frames:
+        sim = Simulation(params, movie_seeds(seed, range(first, first + batch)), retina=retina, readout=readout,
+                         backend=backend)
+        chunks, ended = [], np.zeros(batch, bool)
+        for _, chunk in sim.frames(max_wave_frames, 32):
+            chunks.append(sim.to_host(chunk))
+            ended |= ~chunks[-1].reshape(batch, chunks[-1].shape[1], -1).any(axis=2).any(axis=1) | ended
+            if ended.all():  # a wave never restarts: once every wave is dark the rest is dark
+                break
+        movies = np.concatenate(chunks, axis=1)
+        dark = ~movies.reshape(batch, movies.shape[1], -1).any(axis=2)
+        for movie, d in zip(movies, dark):
+            length = int(d.argmax()) if d.any() else movies.shape[1]
+            pieces.append(movie[:length])
+            have += length
+            if have >= n_frames:
+                break
+        first += batch
+    return np.concatenate(pieces)[:n_frames]
