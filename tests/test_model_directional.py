@@ -268,3 +268,20 @@ def test_wave_sequence_puts_whole_waves_back_to_back_whatever_the_batch():
     assert a[0].sum() == 1
     with pytest.raises(ParameterError, match="single-wave parameters"):
         wave_sequence(MODEL.preset("continuous"), 0, 10)
+
+
+@pytest.mark.parametrize("preset", sorted(MODEL.presets))
+def test_parameter_files_round_trip_names_and_none(tmp_path, preset):
+    from wavesim.models import load_params_file, write_params_file
+
+    params = MODEL.preset(preset)
+    write_params_file(tmp_path / "p.toml", params, "may2025")  # a base preset whose sigma_rad differs
+    assert load_params_file(tmp_path / "p.toml") == params
+
+
+def test_presets_command_lists_the_directional_models_names_and_choices(capsys):
+    from wavesim.cli import main
+
+    assert main(["presets", "--model", "directional"]) == 0
+    out = capsys.readouterr().out
+    assert "unwrapped" in out and "one of wave, continuous" in out and "1.7258" in out

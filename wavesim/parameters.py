@@ -52,7 +52,7 @@ def check_value(owner: str, name: str, value: Any, meta: Mapping[str, Any]) -> f
     """
     where = f"{owner}.{name}"
     unit = "" if meta["unit"] in ("", "1") else f" {meta['unit']}"  # dimensionless: no unit to print
-    if value is None and meta.get("optional"):
+    if meta.get("optional") and (value is None or (isinstance(value, str) and value.lower() == "none")):
         return None
     if "choices" in meta:
         if value not in meta["choices"]:

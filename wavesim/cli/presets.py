@@ -19,9 +19,19 @@ def run(args) -> int:
         specs = model.params_cls.field_specs()
         names = list(model.presets)
         print(f"model {model.name}: {model.summary} (default preset {model.default_preset})")
-        print(f"{'parameter':<14} {'unit':<5} " + " ".join(f"{n:>8}" for n in names) + "   allowed range")
+        width = max(11, *(len(n) for n in names))
+        print(f"{'parameter':<23} {'unit':<5} " + " ".join(f"{n:>{width}}" for n in names) + "   allowed")
         for field_name, meta in specs.items():
-            values = " ".join(f"{getattr(model.presets[n], field_name):>8g}" for n in names)
-            print(f"{field_name:<14} {meta['unit']:<5} {values}   [{meta['low']:g}, {meta['high']:g}]  {meta['doc']}")
+            values = " ".join(f"{_shown(getattr(model.presets[n], field_name)):>{width}}" for n in names)
+            allowed = ("one of " + ", ".join(meta["choices"]) if "choices" in meta
+                       else f"[{meta['low']:g}, {meta['high']:g}]" + (" or none" if meta.get("optional") else ""))
+            print(f"{field_name:<23} {meta['unit']:<5} {values}   {allowed}  {meta['doc']}")
         print()
     return 0
+
+
+def _shown(value) -> str:
+    """A preset's value as the table shows it: numbers with %g, names as they are, None as "none"."""
+    if value is None:
+        return "none"
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)

@@ -67,7 +67,16 @@ def write_params_file(path, params, base_preset: str, comment: str = "") -> None
     lines = [f"# {line}" for line in comment.splitlines()]
     lines += [f'model = "{model.name}"', f'preset = "{base_preset}"', "", "[parameters]"]
     for name, value in params.to_dict().items():
-        lines.append(f"{name} = {float(value)!r}  # {specs[name]['unit']}")
+        if value is None:
+            text = '"none"'  # TOML has no null; an optional field reads "none" back as None
+        elif isinstance(value, str):
+            text = f'"{value}"'
+        elif specs[name].get("integer"):
+            text = str(int(value))
+        else:
+            text = repr(float(value))
+        unit = specs[name]["unit"]
+        lines.append(f"{name} = {text}  # {unit}" if unit else f"{name} = {text}")
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text("\n".join(lines) + "\n")
