@@ -14,7 +14,7 @@ def _params_from_args(args: argparse.Namespace) -> AnalysisParams:
     overrides = {
         name: getattr(args, name)
         for name in ("activity_threshold", "min_size_fraction", "max_onset_lag_s", "neighbour_radius_um",
-                     "ci_window_s", "seed")
+                     "ci_window_s", "sttc_window_s", "seed")
         if getattr(args, name) is not None
     }
     return AnalysisParams(**overrides)
@@ -68,6 +68,8 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--neighbour-radius-um", type=float,
                         help="MEA: neighbouring electrodes lie within this distance, um (default 2.5 x pitch)")
     parser.add_argument("--ci-window-s", type=float, help="correlation index window dt, s (default 0.1)")
+    parser.add_argument("--sttc-window-s", type=float,
+                        help="spike time tiling coefficient window dt, s (default 0.05)")
     parser.add_argument("--seed", type=int, help="seed of virtual spike trains for movies (default 0)")
 
 
