@@ -24,8 +24,10 @@ def register(subparsers) -> None:
     g.add_argument("--um-per-pixel", type=float, default=50.0, help="pixel size in um (default 50)")
     g.add_argument("--frame-period-s", type=float, default=0.5, help="seconds per frame (default 0.5)")
     g.add_argument("--readout", choices=("binary", "calcium"), default="binary", help="frame type")
-    g.add_argument("--calcium-tau-s", type=float, default=1.0, help="calcium filter time constant, s")
-    g.add_argument("--blur-um", type=float, default=0.0, help="Gaussian blur sd of calcium frames, um")
+    g.add_argument("--calcium-tau-s", type=float, default=None,
+                   help="calcium filter time constant, s (default 1; --readout calcium only)")
+    g.add_argument("--blur-um", type=float, default=None,
+                   help="Gaussian blur sd of calcium frames, um (default 0: none; --readout calcium only)")
     g.add_argument("--backend", choices=BACKENDS, default="auto")
     g.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
     g.add_argument("--movie-range", default=None, help="START:STOP, the movies this process writes (split runs)")
@@ -55,6 +57,17 @@ def run(args) -> int:
     from ..readout import Readout
     from ..simulate import Timing
 
+    from pathlib import Path
+
+    from ..errors import ParameterError, StoreNotFoundError
+
+    if args.readout != "calcium":
+        for option, value in (("--calcium-tau-s", args.calcium_tau_s), ("--blur-um", args.blur_um)):
+            if value is not None:
+                raise ParameterError(f"{option} {value:g} applies to --readout calcium only, not --readout "
+                                     f"{args.readout}.")
+    if args.resume and not args.overwrite and not Path(args.store).exists():  # with both, generate_store says why not
+        raise StoreNotFoundError(f"--resume: no store at {args.store} to resume; leave out --resume to create it.")
     params = _load_params(args)
     spec = DatasetSpec(
         params=params,
@@ -63,13 +76,16 @@ def run(args) -> int:
             um_per_pixel=args.um_per_pixel,
             frame_period_s=args.frame_period_s,
             kind=args.readout,
-            calcium_tau_s=args.calcium_tau_s,
-            blur_um=args.blur_um,
+            calcium_tau_s=1.0 if args.calcium_tau_s is None else args.calcium_tau_s,
+            blur_um=0.0 if args.blur_um is None else args.blur_um,
         ),
         timing=Timing(duration_s=args.duration_s, warmup_s=args.warmup_s),
         seed=args.seed,
         n_movies=args.movies,
     )
+    if args.duration_s < args.frame_period_s:
+        raise ParameterError(f"--duration-s {args.duration_s:g} s is shorter than one frame (--frame-period-s "
+                             f"{args.frame_period_s:g} s); give at least one frame period.")
     movies = parse_movie_range(args.movie_range, args.movies) if args.movie_range else None
     chosen = resolve_backend(args.backend)
     if args.backend == "auto":

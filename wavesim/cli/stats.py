@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from ..analysis import AnalysisParams, analyse_path, format_table, plot_summaries, write_json
 from ..errors import WavesimError
+from ._paths import check_output_file
 
 
 def _params_from_args(args: argparse.Namespace) -> AnalysisParams:
@@ -23,6 +25,13 @@ def _params_from_args(args: argparse.Namespace) -> AnalysisParams:
 def _report(paths: Sequence[str], args: argparse.Namespace) -> int:
     try:
         params = _params_from_args(args)
+        # Outputs are checked before the analysis, which can take minutes.
+        if args.json:
+            check_output_file(args.json, "--json")
+        if args.figure:
+            from matplotlib.figure import Figure
+
+            check_output_file(args.figure, "--figure", tuple(Figure().canvas.get_supported_filetypes()))
         summaries = [
             analyse_path(p, params, um_per_pixel=args.um_per_pixel, frame_period_s=args.frame_period_s)
             for p in paths
@@ -33,6 +42,9 @@ def _report(paths: Sequence[str], args: argparse.Namespace) -> int:
                 print(f"wavesim {args.command}: note: no wave in {summary.name} recruits {params.min_size_fraction:g} "
                       f"of its sites (--min-size-fraction); lower it, or record longer (a warm-up of a few minutes "
                       f"comes before steady waves).", file=sys.stderr)
+        for output in (args.json, args.figure):
+            if output:
+                Path(output).parent.mkdir(parents=True, exist_ok=True)
         if args.json:
             print(f"wrote {write_json(summaries, args.json)}")
         if args.figure:

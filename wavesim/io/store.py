@@ -228,7 +228,12 @@ def create_store(path, spec: DatasetSpec, *, command_line=None, backend: str = "
     path = Path(path)
     if path.exists():
         raise StoreExistsError(f"{path} already exists.")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        above = next((p for p in path.parents if p.exists()), None)
+        why = f"{above} is a file, not a folder" if above is not None and not above.is_dir() else exc.strerror
+        raise StoreError(f"cannot create {path}: {why}.") from None
     tmp = path.parent / f".{path.name}.creating-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     h, w = _frame_shape(spec)
