@@ -10,10 +10,10 @@ from pathlib import Path
 
 from ..backends import BACKENDS
 from ..errors import ParameterError
-from ._paths import check_output_folder
 from ..models import get_model, load_params_file, model_of
 from ..fit.objective import TERM_NAMES, ObjectiveSettings, SimulationSettings
 from ..fit.search import DEFAULT_FITTED, SAMPLERS, fit
+from ._paths import check_output_folder
 
 __all__ = ["register"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from ..backends import BACKENDS
 
@@ -51,15 +52,12 @@ def _load_params(args):
 def run(args) -> int:
     """Generate the store ``args`` describe; print how many movies are complete."""
     from ..backends import cuda_status, resolve_backend
+    from ..errors import ParameterError, StoreNotFoundError
     from ..generate import generate_store, parse_movie_range
     from ..io.store import DatasetSpec
     from ..lattice import Retina
     from ..readout import Readout
     from ..simulate import Timing
-
-    from pathlib import Path
-
-    from ..errors import ParameterError, StoreNotFoundError
 
     if args.readout != "calcium":
         for option, value in (("--calcium-tau-s", args.calcium_tau_s), ("--blur-um", args.blur_um)):
