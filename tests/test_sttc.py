@@ -117,3 +117,23 @@ def test_stats_shows_the_sttc_beside_the_correlation_index(tmp_path, capsys):
     assert summary["params"]["sttc_window_s"] == 0.05 and summary["sttc_closest"] == profile["mean_sttc"][0]
     # Waves correlate near electrodes more than far ones.
     assert 0.1 < profile["mean_sttc"][0] < 1 and profile["mean_sttc"][-1] < profile["mean_sttc"][0] / 4
+
+
+def test_both_ways_of_counting_near_spikes_agree():
+    from wavesim.analysis.bursts import _flatten_trains
+    from wavesim.analysis.correlation import _near_counts_by_channel, _near_counts_by_pairs
+
+    rng = np.random.default_rng(3)
+    onsets = np.sort(rng.uniform(0, 100, 12))
+    trains = [np.sort(np.concatenate([o + rng.uniform(0, 0.3, rng.integers(2, 9)) for o in onsets]
+                                     + [_poisson(rng, 0.5, 100.0)])) for _ in range(7)]
+    trains[2] = trains[1].copy()  # equal times in two channels
+    trains.append(np.zeros(0))
+    times, channel = _flatten_trains(trains)
+    order = np.argsort(times, kind="stable")
+    times, channel = times[order], channel[order]
+    lo = np.searchsorted(times, times - 0.05, side="left")
+    hi = np.searchsorted(times, times + 0.05, side="right")
+    by_pairs = _near_counts_by_pairs(len(trains), channel, lo, hi, False)
+    np.testing.assert_array_equal(by_pairs, _near_counts_by_channel(trains, times, channel, 0.05, False))
+    assert by_pairs[1, 2] == trains[1].size and by_pairs[:, 7].sum() == 0
