@@ -101,7 +101,6 @@ def test_open_dataset_without_xarray_says_how_to_install_it(small_store, monkeyp
 
 
 def test_napari_layer_data_holds_the_complete_movies_with_their_scale(unfinished_store, tmp_path):
-    pytest.importorskip("dask")
     from wavesim.io.napari import get_reader, read_store
 
     path, _ = unfinished_store
@@ -115,6 +114,9 @@ def test_napari_layer_data_holds_the_complete_movies_with_their_scale(unfinished
     assert meta["metadata"]["movies"] == [0, 2, 3] and meta["contrast_limits"] == (0, 1)
     np.testing.assert_array_equal(np.asarray(data[1]), store.read_movie(2))
     np.testing.assert_array_equal(np.asarray(data[2, 17:23, 3]), store.read_movie(3, 17, 23)[:, 3])
+    np.testing.assert_array_equal(data[0:2, 5, 2:4, ::3], np.stack([store.read_movie(m, 5, 6)[0, 2:4, ::3]
+                                                                     for m in (0, 2)]))
+    assert data[1, 7].shape == store.frame_shape and data[::-1, -1].shape == (3, *store.frame_shape)
     damaged = tmp_path / "damaged.zarr"
     shutil.copytree(path, damaged)
     (damaged / "movies/c/3/2/0/0").unlink()

@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import StoreError
 from .store import WaveStore, is_wavesim_store, open_store
 
-__all__ = ["get_reader", "read_store"]
+__all__ = ["CheckedMovies", "get_reader", "read_store"]
 
 
 def get_reader(path):
@@ -47,8 +47,8 @@ def read_store(path) -> list[tuple]:
     Returns
     -------
     list of (data, metadata, "image")
-        ``data`` is a lazy (movie, time, y, x) uint8 dask array of the
-        complete movies; ``metadata`` holds the layer's name, scale,
+        ``data`` is a :class:`CheckedMovies`, a lazy (movie, time, y, x)
+        uint8 array of the complete movies; ``metadata`` holds the layer's name, scale,
         translation, units, axis labels, contrast limits and, under
         ``metadata["wavesim"]``, the store's provenance and
         ``metadata["movies"]``, the store's index of each movie shown.
@@ -58,16 +58,13 @@ def read_store(path) -> list[tuple]:
     StoreError
         If the store has no complete movie.
     """
-    import dask.array as da
-
     if isinstance(path, (list, tuple)):
         (path,) = path
     store = open_store(path)
     movies = store.complete_movies()
     if not movies:
         raise StoreError(f"{store.path} has no completely written movie to show.")
-    frames = _CheckedMovies(store, movies)
-    data = da.from_array(frames, chunks=(1, store.chunk_frames, *store.frame_shape), asarray=True, fancy=False)
+    data = CheckedMovies(store, movies)
     upp, period = store.um_per_pixel, store.frame_period_s
     meta = {
         "name": store.path.name,
@@ -82,8 +79,13 @@ def read_store(path) -> list[tuple]:
     return [(data, meta, "image")]
 
 
-class _CheckedMovies:
-    """Chosen complete movies of a store as a (movie, time, y, x) uint8 array-like whose reads check their chunks."""
+class CheckedMovies:
+    """Chosen complete movies of a store as a lazy (movie, time, y, x) uint8 array whose reads check their chunks.
+
+    Indexing (integers and slices per axis, as napari slices a layer) reads
+    only the chunks that hold the frames asked for, through
+    :meth:`~wavesim.io.store.WaveStore.read_frames`.
+    """
 
     def __init__(self, store: WaveStore, movies: list[int]):
         self.store = store
