@@ -20,6 +20,16 @@ from .models import DEFAULT_PRESET, PRESETS, AmacrineParams, DirectionalParams, 
 from .readout import Readout
 from .simulate import Simulation, Timing, movie_seeds, simulate_movies
 
+
+def __getattr__(name):
+    # wavesim.open_dataset imports wavesim.io (about 1.5 s with scipy) only when first used.
+    if name == "open_dataset":
+        from .io.dataset import open_dataset
+
+        return open_dataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 try:
     __version__ = version("wavesim")
 except PackageNotFoundError:  # running from a source tree that is not installed
@@ -48,6 +58,7 @@ __all__ = [
     "list_models",
     "model_of",
     "movie_seeds",
+    "open_dataset",
     "preset",
     "simulate_movies",
 ]

@@ -212,13 +212,29 @@ def _static_records(sim, names) -> dict[str, np.ndarray]:
 
 def _check_same_dataset(store: WaveStore, spec: DatasetSpec) -> None:
     ours, theirs = spec.identity(), {k: store.attrs.get(k) for k in spec.identity()}
-    differ = [k for k in ours if _jsonish(ours[k]) != _jsonish(theirs[k])]
+    differ = []
+    for key in ours:
+        mine, stored = _jsonish(ours[key]), _jsonish(theirs[key])
+        if isinstance(mine, dict) and isinstance(stored, dict):
+            # Name only the entries that differ, e.g. "timing.duration_s".
+            differ += [(f"{key}.{k}", stored.get(k), mine.get(k)) for k in {**stored, **mine}
+                       if stored.get(k) != mine.get(k)]
+        elif mine != stored:
+            differ.append((key, stored, mine))
     if differ:
-        details = "; ".join(f"{k}: store has {theirs[k]!r}, this run {ours[k]!r}" for k in differ)
+        details = "; ".join(f"{k}: store has {_plain(old)}, this run {_plain(new)}" for k, old, new in differ)
         raise StoreError(
             f"{store.path} holds a different dataset ({details}). Write elsewhere, or pass "
             f"--overwrite to replace it."
         )
+
+
+def _plain(value):
+    """A provenance value as a user reads it: ``{"value": 32.0, "unit": "s"}`` as ``32 s``."""
+    if isinstance(value, dict) and set(value) == {"value", "unit"}:
+        unit = "" if value["unit"] in ("", "1") else f" {value['unit']}"
+        return f"{value['value']!r}{unit}" if isinstance(value["value"], str) else f"{value['value']:g}{unit}"
+    return repr(value)
 
 
 def _jsonish(x):

@@ -14,7 +14,8 @@ against recordings. Data flow one way through the modules:
     Waves as space-time clusters of bursts (MEA) or connected components
     of active voxels (movies); frame labels; inter-wave intervals.
 :mod:`~wavesim.analysis.correlation`
-    The correlation index of Wong et al. (1993) against electrode distance.
+    The correlation index of Wong et al. (1993) and the spike time tiling
+    coefficient of Cutts & Eglen (2014) against electrode distance.
 :mod:`~wavesim.analysis.electrodes`
     Electrode grids and virtual electrodes that sample a movie.
 :mod:`~wavesim.analysis.summary`
@@ -24,7 +25,7 @@ against recordings. Data flow one way through the modules:
 """
 
 from wavesim.analysis.bursts import Bursts, detect_pixel_bursts, detect_spike_bursts
-from wavesim.analysis.correlation import CIProfile, ci_by_distance, correlation_index
+from wavesim.analysis.correlation import CIProfile, ci_by_distance, correlation_index, spike_time_tiling
 from wavesim.analysis.electrodes import electrode_grid, virtual_electrodes
 from wavesim.analysis.params import AnalysisParams
 from wavesim.analysis.report import analyse_path, format_table, plot_summaries, write_json
@@ -56,6 +57,7 @@ __all__ = [
     "frame_wave_labels",
     "inter_wave_intervals",
     "plot_summaries",
+    "spike_time_tiling",
     "summarize",
     "virtual_electrodes",
     "write_json",

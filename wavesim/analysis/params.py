@@ -51,8 +51,11 @@ class AnalysisParams(ValidatedParams):
         (calcium readout, 0..255).
     ci_window_s : float (s)
         Correlation index coincidence window dt; 0.1 s as in Wong et al. 1993.
+    sttc_window_s : float (s)
+        Spike time tiling coefficient window dt (Cutts & Eglen 2014); 0.05 s,
+        the 50 ms window of the field's retinal-wave analyses.
     ci_bin_width_um : float (um)
-        Width of the electrode-distance bins of the CI profile.
+        Width of the electrode-distance bins of the CI and STTC profiles.
     ci_grid_pitch_um : float (um)
         Movies: pitch of the centred 8 x 8 grid of virtual electrodes used
         for the CI (100 um, like the MCS arrays); widened to one pixel if
@@ -91,6 +94,7 @@ class AnalysisParams(ValidatedParams):
     activity_threshold: float | None = field(None, unit="1", low=-math.inf, high=math.inf, optional=True,
                                              doc="movie pixels above this are active; None: > 0 binary, > 127 calcium")
     ci_window_s: float = field(0.1, unit="s", low=0.001, high=60.0, doc="correlation index coincidence window")
+    sttc_window_s: float = field(0.05, unit="s", low=0.001, high=60.0, doc="spike time tiling coefficient window")
     ci_bin_width_um: float = field(50.0, unit="um", low=1.0, high=1e6, doc="width of the CI distance bins")
     ci_grid_pitch_um: float = field(100.0, unit="um", low=1.0, high=1e6, doc="pitch of the virtual CI grid of movies")
     virtual_rate_hz: float = field(20.0, unit="1/s", low=0.001, high=10_000.0,

@@ -44,6 +44,7 @@ _TABLE_ROWS = (
     ("direction bias", "direction_bias", "{:.2f}"),
     ("CI closest bin (um)", "ci_closest_distance_um", "{:.0f}"),
     ("CI closest bin", "ci_closest", "{:.1f}"),
+    ("STTC closest bin", "sttc_closest", "{:.2f}"),
 )
 _JSON_FORMAT_VERSION = 1
 
@@ -104,13 +105,13 @@ def _finite(values: np.ndarray) -> np.ndarray:
 
 
 def plot_summaries(summaries: Sequence[Summary], path: str | Path) -> Path:
-    """Save a 2 x 2 figure overlaying the distributions of several summaries.
+    """Save a figure overlaying the distributions of several summaries.
 
     Panels: inter-wave-interval histogram, wave-size distribution and
     speed distribution (fraction of values per bin, shared bins; intervals
-    and speeds on log-spaced bins, since both have long tails), and the
-    correlation index against electrode distance (mean +- standard error
-    per distance bin, log scale).
+    and speeds on log-spaced bins, since both have long tails), the
+    correlation index (log scale) and the spike time tiling coefficient
+    against electrode distance (mean +- standard error per distance bin).
 
     Parameters
     ----------
@@ -126,8 +127,9 @@ def plot_summaries(summaries: Sequence[Summary], path: str | Path) -> Path:
     from matplotlib.ticker import NullFormatter
 
     path = Path(path)
-    figure = Figure(figsize=(10, 7.5), layout="constrained")
-    axes = figure.subplots(2, 2)
+    figure = Figure(figsize=(14, 7.5), layout="constrained")
+    axes = figure.subplots(2, 3)
+    axes[0, 2].remove()
     panels = (
         (axes[0, 0], "iwi_s", "inter-wave interval (s)", True),
         (axes[0, 1], "wave_size_fraction", "wave size (fraction of sites)", False),
@@ -162,6 +164,16 @@ def plot_summaries(summaries: Sequence[Summary], path: str | Path) -> Path:
     ax.set_yscale("log")
     ax.set_xlabel("electrode distance (um)")
     ax.set_ylabel("correlation index")
+    ax = axes[1, 2]
+    for k, s in enumerate(summaries):
+        profile = s.sttc_profile
+        if profile.distance_um.size:
+            sem = profile.sd_ci / np.sqrt(profile.n_pairs)
+            ax.errorbar(profile.distance_um, profile.mean_ci, yerr=sem, marker="o", markersize=3, capsize=2,
+                        color=f"C{k}", label=s.name)
+    ax.axhline(0.0, color="0.6", linewidth=0.8)
+    ax.set_xlabel("electrode distance (um)")
+    ax.set_ylabel("spike time tiling coefficient")
     for ax in axes.flat:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize="small")

@@ -9,7 +9,8 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from wavesim.analysis.correlation import CIProfile, _bin_pairs, _no_bar, ci_by_distance, correlation_index
+from wavesim.analysis.correlation import (CIProfile, _bin_pairs, _no_bar, ci_by_distance, correlation_index,
+                                          spike_time_tiling)
 from wavesim.analysis.electrodes import electrode_grid, virtual_electrodes
 from wavesim.analysis.params import AnalysisParams
 from wavesim.analysis.waves import _electrodes, detect_mea_waves, detect_movie_waves, inter_wave_intervals
@@ -62,6 +63,7 @@ class Summary:
     direction_bias: float
     ci_closest_distance_um: float
     ci_closest: float
+    sttc_closest: float
     n_bursts: int
     n_bursts_in_waves: int
     n_sites_participating: int
@@ -72,17 +74,18 @@ class Summary:
     wave_speed_um_per_s: np.ndarray = field(repr=False)
     wave_direction_rad: np.ndarray = field(repr=False)
     ci_profile: CIProfile = field(repr=False)
+    sttc_profile: CIProfile = field(repr=False)
     params: dict[str, Any] = field(repr=False, default_factory=dict)
 
     SCALARS: ClassVar[tuple[str, ...]] = (
         "n_sites", "duration_s", "n_waves", "wave_frequency_per_min", "mean_iwi_s", "median_iwi_s",
         "sd_iwi_s", "mean_wave_duration_s", "mean_speed_um_per_s", "median_speed_um_per_s",
         "n_waves_with_speed", "mean_size_fraction", "participation_fraction",
-        "fraction_bursts_in_waves", "direction_bias", "ci_closest_distance_um", "ci_closest",
+        "fraction_bursts_in_waves", "direction_bias", "ci_closest_distance_um", "ci_closest", "sttc_closest",
     )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: scalars, distributions and the CI profile; nan as None."""
+        """JSON-ready dict: scalars, distributions and the CI and STTC profiles; nan as None."""
         def clean(values: Any) -> Any:
             array = np.asarray(values, dtype=float)
             out = [None if not math.isfinite(v) else v for v in array.ravel().tolist()]
@@ -106,6 +109,12 @@ class Summary:
             "sd_ci": clean(self.ci_profile.sd_ci),
             "n_pairs": [int(n) for n in self.ci_profile.n_pairs],
         }
+        result["sttc_vs_distance"] = {
+            "distance_um": clean(self.sttc_profile.distance_um),
+            "mean_sttc": clean(self.sttc_profile.mean_ci),
+            "sd_sttc": clean(self.sttc_profile.sd_ci),
+            "n_pairs": [int(n) for n in self.sttc_profile.n_pairs],
+        }
         result["params"] = self.params
         return result
 
@@ -124,9 +133,10 @@ def _closest_ci(profile: CIProfile) -> tuple[float, float]:
 def _make_summary(name: str, kind: str, n_sites: int, duration_s: float, n_bursts: int,
                   n_bursts_in_waves: int, n_participating: int, iwi_s: np.ndarray,
                   onset_s: np.ndarray, wave_duration_s: np.ndarray, size_fraction: np.ndarray,
-                  speed: np.ndarray, direction: np.ndarray, profile: CIProfile,
+                  speed: np.ndarray, direction: np.ndarray, profile: CIProfile, sttc_profile: CIProfile,
                   params: dict[str, Any]) -> Summary:
     distance_um, ci = _closest_ci(profile)
+    _, sttc = _closest_ci(sttc_profile)
     return Summary(
         name=name, kind=kind, n_sites=int(n_sites), duration_s=float(duration_s),
         n_waves=int(onset_s.size),
@@ -139,12 +149,12 @@ def _make_summary(name: str, kind: str, n_sites: int, duration_s: float, n_burst
         participation_fraction=n_participating / n_sites if n_sites else math.nan,
         fraction_bursts_in_waves=n_bursts_in_waves / n_bursts if n_bursts else math.nan,
         direction_bias=_direction_bias(direction),
-        ci_closest_distance_um=distance_um, ci_closest=ci,
+        ci_closest_distance_um=distance_um, ci_closest=ci, sttc_closest=sttc,
         n_bursts=int(n_bursts), n_bursts_in_waves=int(n_bursts_in_waves),
         n_sites_participating=int(n_participating),
         iwi_s=iwi_s, wave_onset_s=onset_s, wave_duration_s=wave_duration_s,
         wave_size_fraction=size_fraction, wave_speed_um_per_s=speed,
-        wave_direction_rad=direction, ci_profile=profile, params=params,
+        wave_direction_rad=direction, ci_profile=profile, sttc_profile=sttc_profile, params=params,
     )
 
 
@@ -166,7 +176,7 @@ def summarize(data: MEARecording | Movie, params: AnalysisParams | None = None, 
     Parameters
     ----------
     data : MEARecording or Movie
-        For a movie, the correlation index is computed on a centred grid of
+        For a movie, the correlation index and the STTC are computed on a centred grid of
         up to 8 x 8 virtual electrodes (``ci_grid_pitch_um`` apart, Poisson
         spikes at ``virtual_rate_hz``, seed ``seed``).
     params : AnalysisParams, optional
@@ -180,10 +190,11 @@ def summarize(data: MEARecording | Movie, params: AnalysisParams | None = None, 
     Summary
         With ``wave_frequency_per_min``, ``mean_iwi_s``, ``mean_speed_um_per_s``,
         ``mean_size_fraction``, ``participation_fraction``, ``direction_bias``,
-        ``ci_closest`` (the CI of the nearest distance bin) and more.
+        ``ci_closest`` and ``sttc_closest`` (the CI and the STTC of the nearest
+        distance bin) and more.
     """
     params = params or AnalysisParams()
-    steps = tqdm(total=3, desc=name or "summary", disable=_no_bar(progress),
+    steps = tqdm(total=4, desc=name or "summary", disable=_no_bar(progress),
                  leave=False)
     if isinstance(data, Movie):
         kind, label = "movie", name or "movie"
@@ -205,11 +216,14 @@ def summarize(data: MEARecording | Movie, params: AnalysisParams | None = None, 
     ci = correlation_index(spikes.spike_times_s, spikes.duration_s, params.ci_window_s, progress=progress)
     profile = ci_by_distance(ci, spikes.positions_um, params.ci_bin_width_um)
     steps.update()
+    sttc = spike_time_tiling(spikes.spike_times_s, spikes.duration_s, params.sttc_window_s, progress=progress)
+    sttc_profile = ci_by_distance(sttc, spikes.positions_um, params.ci_bin_width_um)
+    steps.update()
     steps.close()
     return _make_summary(
         label, kind, waves.n_site_groups, waves.recording_duration_s, waves.n_bursts,
         waves.n_bursts_in_waves, waves.participating_groups(site_group), iwi_s, waves.onset_s,
-        waves.duration_s, waves.size_fraction, waves.speed_um_per_s, waves.direction_rad, profile,
+        waves.duration_s, waves.size_fraction, waves.speed_um_per_s, waves.direction_rad, profile, sttc_profile,
         params.to_dict(),
     )
 
@@ -241,12 +255,15 @@ def combine_summaries(summaries: Sequence[Summary], name: str) -> Summary:
         return np.concatenate([getattr(s, attr) for s in summaries])
 
     width = summaries[0].params.get("ci_bin_width_um", AnalysisParams.ci_bin_width_um)
-    profile = _bin_pairs(np.concatenate([s.ci_profile.pair_distance_um for s in summaries]),
-                         np.concatenate([s.ci_profile.pair_ci for s in summaries]), width)
+    profile, sttc_profile = (
+        _bin_pairs(np.concatenate([getattr(s, name).pair_distance_um for s in summaries]),
+                   np.concatenate([getattr(s, name).pair_ci for s in summaries]), width)
+        for name in ("ci_profile", "sttc_profile")
+    )
     return _make_summary(
         name, summaries[0].kind, sum(s.n_sites for s in summaries), sum(s.duration_s for s in summaries),
         sum(s.n_bursts for s in summaries), sum(s.n_bursts_in_waves for s in summaries),
         sum(s.n_sites_participating for s in summaries), cat("iwi_s"), cat("wave_onset_s"),
         cat("wave_duration_s"), cat("wave_size_fraction"), cat("wave_speed_um_per_s"),
-        cat("wave_direction_rad"), profile, summaries[0].params,
+        cat("wave_direction_rad"), profile, sttc_profile, summaries[0].params,
     )

@@ -17,11 +17,21 @@ from . import fit, generate, info, presets, render, stats, train, verify
 __all__ = ["build_parser", "main"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like every other wavesim error."""
+
+    def error(self, message):
+        # argparse prints the whole usage first; the usage is one --help away.
+        if message.endswith("expected one argument"):
+            message += " (a value that starts with '-' goes as OPTION=VALUE)"
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``wavesim`` argument parser with every command registered."""
     from .. import __version__
 
-    parser = argparse.ArgumentParser(prog="wavesim", description="Simulate developmental retinal waves.")
+    parser = _Parser(prog="wavesim", description="Simulate developmental retinal waves.")
     parser.add_argument("--version", action="version", version=f"wavesim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in (generate, info, verify, presets, render, stats, fit, train):

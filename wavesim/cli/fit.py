@@ -13,6 +13,7 @@ from ..errors import ParameterError
 from ..models import get_model, load_params_file, model_of
 from ..fit.objective import TERM_NAMES, ObjectiveSettings, SimulationSettings
 from ..fit.search import DEFAULT_FITTED, SAMPLERS, fit
+from ._paths import check_output_folder
 
 __all__ = ["register"]
 
@@ -51,6 +52,10 @@ def _parse_weights(items) -> dict[str, float]:
 
 
 def _run_fit(args) -> int:
+    for option, value in (("--trials", args.trials), ("--batch-size", args.batch_size)):
+        if value is not None and value < 1:
+            raise ParameterError(f"{option} must be at least 1, got {value}.")
+    check_output_folder(args.out, "--out")
     if args.params:
         base = load_params_file(args.params, default_preset=args.preset, default_model=args.model)
     else:
@@ -61,7 +66,7 @@ def _run_fit(args) -> int:
     simulation = SimulationSettings(n_retinas=args.retinas, seed=args.seed, margin_um=args.margin_um,
                                     um_per_pixel=args.um_per_pixel, frame_period_s=args.frame_period_s,
                                     warmup_s=args.warmup_s, duration_s=args.duration_s, backend=args.backend)
-    batch = args.batch_size or (8 if simulation.backend == "cuda" else 2)
+    batch = args.batch_size if args.batch_size is not None else (8 if simulation.backend == "cuda" else 2)
     result = fit(args.recording, args.out, storage=args.storage, study_name=args.study_name, base=base,
                  base_name=base_name, fitted=fitted, ranges=_parse_ranges(args.range), n_trials=args.trials,
                  batch_size=batch, sampler=args.sampler, sampler_seed=args.sampler_seed,

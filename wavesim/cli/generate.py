@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from ..backends import BACKENDS
 
@@ -28,8 +29,10 @@ def register(subparsers) -> None:
     g.add_argument("--um-per-pixel", type=float, default=None, help="pixel size in um (default 50)")
     g.add_argument("--frame-period-s", type=float, default=None, help="seconds per frame (default 0.5)")
     g.add_argument("--readout", choices=("binary", "calcium"), default="binary", help="frame type")
-    g.add_argument("--calcium-tau-s", type=float, default=1.0, help="calcium filter time constant, s")
-    g.add_argument("--blur-um", type=float, default=0.0, help="Gaussian blur sd of calcium frames, um")
+    g.add_argument("--calcium-tau-s", type=float, default=None,
+                   help="calcium filter time constant, s (default 1; --readout calcium only)")
+    g.add_argument("--blur-um", type=float, default=None,
+                   help="Gaussian blur sd of calcium frames, um (default 0: none; --readout calcium only)")
     g.add_argument("--backend", choices=BACKENDS, default="auto")
     g.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
     g.add_argument("--movie-range", default=None, help="START:STOP, the movies this process writes (split runs)")
@@ -65,6 +68,7 @@ def _setting(args, name: str, model) -> float:
 def run(args) -> int:
     """Generate the store ``args`` describe; print how many movies are complete."""
     from ..backends import cuda_status, resolve_backend
+    from ..errors import ParameterError, StoreNotFoundError
     from ..generate import generate_store, parse_movie_range
     from ..io.store import DatasetSpec
     from ..lattice import Retina
@@ -73,6 +77,13 @@ def run(args) -> int:
 
     from ..models import model_of
 
+    if args.readout != "calcium":
+        for option, value in (("--calcium-tau-s", args.calcium_tau_s), ("--blur-um", args.blur_um)):
+            if value is not None:
+                raise ParameterError(f"{option} {value:g} applies to --readout calcium only, not --readout "
+                                     f"{args.readout}.")
+    if args.resume and not args.overwrite and not Path(args.store).exists():  # with both, generate_store says why not
+        raise StoreNotFoundError(f"--resume: no store at {args.store} to resume; leave out --resume to create it.")
     params = _load_params(args)
     model = model_of(params)
     width_um = _setting(args, "width_um", model)
@@ -84,13 +95,16 @@ def run(args) -> int:
             um_per_pixel=_setting(args, "um_per_pixel", model),
             frame_period_s=_setting(args, "frame_period_s", model),
             kind=args.readout,
-            calcium_tau_s=args.calcium_tau_s,
-            blur_um=args.blur_um,
+            calcium_tau_s=1.0 if args.calcium_tau_s is None else args.calcium_tau_s,
+            blur_um=0.0 if args.blur_um is None else args.blur_um,
         ),
         timing=Timing(duration_s=_setting(args, "duration_s", model), warmup_s=_setting(args, "warmup_s", model)),
         seed=args.seed,
         n_movies=args.movies,
     )
+    if spec.timing.duration_s < spec.readout.frame_period_s:
+        raise ParameterError(f"--duration-s {spec.timing.duration_s:g} s is shorter than one frame (--frame-period-s "
+                             f"{spec.readout.frame_period_s:g} s); give at least one frame period.")
     movies = parse_movie_range(args.movie_range, args.movies) if args.movie_range else None
     chosen = resolve_backend(args.backend, model)
     if args.backend == "auto":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ._paths import check_output_file
+
 
 def register(subparsers) -> None:
     """Add the ``render`` command to ``subparsers``."""
@@ -23,7 +25,7 @@ def run(args) -> int:
     from ..io.render import render_store_movie
 
     store_path = Path(args.store)
-    out = Path(args.out) if args.out else store_path.with_suffix(f".movie{args.movie}.gif")
+    out = check_output_file(args.out if args.out else store_path.with_suffix(f".movie{args.movie}.gif"), "--out")
     written = render_store_movie(
         store_path, args.movie, path=out, start_s=args.start_s, duration_s=args.duration_s, fps=args.fps
     )

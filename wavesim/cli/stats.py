@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from ..analysis import AnalysisParams, analyse_path, format_table, plot_summaries, write_json
 from ..errors import WavesimError
+from ._paths import check_output_file
 
 
 def _params_from_args(args: argparse.Namespace) -> AnalysisParams:
     overrides = {
         name: getattr(args, name)
         for name in ("activity_threshold", "min_size_fraction", "max_onset_lag_s", "neighbour_radius_um",
-                     "ci_window_s", "seed")
+                     "ci_window_s", "sttc_window_s", "seed")
         if getattr(args, name) is not None
     }
     return AnalysisParams(**overrides)
@@ -23,6 +25,13 @@ def _params_from_args(args: argparse.Namespace) -> AnalysisParams:
 def _report(paths: Sequence[str], args: argparse.Namespace) -> int:
     try:
         params = _params_from_args(args)
+        # Outputs are checked before the analysis, which can take minutes.
+        if args.json:
+            check_output_file(args.json, "--json")
+        if args.figure:
+            from matplotlib.figure import Figure
+
+            check_output_file(args.figure, "--figure", tuple(Figure().canvas.get_supported_filetypes()))
         summaries = [
             analyse_path(p, params, um_per_pixel=args.um_per_pixel, frame_period_s=args.frame_period_s)
             for p in paths
@@ -33,6 +42,9 @@ def _report(paths: Sequence[str], args: argparse.Namespace) -> int:
                 print(f"wavesim {args.command}: note: no wave in {summary.name} recruits {params.min_size_fraction:g} "
                       f"of its sites (--min-size-fraction); lower it, or record longer (a warm-up of a few minutes "
                       f"comes before steady waves).", file=sys.stderr)
+        for output in (args.json, args.figure):
+            if output:
+                Path(output).parent.mkdir(parents=True, exist_ok=True)
         if args.json:
             print(f"wrote {write_json(summaries, args.json)}")
         if args.figure:
@@ -68,6 +80,8 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--neighbour-radius-um", type=float,
                         help="MEA: neighbouring electrodes lie within this distance, um (default 2.5 x pitch)")
     parser.add_argument("--ci-window-s", type=float, help="correlation index window dt, s (default 0.1)")
+    parser.add_argument("--sttc-window-s", type=float,
+                        help="spike time tiling coefficient window dt, s (default 0.05)")
     parser.add_argument("--seed", type=int, help="seed of virtual spike trains for movies (default 0)")
 
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from ..errors import ParameterError
+from ._paths import check_output_file, check_output_folder
 
 
 def _settings(args, **overrides):
@@ -46,6 +47,12 @@ def run_pretrain(args) -> int:
         raise ParameterError("give the waves: --store PATH [PATH ...] or --live.")
     if args.updates < 1:
         raise ParameterError(f"--updates must be at least 1 (Adam steps), got {args.updates}.")
+    if args.live_retinas < 1:
+        raise ParameterError(f"--live-retinas must be at least 1, got {args.live_retinas}.")
+    _settings(args)  # checks --batch-size, --lr and --seed before any data is made
+    check_output_file(args.out, "--out")
+    if args.log_dir:
+        check_output_folder(args.log_dir, "--log-dir")
     device = resolve_device(args.device)
     torch.manual_seed(args.seed)
     log = RunLog()
@@ -76,6 +83,10 @@ def run_evaluate(args) -> int:
 
     if (args.checkpoint is None) == (args.random_init is None):
         raise ParameterError("give a checkpoint, or --random-init TASK, but not both.")
+    if args.epochs < 1:
+        raise ParameterError(f"--epochs must be at least 1, got {args.epochs}.")
+    _settings(args)
+    out = check_output_folder(args.out, "--out")
     device = resolve_device(args.device)
     if args.random_init:
         import torch
@@ -85,8 +96,6 @@ def run_evaluate(args) -> int:
     else:
         model, payload = load_checkpoint(args.checkpoint, device)
         task, source = payload["task"], str(args.checkpoint)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     log = RunLog()
     started = time.perf_counter()
     if task == "next_frame":
@@ -100,6 +109,7 @@ def run_evaluate(args) -> int:
     else:
         result = contrastive_evaluation(model, seed=args.seed)
     result.update(task=task, weights=source, wall_time_s=time.perf_counter() - started)
+    out.mkdir(parents=True, exist_ok=True)  # only now: a refused run leaves no folder behind
     (out / "metrics.json").write_text(json.dumps(result, indent=2, default=float))
     if log.rows:
         log.write(out)

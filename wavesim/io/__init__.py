@@ -3,9 +3,12 @@
 :mod:`~wavesim.io.store` creates, opens, reads and writes zarr stores of
 simulated movies; :mod:`~wavesim.io.recordings` loads MEA recordings and
 imaging movies; :mod:`~wavesim.io.render` writes a movie as a GIF or MP4;
-:mod:`~wavesim.io.verify` checks every chunk of a store.
+:mod:`~wavesim.io.verify` checks every chunk of a store;
+:mod:`~wavesim.io.dataset` opens a store as a labelled xarray Dataset and
+:mod:`~wavesim.io.napari` is napari's reader of stores.
 """
 
+from .dataset import open_dataset
 from .recordings import MEARecording, Movie, load_movie, load_recording, median_pitch_um
 from .render import render_movie, render_store_movie
 from .store import (
@@ -38,6 +41,7 @@ __all__ = [
     "load_movie",
     "load_recording",
     "median_pitch_um",
+    "open_dataset",
     "open_store",
     "render_movie",
     "render_store_movie",

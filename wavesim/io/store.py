@@ -6,6 +6,15 @@ Layout (one store per dataset)::
         movies          (movie, time, y, x) uint8, one chunk = 1 movie x a few seconds
         written_chunks  (movie, time chunk) uint8, 1 once that chunk of movies is written
         complete        (movie,) uint8, 1 once every frame of that movie is written
+        movie, time, y, x   coordinates: movie index, time (s) and pixel centres (um)
+
+The coordinate arrays carry CF-style ``units`` and ``long_name`` attributes
+and every array names its dimensions (zarr v3 ``dimension_names``), and the
+root holds consolidated metadata, so ``xarray.open_zarr(store)`` gives a
+labelled Dataset without warnings (:func:`wavesim.io.dataset.open_dataset`
+adds the checks and the coordinates of stores written before them). Array
+metadata never changes after creation, so the consolidated copy stays valid;
+whatever adds an array later must consolidate again.
 
 Every chunk carries a CRC32C checksum (zarr's ``crc32c`` codec), and every
 chunk of ``movies`` is stored as a file even when it is all zeros, so that a
@@ -13,7 +22,11 @@ reader can tell a damaged chunk (checksum fails) and a deleted one (listed in
 ``written_chunks`` but absent) from a quiet one; either raises
 :class:`~wavesim.errors.StoreCorruptError`. Stores of format version 1 have
 neither checksums nor ``written_chunks``: they are read, unchecked, but not
-written to.
+written to. The coordinate arrays and consolidated metadata came later within
+version 2, since they serve other tools and no wavesim reader needs them: a
+version 2 store without them reads, resumes and repairs as before, and
+:func:`~wavesim.io.dataset.open_dataset` derives its coordinates from the
+provenance.
 
 Movies are independent: each one's chunks and its completion flag are
 separate files, so disjoint ranges of movies can be written by separate
@@ -30,6 +43,7 @@ import datetime
 import os
 import shutil
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -117,6 +131,40 @@ def _frame_shape(spec: DatasetSpec) -> tuple[int, int]:
     return PixelMap(model_of(spec.params).lattice(spec.retina), spec.readout.um_per_pixel).shape
 
 
+def coordinates(spec: DatasetSpec) -> dict[str, tuple[tuple[str, ...], np.ndarray, dict[str, str]]]:
+    """The store's coordinate arrays: ``{name: (dimensions, values, attributes)}``.
+
+    ``movie`` is the movie index (movie ``m`` is simulated with
+    ``wavesim.movie_seeds(seed, [m])``), ``time`` the time of each frame
+    after the warm-up in s, ``y`` and ``x`` the pixel centres on the
+    simulated sheet in um (pixel ``(i, j)`` covers ``[i, i + 1) x
+    um_per_pixel`` in y and ``[j, j + 1) x um_per_pixel`` in x). Attributes
+    follow the CF conventions (``units``, ``long_name``, ``axis``).
+    """
+    h, w = _frame_shape(spec)
+    upp = spec.readout.um_per_pixel
+    return {
+        "movie": (("movie",), np.arange(spec.n_movies, dtype=np.int64),
+                  {"long_name": "movie index; its seed is wavesim.movie_seeds(seed, [movie])[0]"}),
+        "time": (("time",), np.arange(spec.n_frames) * spec.readout.frame_period_s,
+                 {"units": "s", "long_name": "time since the end of the warm-up", "axis": "T"}),
+        "y": (("y",), (np.arange(h) + 0.5) * upp,
+              {"units": "um", "long_name": "y of the pixel centre on the simulated sheet", "axis": "Y"}),
+        "x": (("x",), (np.arange(w) + 0.5) * upp,
+              {"units": "um", "long_name": "x of the pixel centre on the simulated sheet", "axis": "X"}),
+    }
+
+
+def _variable_attrs(spec: DatasetSpec) -> dict[str, dict[str, str]]:
+    """CF-style attributes of the data arrays."""
+    return {
+        "movies": {"units": "1", "long_name": f"{spec.readout.kind} readout of the simulated sheet",
+                   "description": spec.readout.scale},
+        "written_chunks": {"units": "1", "long_name": "1 once that time chunk of the movie is written"},
+        "complete": {"units": "1", "long_name": "1 once every frame of the movie is written"},
+    }
+
+
 def chunk_frames_for(height_px: int, width_px: int, n_frames_total: int) -> int:
     """Frames per chunk: about 1 MB uncompressed, at most the whole movie."""
     return max(1, min(n_frames_total, CHUNK_BYTES // (height_px * width_px)))
@@ -179,7 +227,12 @@ def create_store(path, spec: DatasetSpec, *, command_line=None, backend: str = "
     path = Path(path)
     if path.exists():
         raise StoreExistsError(f"{path} already exists.")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        above = next((p for p in path.parents if p.exists()), None)
+        why = f"{above} is a file, not a folder" if above is not None and not above.is_dir() else exc.strerror
+        raise StoreError(f"cannot create {path}: {why}.") from None
     tmp = path.parent / f".{path.name}.creating-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     h, w = _frame_shape(spec)
@@ -228,6 +281,17 @@ def create_store(path, spec: DatasetSpec, *, command_line=None, backend: str = "
             compressors=Crc32cCodec(),
             dimension_names=("movie",),
         )
+    for name, (dims, values, attrs) in coordinates(spec).items():
+        coord = root.create_array(name, shape=values.shape, dtype=values.dtype, fill_value=0,
+                                  compressors=Crc32cCodec(), dimension_names=dims, attributes=attrs)
+        coord[:] = values
+    for name, attrs in _variable_attrs(spec).items():
+        root[name].attrs.update(attrs)
+    # xarray warns on every open of a store without consolidated metadata; zarr-python warns in turn that
+    # consolidation is its extension of the v3 spec, which xarray and zarr-python both read.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part", category=UserWarning)
+        zarr.consolidate_metadata(str(tmp), zarr_format=3)
     try:
         os.rename(tmp, path)
     except OSError:
@@ -350,6 +414,11 @@ class WaveStore:
     def readout(self) -> str:
         """``binary`` or ``calcium``."""
         return self.attrs["readout_kind"]
+
+    @property
+    def consolidated(self) -> bool:
+        """Whether the root holds consolidated metadata (stores made before the coordinate arrays do not)."""
+        return self._root.metadata.consolidated_metadata is not None
 
     @property
     def chunk_frames(self) -> int:
