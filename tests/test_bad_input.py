@@ -102,6 +102,11 @@ TABLE = [
     (_gen("--params", "{toml_model}"), r"parameter file .*Unknown model 'nosuch'"),
     (_gen("--params", "{toml_table}"), r"parameter file .*'parameters' must be a table"),
     (_gen("--params", "{toml_preset}"), r"parameter file .*Unknown preset 'cat'"),
+    # the directional model
+    (_gen("--model", "directional", "--preset", "may2026"), r"Unknown preset 'may2026' of model 'directional'"),
+    (_gen("--params", "{toml_continuous}"), r"start_rate_hz must be > 0 in mode='continuous'"),
+    (_gen("--params", "{toml_angles}"), r"angles must be one of \('wrapped', 'unwrapped'\), got 'sideways'"),
+    (_gen("--params", "{toml_steps}"), r"tau_iei_s = 0.75 s is not a whole number of steps of dt_s = 0.5 s"),
     # info, verify, presets
     (["info", "{root}/missing.zarr"], r"No wavesim store at .*missing.zarr"),
     (["info", "{txt}"], r"notes.txt is not a zarr v3 group|notes.txt is not a wavesim store"),
@@ -276,6 +281,9 @@ def inputs(tmp_path_factory):
         "toml_model": "model = 'nosuch'\n",
         "toml_table": "parameters = 3\n",
         "toml_preset": "preset = 'cat'\n",
+        "toml_continuous": "model = 'directional'\n[parameters]\nmode = 'continuous'\n",
+        "toml_angles": "model = 'directional'\n[parameters]\nangles = 'sideways'\n",
+        "toml_steps": "model = 'directional'\n[parameters]\ntau_iei_s = 0.75\n",
     }.items():
         paths[name] = root / f"{name}.toml"
         paths[name].write_text(text)
