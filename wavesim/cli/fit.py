@@ -12,6 +12,7 @@ from ..backends import BACKENDS
 from ..errors import ParameterError
 from ..models import get_model, load_params_file, model_of
 from ..fit.objective import TERM_NAMES, ObjectiveSettings, SimulationSettings
+from ..fit.report import start_note
 from ..fit.search import DEFAULT_FITTED, SAMPLERS, fit
 
 __all__ = ["register"]
@@ -69,6 +70,11 @@ def _run_fit(args) -> int:
     r = result.report
     print(f"best distance {r['best_distance']:.4f} +- {r['best_distance_sem'] or 0:.4f} (trial {r['best_trial']}, "
           f"{r['n_trials_complete']} complete trials; preset distance {r['preset_distance']:.4f})")
+    print(start_note(r))
+    for name, (given, used) in r["start"]["clipped"].items():
+        low, high = r["ranges"][name]
+        print(f"note: the start's {name} = {given:g} lies outside its range [{low:g}, {high:g}]; "
+              f"the study started from {used:g}")
     near = r["near_best"]
     print(f"parameter    fitted  preset  range over the {near['n_trials']} trials within {near['n_sem']:g} x "
           f"{near['sem']:.3g} (median sem) of the best")
@@ -110,8 +116,10 @@ def register(subparsers) -> None:
                    help="seed of the sampler (default: from --seed, the study name and the process's first trial, "
                         "distinct for each process sharing a study)")
     p.add_argument("--model", default=None, help="wave model (default amacrine)")
-    p.add_argument("--preset", default=None, help="starting preset (default: the model's default, mouse)")
-    p.add_argument("--params", default=None, help="TOML parameter file to start from")
+    p.add_argument("--preset", default=None,
+                   help="starting preset, the study's first trial (default: the model's default, mouse)")
+    p.add_argument("--params", default=None,
+                   help="TOML parameter file to start from (the study's first trial, instead of --preset)")
     p.add_argument("--fit", default=None, help=f"comma-separated parameters to fit (default: the model's; amacrine {','.join(DEFAULT_FITTED)})")
     p.add_argument("--range", action="append", metavar="NAME=LOW:HIGH",
                    help="search range of a parameter (default: its allowed range); repeatable")
