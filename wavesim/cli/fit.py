@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..analysis import AnalysisParams
+from ..analysis.params import SPEED_METHODS
 from ..backends import BACKENDS
 from ..errors import ParameterError
 from ..models import get_model, load_params_file, model_of
@@ -66,7 +68,8 @@ def _run_fit(args) -> int:
     result = fit(args.recording, args.out, storage=args.storage, study_name=args.study_name, base=base,
                  base_name=base_name, fitted=fitted, ranges=_parse_ranges(args.range), n_trials=args.trials,
                  batch_size=batch, sampler=args.sampler, sampler_seed=args.sampler_seed,
-                 objective_settings=settings, simulation=simulation, progress=not args.no_progress)
+                 objective_settings=settings, simulation=simulation,
+                 analysis=AnalysisParams(speed_method=args.speed_method), progress=not args.no_progress)
     r = result.report
     print(f"best distance {r['best_distance']:.4f} +- {r['best_distance_sem'] or 0:.4f} (trial {r['best_trial']}, "
           f"{r['n_trials_complete']} complete trials; preset distance {r['preset_distance']:.4f})")
@@ -132,6 +135,9 @@ def register(subparsers) -> None:
     p.add_argument("--um-per-pixel", type=float, default=34.0)
     p.add_argument("--frame-period-s", type=float, default=0.25)
     p.add_argument("--min-waves", type=int, default=5, help="fewest recorded waves to fit (default 5)")
+    p.add_argument("--speed-method", choices=SPEED_METHODS, default="local",
+                   help="wave speed of the speed term, for recording and simulation alike: median of local plane "
+                        "fits (default) or one whole-wave front fit")
     p.add_argument("--backend", choices=BACKENDS, default="auto")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_run_fit, command="fit")
