@@ -7,6 +7,7 @@ planar and radial waves, and fronts no single plane or circle describes.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -147,3 +148,15 @@ def test_speed_method_is_validated():
         AnalysisParams(speed_method="plane")
     with pytest.raises(ParameterError, match="local_speed_radius_um"):
         AnalysisParams(local_speed_radius_um=-5.0)
+
+
+def test_cli_stats_speed_method(capsys):
+    from wavesim.cli import main
+
+    sample = str(Path(__file__).parents[1] / "datasets" / "recordings" / "Kirkby2013_02_WT_P5.h5")
+    assert main(["stats", sample]) == 0
+    assert "median speed (um/s, local)" in capsys.readouterr().out
+    assert main(["stats", sample, "--speed-method", "front", "--local-speed-radius-um", "300"]) == 0
+    assert "median speed (um/s, front)" in capsys.readouterr().out
+    assert main(["stats", sample, "--local-speed-radius-um", "0"]) == 2
+    assert "local_speed_radius_um = 0.0 um is outside the allowed range" in capsys.readouterr().err
