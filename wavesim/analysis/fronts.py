@@ -76,6 +76,8 @@ def local_speeds(positions_um: np.ndarray, onset_s: np.ndarray, radius_um: float
     >>> bool(np.allclose(speed, 200.0))
     True
     """
+    if radius_um is None:
+        raise ParameterError("local_speeds.radius_um must be a number in um, got None.")
     radius_um = check_argument("local_speeds", "radius_um", radius_um, "local_speed_radius_um")
     positions_um = np.asarray(positions_um, dtype=float).reshape(-1, 2)
     onset_s = np.asarray(onset_s, dtype=float).ravel()

@@ -145,7 +145,7 @@ def _build_waves(
     group_keys = np.unique(member_wave * n_site_groups + site_group[member_site])
     n_sites = np.bincount(group_keys // n_site_groups, minlength=n_waves)
 
-    speed = np.full(n_waves, np.nan)
+    front_speed = np.full(n_waves, np.nan)
     local_speed = np.full(n_waves, np.nan)
     r2 = np.full(n_waves, np.nan)
     front = np.full(n_waves, "", dtype=object)
@@ -154,7 +154,7 @@ def _build_waves(
     for w in range(n_waves):
         rows = slice(starts[w], starts[w + 1])
         positions_um = site_positions_um[member_site[rows]]
-        speed[w], r2[w], front[w], direction[w], initiation[w] = _fit_front(
+        front_speed[w], r2[w], front[w], direction[w], initiation[w] = _fit_front(
             positions_um, member_onset_s[rows], params
         )
         local_speed[w] = local_wave_speed(positions_um, member_onset_s[rows], local_radius_um)
@@ -164,9 +164,9 @@ def _build_waves(
         n_sites=n_sites,
         size_fraction=n_sites / n_site_groups,
         area_um2=n_sites * group_area_um2,
-        speed_um_per_s=local_speed if params.speed_method == "local" else speed,
+        speed_um_per_s=local_speed if params.speed_method == "local" else front_speed,
         local_speed_um_per_s=local_speed,
-        front_speed_um_per_s=speed,
+        front_speed_um_per_s=front_speed,
         local_speed_radius_um=float(local_radius_um),
         fit_r2=r2,
         front=front.astype(str),
