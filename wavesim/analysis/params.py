@@ -51,7 +51,11 @@ class AnalysisParams(ValidatedParams):
     local_speed_radius_um : float or None (um)
         Neighbourhood of the local plane fits; None means 2.5 times the
         array pitch for MEA recordings (the 20 nearest electrodes of a
-        square array) and 4 pixels, at least 150 um, for movies.
+        square array) and 4 pixels, at least 150 um, for movies. Simulated
+        fronts are rough at the scale of a few cells, so their local speed
+        grows with the radius (turtle preset, 2 x 2 mm, 34 um pixels: median
+        219, 248 and 308 um/s at 100, 150 and 250 um): compare speeds
+        measured with one radius.
     min_fit_r2 : float
         Smallest adjusted R^2 of the better whole-wave front model for its
         speed to be defined.
