@@ -330,7 +330,9 @@ def run_search(objective: Objective, ranges: Mapping[str, tuple[float, float]], 
     ranges : mapping of str to (low, high)
         From :func:`parameter_ranges`.
     base : parameters of a registered model
-        Values of the parameters not fitted.
+        Values of the parameters not fitted, and the start: a study without
+        a live start trial enqueues one with the base's fitted values,
+        clipped into ``ranges`` (:func:`start_point`).
     storage : str or Path
         A journal file path, or a database URL (``sqlite:///fit.db``, ``postgresql://...``).
     study_name : str
