@@ -46,16 +46,20 @@ def _complete(storage, name="shared"):
 
 
 def test_parameter_recovery(tmp_path):
-    """Waves of known H1, P_s, D_s seen through a 5 x 5 array are fitted back within 15%.
+    """Waves of known H1, P_s, D_s seen through a 5 x 5 array: the identifiable combinations come back within 15%.
 
     The recording (800 s, one retina of seed 777) and the fit's retinas
     (3 x 300 s, seeds from 1: common random numbers) differ in their noise;
     CMA-ES over +-50% ranges, 40 trials in batches of 4.
 
     H1 is only weakly identified: the statistics pin the decay rate H1/P_s
-    and hardly change along it (docs/fit_examples.md, "Identifiability").
-    Sampler seeds 0, 2 and 3 land within 15%; seed 1 stops 24% off in H1,
-    on that valley, at the truth's distance.
+    and hardly change along it (docs/fit_examples.md, "Identifiability"),
+    so the test holds H1/P_s and D_s to 15%, not H1 and P_s apart. With the
+    local speed estimator (the default) and the start as trial 0, sampler
+    seed 0 stops on that valley (H1 25%, P_s 20% off, their ratio 4%),
+    seed 1 lands within 15% on each (H1 7%, P_s 6%, D_s 6% off) and seed 2
+    at D_s 17.5% off at a distance below the truth's (0.084 against 0.104):
+    the noise of 3 retinas x 300 s, which the search cannot see past.
     """
     import numba
 
@@ -81,7 +85,8 @@ def _recover(tmp_path):
                  simulation=SimulationSettings(n_retinas=3, seed=1, duration_s=300.0, **geometry), progress=False)
     elapsed = time.perf_counter() - start
     fitted = result.report["fitted_parameters"]
-    errors = {k: abs(fitted[k] - getattr(truth, k)) / getattr(truth, k) for k in fitted}
+    identifiable = {"H1/P_s": (fitted["H1"] / fitted["P_s"], truth.H1 / truth.P_s), "D_s": (fitted["D_s"], truth.D_s)}
+    errors = {k: abs(got - want) / want for k, (got, want) in identifiable.items()}
     print(f"recovery in {elapsed:.0f} s: fitted {fitted}, relative errors {errors}")
     assert all(e <= 0.15 for e in errors.values()), errors
     assert result.report["n_trials_complete"] == 40
@@ -202,6 +207,21 @@ def test_missing_statistic_gets_a_finite_penalty():
     assert all(np.isfinite(v) for v in terms.values())
 
 
+@pytest.mark.parametrize("method", ["local", "front"])
+def test_speed_term_uses_the_analysis_speed_method(method):
+    """The speed statistic is the median wave speed of the chosen estimator (local by default)."""
+    recording = quick_recording()
+    analysis = AnalysisParams(speed_method=method)
+    waves = ws.analysis.detect_mea_waves(recording, analysis)
+    column = waves.local_speed_um_per_s if method == "local" else waves.front_speed_um_per_s
+    stats = fit_statistics(recording, analysis, 0.01)
+    assert stats.median_speed_um_per_s == pytest.approx(np.nanmedian(column))
+    # of 12 waves on 9 electrodes, the whole-wave fit passes its R^2 threshold on 2, the local fits measure 10
+    assert np.isfinite(column).sum() >= (8 if method == "local" else 2)
+    if method == "local":
+        assert stats.median_speed_um_per_s == fit_statistics(recording, AnalysisParams(), 0.01).median_speed_um_per_s
+
+
 def test_toml_round_trips(tmp_path):
     params = ws.preset("mouse")
     fitted = ws.AmacrineParams(**{**params.to_dict(), "H1": 3.7, "P_s": 41.25, "D_s": 1.9})
@@ -229,17 +249,91 @@ def test_cli_fit_writes_outputs(tmp_path):
     assert main(common + ["--fit", "H1,H4"]) == 2
     assert main(common + ["--range", "P_s=0.5:4"]) == 2
     args = common + ["--params", str(tmp_path / "start.toml"), "--fit", "P_s,D_s", "--range", "P_s=2:4",
-                     "--range", "D_s=0.6:1.4", "--trials", "3", "--sampler-seed", "0", "--weight", "speed=0.5"]
+                     "--range", "D_s=0.6:1.4", "--trials", "3", "--sampler-seed", "0", "--weight", "speed=0.5",
+                     "--speed-method", "front"]
     write_params_file(tmp_path / "start.toml", fast_params(spont_rate_hz=0.0), "mouse")
     assert main(args) == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["n_trials_complete"] == 3 and report["weights"]["speed"] == 0.5
+    assert report["objective"]["analysis"]["speed_method"] == "front"
     assert set(report["statistics"]) == {"recorded", "preset", "fitted"}
     assert 1 <= report["near_best"]["n_trials"] <= 3 and set(report["near_best"]["ranges"]) == {"P_s", "D_s"}
     assert report["study_time"]["busy_time_s"] > 0 and len(report["study_time"]["workers"]) == 1
     best = load_params_file(tmp_path / "out" / "best_params.toml")
     assert best.P_s == pytest.approx(report["fitted_parameters"]["P_s"])
     assert (tmp_path / "out" / "comparison.png").stat().st_size > 0
+    # the start file's D_s = 2.3 lies outside D_s=0.6:1.4: the study starts from the clipped value
+    assert report["start"]["trial"] == 0 and report["start"]["clipped"] == {"D_s": [2.3, 1.4]}
+    assert report["start"]["parameters"] == {"P_s": 3.0, "D_s": 1.4}
+    assert report["best_distance"] <= report["start"]["distance"]
+
+
+def _quick_fit(tmp_path, base, n_trials, sampler_seed, recording=None, objective_settings=None):
+    settings = SimulationSettings(n_retinas=1, seed=1, duration_s=60.0, **QUICK_GEOMETRY)
+    return fit(recording or quick_recording(), tmp_path, base=base, fitted=(), ranges=quick_ranges(),
+               n_trials=n_trials, batch_size=1, sampler_seed=sampler_seed, simulation=settings,
+               objective_settings=objective_settings, progress=False)
+
+
+@pytest.mark.parametrize("sampler_seed", [0, 1])
+def test_budget_of_two_never_reports_worse_than_the_start(tmp_path, sampler_seed):
+    """Trial 0 evaluates the start; the best of 2 trials is never worse, and best_params.toml says so."""
+    start = fast_params(spont_rate_hz=0.0, P_s=3.0, D_s=1.0)  # the recording's truth: hard to beat
+    result = _quick_fit(tmp_path, start, 2, sampler_seed)
+    report = result.report
+    study, complete = _complete(tmp_path / "study.journal", "wavesim-fit")
+    assert [t.number for t in complete] == [0, 1]
+    assert complete[0].user_attrs["start"] and complete[0].params == {"P_s": 3.0, "D_s": 1.0}
+    assert report["start"]["trial"] == 0 and report["start"]["clipped"] == {}
+    # the start trial is the objective of the start itself (common random numbers)
+    assert report["start"]["distance"] == quick_objective().evaluate([start])[0].distance
+    assert report["preset_distance"] == report["start"]["distance"]
+    assert result.best_distance <= report["start"]["distance"]
+    assert result.best_distance == min(t.value for t in complete)
+    best_file = load_params_file(tmp_path / "best_params.toml")
+    assert best_file == result.best_params
+    assert {k: getattr(best_file, k) for k in quick_ranges()} == complete[report["best_trial"]].params
+    header = (tmp_path / "best_params.toml").read_text()
+    assert f"distance {result.best_distance:.4g} +- 0" in header
+    assert report["start"]["beaten"] == (report["best_trial"] != 0)
+    assert ("no trial beat the start" in header) == (not report["start"]["beaten"])
+
+
+def test_a_start_no_trial_can_beat_is_reported_and_kept(tmp_path):
+    """A recording simulated from the start with the fit's own seeds: the start scores 0 and stays the best."""
+    start = fast_params(spont_rate_hz=0.0, P_s=3.3, D_s=0.9)
+    settings = SimulationSettings(n_retinas=1, seed=1, duration_s=60.0, **QUICK_GEOMETRY)
+    recording = VirtualArray(electrode_grid(3, 3, 100.0), 60.0, settings).recordings(start)[0]
+    # a minute holds two waves: enough here, where the recording is the start's own simulation
+    result = _quick_fit(tmp_path, start, 3, 0, recording, ObjectiveSettings(min_recorded_waves=2))
+    assert result.report["start"]["distance"] == 0.0 and result.report["start"]["beaten"] is False
+    assert result.best_params == start and result.report["best_trial"] == 0
+    assert "no trial beat the start" in (tmp_path / "best_params.toml").read_text()
+
+
+def test_resumed_and_racing_studies_evaluate_the_start_once(tmp_path):
+    """Resuming keeps the one start; a second start enqueued by a racing process is failed unsimulated."""
+    storage, objective = tmp_path / "study.journal", quick_objective()
+    base = fast_params(spont_rate_hz=0.0, D_s=1.2)
+    run_search(objective, quick_ranges(), base, storage, "resumed", 2, sampler_seed=0, progress=False)
+    run_search(objective, quick_ranges(), base, storage, "resumed", 4, sampler_seed=1, progress=False)
+    study = optuna.load_study(study_name="resumed", storage=fit_module._storage(storage))
+    assert [t.number for t in study.trials if t.user_attrs.get("start")] == [0]
+    assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 4
+
+    # two processes that opened a fresh study at the same moment each enqueued the start
+    race = optuna.create_study(study_name="race", storage=fit_module._storage(storage))
+    for _ in range(2):
+        race.enqueue_trial({"P_s": 3.0, "D_s": 1.2}, user_attrs={"start": True})
+    evaluated = []
+    evaluate = objective.evaluate
+    objective.evaluate = lambda candidates: evaluated.extend(candidates) or evaluate(candidates)
+    run_search(objective, quick_ranges(), base, storage, "race", 3, batch_size=2, sampler_seed=0, progress=False)
+    race = optuna.load_study(study_name="race", storage=fit_module._storage(storage))
+    duplicate = race.trials[1]
+    assert duplicate.state == TrialState.FAIL and duplicate.user_attrs["duplicate_start"]
+    assert duplicate.user_attrs["surplus"]
+    assert sum(c.P_s == 3.0 and c.D_s == 1.2 for c in evaluated) == 1 and len(evaluated) == 3
 
 
 def _frozen(number, value, start_s, end_s, params, sem=0.0, worker="w"):

@@ -9,7 +9,8 @@ against recordings. Data flow one way through the modules:
 :mod:`~wavesim.analysis.bursts`
     Bursts of MEA channels (max-interval method) and of movie pixels.
 :mod:`~wavesim.analysis.fronts`
-    Plane and radial front fits: speed, direction, initiation point.
+    Wave speed from local plane fits (the default) or a whole-wave plane or
+    circle fit; direction and initiation point.
 :mod:`~wavesim.analysis.waves`
     Waves as space-time clusters of bursts (MEA) or connected components
     of active voxels (movies); frame labels; inter-wave intervals.
@@ -27,6 +28,7 @@ against recordings. Data flow one way through the modules:
 from wavesim.analysis.bursts import Bursts, detect_pixel_bursts, detect_spike_bursts
 from wavesim.analysis.correlation import CIProfile, ci_by_distance, correlation_index, spike_time_tiling
 from wavesim.analysis.electrodes import electrode_grid, virtual_electrodes
+from wavesim.analysis.fronts import local_speeds, local_wave_speed
 from wavesim.analysis.params import AnalysisParams
 from wavesim.analysis.report import analyse_path, format_table, plot_summaries, write_json
 from wavesim.analysis.summary import Summary, combine_summaries, summarize
@@ -56,6 +58,8 @@ __all__ = [
     "format_table",
     "frame_wave_labels",
     "inter_wave_intervals",
+    "local_speeds",
+    "local_wave_speed",
     "plot_summaries",
     "spike_time_tiling",
     "summarize",

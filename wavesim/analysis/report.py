@@ -59,7 +59,8 @@ def format_table(summaries: Sequence[Summary]) -> str:
     Returns
     -------
     str
-        Undefined values print as ``-``.
+        Undefined values print as ``-``; the speed rows name the speed
+        estimator (``AnalysisParams.speed_method``) where all inputs share one.
     """
     def cell(value: Any, fmt: str) -> str:
         if isinstance(value, float) and not math.isfinite(value):
@@ -67,7 +68,10 @@ def format_table(summaries: Sequence[Summary]) -> str:
         return fmt.format(value)
 
     headers = ["statistic"] + [s.name for s in summaries]
-    rows = [[label] + [cell(getattr(s, attr), fmt) for s in summaries] for label, attr, fmt in _TABLE_ROWS]
+    methods = {s.params.get("speed_method") for s in summaries}
+    method = f", {methods.pop()}" if len(methods) == 1 and None not in methods else ""
+    rows = [[label.replace("(um/s)", f"(um/s{method})")] + [cell(getattr(s, attr), fmt) for s in summaries]
+            for label, attr, fmt in _TABLE_ROWS]
     widths = [max(len(r[i]) for r in [headers] + rows) for i in range(len(headers))]
 
     def line(cells: list[str]) -> str:

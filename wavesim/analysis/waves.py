@@ -8,7 +8,9 @@ belong to one wave when their electrodes lie within ``neighbour_radius_um``
 and their onsets within ``max_onset_lag_s``.
 In both, an event must recruit at least ``min_size_fraction`` of the sites
 (pixels or electrodes), and at least 3, to count as a wave. Speeds,
-directions and initiation points come from :mod:`wavesim.analysis.fronts`.
+directions and initiation points come from :mod:`wavesim.analysis.fronts`:
+both speed estimators are kept for every wave, and ``speed_um_per_s`` is
+the one ``AnalysisParams.speed_method`` names (local by default).
 Inter-wave intervals (IWI) are, per site, the intervals between the onsets
 of consecutive waves that recruited it.
 """
@@ -25,7 +27,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from wavesim.analysis.bursts import Bursts, _active, _window_pairs, detect_pixel_bursts, detect_spike_bursts
-from wavesim.analysis.fronts import _fit_front
+from wavesim.analysis.fronts import _fit_front, local_wave_speed
 from wavesim.analysis.params import AnalysisParams
 from wavesim.io.recordings import MEARecording, Movie, median_pitch_um
 
@@ -33,6 +35,10 @@ __all__ = ["Waves", "detect_mea_waves", "detect_movie_waves", "frame_wave_labels
 
 _MIN_WAVE_SITES = 3  # a plane fit needs three sites
 _RADIUS_PER_PITCH = 2.5
+# movies: the local fits' default radius, in pixels and at least in um (synthetic fronts of
+# 100-800 um/s at 20-50 um and 0.1-0.5 s per frame are measured within 2% from 150 um on)
+_LOCAL_RADIUS_PIXELS = 4
+_LOCAL_RADIUS_MIN_UM = 150.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,13 +58,22 @@ class Waves:
     area_um2 : ndarray
         Movies: recruited pixels times the pixel area, um^2; MEA: nan.
     speed_um_per_s : ndarray
-        Front speed (:mod:`wavesim.analysis.fronts`), um/s; nan where undefined.
+        Wave speed by ``AnalysisParams.speed_method``: ``local_speed_um_per_s``
+        (default) or ``front_speed_um_per_s``; um/s, nan where undefined.
+    local_speed_um_per_s : ndarray
+        Median over the wave's sites of the local speeds
+        (:func:`~wavesim.analysis.fronts.local_wave_speed`), um/s.
+    front_speed_um_per_s : ndarray
+        Speed of the whole-wave front fit, um/s.
+    local_speed_radius_um : float
+        Radius of the local plane fits, um.
     fit_r2 : ndarray
-        Adjusted R^2 of the front model that gave the speed (nan where
-        neither model can be judged: 3 sites, or 4 sites for the circle).
+        Adjusted R^2 of the whole-wave front model that gave
+        ``front_speed_um_per_s`` (nan where neither model can be judged:
+        3 sites, or 4 sites for the circle).
     front : ndarray of str
-        ``"plane"`` or ``"radial"``: the front model with the larger
-        adjusted R^2.
+        ``"plane"`` or ``"radial"``: the whole-wave front model with the
+        larger adjusted R^2.
     direction_rad : ndarray
         Direction of propagation from the plane fit, radians
         counter-clockwise from +x (+y is down for movies: row order).
@@ -80,6 +95,9 @@ class Waves:
     size_fraction: np.ndarray
     area_um2: np.ndarray
     speed_um_per_s: np.ndarray
+    local_speed_um_per_s: np.ndarray
+    front_speed_um_per_s: np.ndarray
+    local_speed_radius_um: float
     fit_r2: np.ndarray
     front: np.ndarray
     direction_rad: np.ndarray
@@ -114,6 +132,7 @@ def _build_waves(
     n_bursts: int,
     n_bursts_in_waves: int,
     params: AnalysisParams,
+    local_radius_um: float,
 ) -> Waves:
     """Per-wave table from one row per (wave, site); waves are numbered 0..n-1."""
     order = np.lexsort((member_onset_s, member_wave))
@@ -126,23 +145,29 @@ def _build_waves(
     group_keys = np.unique(member_wave * n_site_groups + site_group[member_site])
     n_sites = np.bincount(group_keys // n_site_groups, minlength=n_waves)
 
-    speed = np.full(n_waves, np.nan)
+    front_speed = np.full(n_waves, np.nan)
+    local_speed = np.full(n_waves, np.nan)
     r2 = np.full(n_waves, np.nan)
     front = np.full(n_waves, "", dtype=object)
     direction = np.full(n_waves, np.nan)
     initiation = np.full((n_waves, 2), np.nan)
     for w in range(n_waves):
         rows = slice(starts[w], starts[w + 1])
-        speed[w], r2[w], front[w], direction[w], initiation[w] = _fit_front(
-            site_positions_um[member_site[rows]], member_onset_s[rows], params
+        positions_um = site_positions_um[member_site[rows]]
+        front_speed[w], r2[w], front[w], direction[w], initiation[w] = _fit_front(
+            positions_um, member_onset_s[rows], params
         )
+        local_speed[w] = local_wave_speed(positions_um, member_onset_s[rows], local_radius_um)
     return Waves(
         onset_s=onset_s,
         duration_s=duration_s,
         n_sites=n_sites,
         size_fraction=n_sites / n_site_groups,
         area_um2=n_sites * group_area_um2,
-        speed_um_per_s=speed,
+        speed_um_per_s=local_speed if params.speed_method == "local" else front_speed,
+        local_speed_um_per_s=local_speed,
+        front_speed_um_per_s=front_speed,
+        local_speed_radius_um=float(local_radius_um),
         fit_r2=r2,
         front=front.astype(str),
         direction_rad=direction,
@@ -196,7 +221,9 @@ def detect_mea_waves(recording: MEARecording, params: AnalysisParams | None = No
     bursts = bursts if bursts is not None else detect_spike_bursts(recording.spike_times_s, params)
     positions_um = recording.positions_um
     electrode, n_electrodes = _electrodes(positions_um)
-    radius_um = params.neighbour_radius_um or _RADIUS_PER_PITCH * median_pitch_um(positions_um)
+    pitch_um = median_pitch_um(positions_um)
+    radius_um = params.neighbour_radius_um or _RADIUS_PER_PITCH * pitch_um
+    local_radius_um = params.local_speed_radius_um or _RADIUS_PER_PITCH * pitch_um
     n_channels = recording.n_channels
 
     order = np.argsort(bursts.onset_s, kind="stable")
@@ -236,7 +263,7 @@ def detect_mea_waves(recording: MEARecording, params: AnalysisParams | None = No
     return _build_waves(
         wave_number[member_cluster[keep]], member_site[keep], member_onset[keep], member_end[keep],
         positions_um, electrode, n_electrodes, math.nan, recording.duration_s,
-        len(bursts), int(np.count_nonzero(is_wave[cluster])), params,
+        len(bursts), int(np.count_nonzero(is_wave[cluster])), params, local_radius_um,
     )
 
 
@@ -310,6 +337,7 @@ def detect_movie_waves(movie: Movie, params: AnalysisParams | None = None) -> Wa
         member_wave, member_pixel, member_onset, member_end,
         positions_um, np.arange(n_pixels), n_pixels, movie.um_per_pixel**2, movie.duration_s,
         len(bursts), bursts_in_waves, params,
+        params.local_speed_radius_um or max(_LOCAL_RADIUS_PIXELS * movie.um_per_pixel, _LOCAL_RADIUS_MIN_UM),
     )
 
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..analysis import AnalysisParams
+from ..analysis.params import SPEED_METHODS
 from ..backends import BACKENDS
 from ..errors import ParameterError
 from ..models import get_model, load_params_file, model_of
 from ..fit.objective import TERM_NAMES, ObjectiveSettings, SimulationSettings
+from ..fit.report import start_note
 from ..fit.search import DEFAULT_FITTED, SAMPLERS, fit
 from ._paths import check_output_folder
 
@@ -70,10 +73,16 @@ def _run_fit(args) -> int:
     result = fit(args.recording, args.out, storage=args.storage, study_name=args.study_name, base=base,
                  base_name=base_name, fitted=fitted, ranges=_parse_ranges(args.range), n_trials=args.trials,
                  batch_size=batch, sampler=args.sampler, sampler_seed=args.sampler_seed,
-                 objective_settings=settings, simulation=simulation, progress=not args.no_progress)
+                 objective_settings=settings, simulation=simulation,
+                 analysis=AnalysisParams(speed_method=args.speed_method), progress=not args.no_progress)
     r = result.report
     print(f"best distance {r['best_distance']:.4f} +- {r['best_distance_sem'] or 0:.4f} (trial {r['best_trial']}, "
           f"{r['n_trials_complete']} complete trials; preset distance {r['preset_distance']:.4f})")
+    print(start_note(r))
+    for name, (given, used) in r["start"]["clipped"].items():
+        low, high = r["ranges"][name]
+        print(f"note: the start's {name} = {given:g} lies outside its range [{low:g}, {high:g}]; "
+              f"the study started from {used:g}")
     near = r["near_best"]
     print(f"parameter    fitted  preset  range over the {near['n_trials']} trials within {near['n_sem']:g} x "
           f"{near['sem']:.3g} (median sem) of the best")
@@ -115,8 +124,10 @@ def register(subparsers) -> None:
                    help="seed of the sampler (default: from --seed, the study name and the process's first trial, "
                         "distinct for each process sharing a study)")
     p.add_argument("--model", default=None, help="wave model (default amacrine)")
-    p.add_argument("--preset", default=None, help="starting preset (default: the model's default, mouse)")
-    p.add_argument("--params", default=None, help="TOML parameter file to start from")
+    p.add_argument("--preset", default=None,
+                   help="starting preset, the study's first trial (default: the model's default, mouse)")
+    p.add_argument("--params", default=None,
+                   help="TOML parameter file to start from (the study's first trial, instead of --preset)")
     p.add_argument("--fit", default=None, help=f"comma-separated parameters to fit (default: the model's; amacrine {','.join(DEFAULT_FITTED)})")
     p.add_argument("--range", action="append", metavar="NAME=LOW:HIGH",
                    help="search range of a parameter (default: its allowed range); repeatable")
@@ -129,6 +140,9 @@ def register(subparsers) -> None:
     p.add_argument("--um-per-pixel", type=float, default=34.0)
     p.add_argument("--frame-period-s", type=float, default=0.25)
     p.add_argument("--min-waves", type=int, default=5, help="fewest recorded waves to fit (default 5)")
+    p.add_argument("--speed-method", choices=SPEED_METHODS, default="local",
+                   help="wave speed of the speed term, for recording and simulation alike: median of local plane "
+                        "fits (default) or one whole-wave front fit")
     p.add_argument("--backend", choices=BACKENDS, default="auto")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_run_fit, command="fit")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..analysis import AnalysisParams, analyse_path, format_table, plot_summaries, write_json
+from ..analysis.params import SPEED_METHODS
 from ..errors import WavesimError
 from ._paths import check_output_file
 
@@ -16,7 +17,7 @@ def _params_from_args(args: argparse.Namespace) -> AnalysisParams:
     overrides = {
         name: getattr(args, name)
         for name in ("activity_threshold", "min_size_fraction", "max_onset_lag_s", "neighbour_radius_um",
-                     "ci_window_s", "sttc_window_s", "seed")
+                     "ci_window_s", "sttc_window_s", "seed", "speed_method", "local_speed_radius_um")
         if getattr(args, name) is not None
     }
     return AnalysisParams(**overrides)
@@ -79,6 +80,12 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
                         help="MEA: largest onset lag linking bursts of neighbouring electrodes, s (default 2)")
     parser.add_argument("--neighbour-radius-um", type=float,
                         help="MEA: neighbouring electrodes lie within this distance, um (default 2.5 x pitch)")
+    parser.add_argument("--speed-method", choices=SPEED_METHODS,
+                        help="wave speed: median of local plane fits (default 'local'), or one plane or circle "
+                             "fitted to the whole wave ('front'; overstates curved fronts)")
+    parser.add_argument("--local-speed-radius-um", type=float,
+                        help="radius of the local plane fits, um (default 2.5 x pitch for MEA; "
+                             "4 pixels and >= 150 um for movies)")
     parser.add_argument("--ci-window-s", type=float, help="correlation index window dt, s (default 0.1)")
     parser.add_argument("--sttc-window-s", type=float,
                         help="spike time tiling coefficient window dt, s (default 0.05)")

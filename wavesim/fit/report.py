@@ -19,7 +19,8 @@ from ..errors import ParameterError
 from ..models import write_params_file
 from .objective import FitStatistics, Objective, mean_statistics
 
-__all__ = ["FitResult", "near_best_spread", "study_timing", "summarize_study", "write_outputs"]
+__all__ = ["FitResult", "near_best_spread", "params_file_comment", "start_note", "study_timing", "summarize_study",
+           "write_outputs"]
 
 
 @dataclasses.dataclass
@@ -107,19 +108,53 @@ def near_best_spread(trials, best, n_sem: float = 2.0) -> dict[str, Any]:
     return {"n_sem": n_sem, "sem": sem, "threshold": threshold, "n_trials": len(near), "ranges": ranges}
 
 
+def _start_summary(complete, start_values: Mapping[str, float], clipped: Mapping[str, list[float]],
+                   best) -> dict[str, Any]:
+    """The start trial's part of the report (``trial`` and ``distance`` None where it is not complete)."""
+    from .search import START_ATTR
+
+    start = next((t for t in complete if t.user_attrs.get(START_ATTR)), None)
+    return {
+        "trial": None if start is None else start.number,
+        "distance": None if start is None else start.value,
+        "distance_sem": None if start is None else start.user_attrs.get("distance_sem"),
+        "parameters": dict(start_values),
+        "clipped": dict(clipped),
+        # ties go to the lower trial number, so a trial beats the start only if strictly better
+        "beaten": None if start is None else best.number != start.number,
+    }
+
+
 def summarize_study(study, objective: Objective, base, base_name: str,
                     ranges: Mapping[str, tuple[float, float]], process_wall_time_s: float,
                     sampler: str) -> FitResult:
-    """Best trial, preset statistics (simulated now, same retinas) and the report."""
+    """Best trial, the start, preset statistics and the report.
+
+    The best trial is the complete trial of least distance, the lower number
+    on ties, so it is the start unless a trial beat it. The preset's
+    statistics are the start trial's where the start is the preset itself
+    (no parameter clipped into its range); otherwise the preset is simulated
+    now, on the same retinas.
+    """
     from optuna.trial import TrialState
+
+    from .search import start_point
 
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
         raise ParameterError(f"study {study.study_name} holds no complete trial to report.")
-    best = min(complete, key=lambda t: t.value)
+    best = min(complete, key=lambda t: (t.value, t.number))
     best_params = dataclasses.replace(base, **best.params)
-    preset_eval = objective.evaluate([base])[0]
+    start = _start_summary(complete, *start_point(base, ranges), best)
     recorded = FitStatistics.to_dict(objective.recorded)
+    if start["trial"] is not None and not start["clipped"]:
+        start_trial = next(t for t in complete if t.number == start["trial"])
+        preset_distance, preset_sem = start_trial.value, start_trial.user_attrs.get("distance_sem")
+        preset_terms, preset_stats = start_trial.user_attrs.get("terms"), start_trial.user_attrs.get("statistics")
+    else:
+        preset_eval = objective.evaluate([base])[0]
+        preset_distance, preset_sem = preset_eval.distance, preset_eval.distance_sem
+        preset_terms, preset_stats = preset_eval.terms, mean_statistics(preset_eval.statistics)
     report = {
         "recording": str(objective.recording.source or objective.recording.name),
         "base_preset": base_name,
@@ -131,11 +166,11 @@ def summarize_study(study, objective: Objective, base, base_name: str,
         "best_distance": best.value,
         "best_distance_sem": best.user_attrs.get("distance_sem"),
         "best_terms": best.user_attrs.get("terms"),
-        "preset_distance": preset_eval.distance,
-        "preset_distance_sem": preset_eval.distance_sem,
-        "preset_terms": preset_eval.terms,
-        "statistics": {"recorded": recorded, "preset": mean_statistics(preset_eval.statistics),
-                       "fitted": best.user_attrs.get("statistics")},
+        "start": start,
+        "preset_distance": preset_distance,
+        "preset_distance_sem": preset_sem,
+        "preset_terms": preset_terms,
+        "statistics": {"recorded": recorded, "preset": preset_stats, "fitted": best.user_attrs.get("statistics")},
         "weights": dict(objective.settings.weights),
         "objective": objective.describe(),
         "n_trials_complete": len(complete),
@@ -150,6 +185,34 @@ def summarize_study(study, objective: Objective, base, base_name: str,
     return FitResult(best_params, best.value, best.user_attrs.get("distance_sem", math.nan),
                      best.user_attrs.get("terms", {}), recorded, report["statistics"]["preset"],
                      report["statistics"]["fitted"], report)
+
+
+def _distance_text(distance: float, sem: float | None) -> str:
+    return f"{distance:.4g} +- {sem or 0.0:.2g}"
+
+
+def start_note(report: Mapping[str, Any]) -> str:
+    """One line on how the best trial compares with the start (for the params file and the CLI)."""
+    start = report["start"]
+    if start["trial"] is None:
+        return "the start was not evaluated (the study's budget was taken before it was enqueued)"
+    scored = f"the start (trial {start['trial']}) scored {_distance_text(start['distance'], start['distance_sem'])}"
+    if not start["beaten"]:
+        return f"no trial beat the start: these are the start's parameters; {scored}"
+    return scored
+
+
+def params_file_comment(report: Mapping[str, Any]) -> str:
+    """The comment heading ``best_params.toml``: the recording, distance and standard error, the start."""
+    lines = [f"wavesim fit of {report['recording']}",
+             f"distance {_distance_text(report['best_distance'], report['best_distance_sem'])} "
+             f"(trial {report['best_trial']} of {report['n_trials_complete']} complete trials)",
+             start_note(report)]
+    clipped = report["start"]["clipped"]
+    if clipped:
+        lines.append("the start clipped into the search ranges: " +
+                     ", ".join(f"{k} {given:g} -> {used:g}" for k, (given, used) in clipped.items()))
+    return "\n".join(lines)
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -167,9 +230,7 @@ def write_outputs(result: FitResult, out_dir: str | Path) -> dict[str, Path]:
     paths = {"params": out_dir / "best_params.toml", "report": out_dir / "report.json",
              "figure": out_dir / "comparison.png"}
     r = result.report
-    write_params_file(paths["params"], result.best_params, r["base_preset"],
-                      f"wavesim fit of {r['recording']}: distance {r['best_distance']:.4g} "
-                      f"(trial {r['best_trial']} of {r['n_trials_complete']})")
+    write_params_file(paths["params"], result.best_params, r["base_preset"], params_file_comment(r))
     _atomic_write(paths["report"], json.dumps(r, indent=2) + "\n")
     plot_comparison(r, paths["figure"])
     return paths

@@ -20,6 +20,13 @@ processes sharing a study stop at exactly ``n_trials`` complete trials.
 Trials left running by a dead process on this machine (or, on another
 machine, started more than ``stale_after_s`` ago) are failed, so a killed fit
 resumes where it was.
+
+The study's first trial is the starting point (the preset or the parameter
+file, clipped into the search ranges): it is enqueued with the user
+attribute ``start``, so the best trial, and with it ``best_params.toml``, is
+never worse than the start. A resumed study keeps its start; processes that
+enqueue one at the same moment keep the lowest-numbered and fail the others
+unsimulated, like surplus trials.
 """
 
 from __future__ import annotations
@@ -41,12 +48,15 @@ from ..io.recordings import load_recording
 from .objective import Objective, ObjectiveSettings, SimulationSettings, mean_statistics
 from .report import FitResult, summarize_study, write_outputs
 
-__all__ = ["DEFAULT_FITTED", "SAMPLERS", "fail_stale_trials", "fit", "open_study", "parameter_ranges", "run_search"]
+__all__ = ["DEFAULT_FITTED", "SAMPLERS", "fail_stale_trials", "fit", "open_study", "parameter_ranges", "run_search",
+           "start_point"]
 
 #: The parameters the default model fits unless told otherwise.
 DEFAULT_FITTED = get_model().fit_defaults
 SAMPLERS = ("tpe", "cmaes")
 _CONFIG_ATTR = "wavesim_fit_config"
+#: User attribute marking the trial that evaluates the starting point.
+START_ATTR = "start"
 
 
 def parameter_ranges(names, ranges: Mapping[str, tuple[float, float]] | None = None,
@@ -95,6 +105,57 @@ def parameter_ranges(names, ranges: Mapping[str, tuple[float, float]] | None = N
             low = max(low, base.dt_s)
         out[name] = (float(low), float(high))
     return out
+
+
+def start_point(base, ranges: Mapping[str, tuple[float, float]]) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """The fitted parameters' values at the start of a fit: the base's, clipped into the search ranges.
+
+    Parameters
+    ----------
+    base : parameters of a registered model
+    ranges : mapping of str to (low, high)
+        From :func:`parameter_ranges`.
+
+    Returns
+    -------
+    start : dict of str to float
+        The values the study's first trial evaluates.
+    clipped : dict of str to [given, used]
+        The parameters whose base value lies outside their range.
+
+    Examples
+    --------
+    >>> import wavesim as ws
+    >>> start_point(ws.preset("mouse"), {"P_s": (10.0, 20.0), "H1": (1.0, 8.0)})
+    ({'P_s': 20.0, 'H1': 4.0}, {'P_s': [32.0, 20.0]})
+    """
+    start, clipped = {}, {}
+    for name, (low, high) in ranges.items():
+        given = float(getattr(base, name))
+        start[name] = min(max(given, low), high)
+        if start[name] != given:
+            clipped[name] = [given, start[name]]
+    return start, clipped
+
+
+def _enqueue_start(study, start: Mapping[str, float], n_trials: int) -> None:
+    """Enqueue the starting point, unless the study holds a live one or its budget is taken."""
+    from optuna.trial import TrialState
+
+    live = [t for t in study.get_trials(deepcopy=False) if t.state != TrialState.FAIL]
+    if len(live) >= n_trials or any(t.user_attrs.get(START_ATTR) for t in live):
+        return
+    study.enqueue_trial(dict(start), user_attrs={START_ATTR: True})
+
+
+def _duplicate_start(trials, trial) -> bool:
+    """Whether ``trial`` is a start that another process enqueued after a live one (it is then not simulated)."""
+    from optuna.trial import TrialState
+
+    if not trial.user_attrs.get(START_ATTR):
+        return False
+    return any(t.user_attrs.get(START_ATTR) and t.number < trial.number and t.state != TrialState.FAIL
+               for t in trials)
 
 
 def _log_scale(low: float, high: float) -> bool:
@@ -269,7 +330,9 @@ def run_search(objective: Objective, ranges: Mapping[str, tuple[float, float]], 
     ranges : mapping of str to (low, high)
         From :func:`parameter_ranges`.
     base : parameters of a registered model
-        Values of the parameters not fitted.
+        Values of the parameters not fitted, and the start: a study without
+        a live start trial enqueues one with the base's fitted values,
+        clipped into ``ranges`` (:func:`start_point`).
     storage : str or Path
         A journal file path, or a database URL (``sqlite:///fit.db``, ``postgresql://...``).
     study_name : str
@@ -317,6 +380,7 @@ def _search(objective, ranges, base, storage, study_name, n_trials, batch_size, 
                      for name, (low, high) in ranges.items()}
     worker = _worker_id()
     seeded = sampler_seed is not None
+    _enqueue_start(study, start_point(base, ranges)[0], n_trials)
 
     def n_complete():
         return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
@@ -335,7 +399,11 @@ def _search(objective, ranges, base, storage, study_name, n_trials, batch_size, 
         trials = study.get_trials(deepcopy=False)
         mine = []
         for trial in asked:
-            if _live_before(trials, trial.number) >= n_trials:
+            if _duplicate_start(trials, trial):
+                trial.set_user_attr("surplus", True)
+                trial.set_user_attr("duplicate_start", True)
+                study.tell(trial, state=TrialState.FAIL)
+            elif _live_before(trials, trial.number) >= n_trials:
                 trial.set_user_attr("surplus", True)
                 study.tell(trial, state=TrialState.FAIL)
             else:
