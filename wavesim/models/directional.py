@@ -20,7 +20,8 @@ step 0, as in the paper) and ``continuous`` (each resting cell starts a
 wave at ``start_rate_hz``, so waves start as a Poisson process and several
 coexist, held apart by the per-cell refractoriness).
 
-Presets: ``teh2023`` (the rules as published: wrapped angle differences,
+Presets (each ``-undirectional`` variant draws the inhibition point
+uniformly): ``teh2023`` (the rules as published: wrapped angle differences,
 ``sigma`` solved for ``b = 0.35``) and ``may2025`` (what the authors'
 released script does, which changes its output: the angle difference is not
 wrapped, so for ``theta'`` other than 0 and 45 degrees the kernel is
@@ -201,11 +202,14 @@ def released_script_sigma(steps: int = 10, lr: float = 0.1) -> float:
     return s
 
 
+_MAY2025 = DirectionalParams(
+    sigma_rad=RELEASED_SCRIPT_SIGMA, angles="unwrapped", inhibition_rounding="truncate", initiation_margin_cells=1
+)
 PRESETS: dict[str, DirectionalParams] = {
     "teh2023": DirectionalParams(),
-    "may2025": DirectionalParams(
-        sigma_rad=RELEASED_SCRIPT_SIGMA, angles="unwrapped", inhibition_rounding="truncate", initiation_margin_cells=1
-    ),
+    "teh2023-undirectional": DirectionalParams(directionality="undirectional"),
+    "may2025": _MAY2025,
+    "may2025-undirectional": dataclasses.replace(_MAY2025, directionality="undirectional"),
     "continuous": DirectionalParams(mode="continuous", start_rate_hz=2e-4),
 }
 DEFAULT_PRESET = "teh2023"
