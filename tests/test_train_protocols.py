@@ -49,6 +49,22 @@ def test_next_frame_protocol_runs_every_condition(small_store, corridor, conditi
     assert {r["phase"] for r in log.rows} == ({"target"} if condition == "random_init" else {"pretrain", "target"})
 
 
+def test_next_frame_protocol_pretrains_in_epochs_on_clip_sets(corridor):
+    from wavesim.train.protocols import ClipSet
+
+    train, validation = corridor
+    rng = np.random.default_rng(0)
+    waves = (ClipSet(rng.random((8, 11, 16, 16)) < 0.2), ClipSet(rng.random((4, 11, 16, 16)) < 0.2))
+    result = next_frame_experiment("shuffled_filters", waves, train, validation, pretrain_epochs=2,
+                                   settings=TrainSettings(batch_size=4, device="cpu"),
+                                   model_kwargs={"hidden_channels": 2})
+    pretraining = result["pretraining"]
+    assert len(pretraining["validation_error_by_epoch"]) <= 3 and result["pretrain_updates"] == pretraining["updates"]
+    assert len(result["validation_error_by_epoch"]) == 2
+    with pytest.raises(ParameterError, match="time_matched"):
+        next_frame_experiment("time_matched", waves, train, validation)
+
+
 def test_shuffled_frames_keep_the_frames_and_lose_their_order(small_store):
     path, _ = small_store
     waves = WaveClips(path, clip_frames=11, batch_size=4, shuffle=False)

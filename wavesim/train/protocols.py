@@ -411,21 +411,37 @@ def _state_copy(model) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def next_frame_experiment(condition: str, waves: Iterable, target_train, target_val, *, pretrain_updates: int,
-                          target_epochs: int = 1, settings: TrainSettings | None = None,
-                          model_kwargs: dict | None = None, log: RunLog | None = None,
-                          progress: bool = False) -> dict[str, Any]:
+def next_frame_experiment(condition: str, waves, target_train, target_val, *, pretrain_updates: int | None = None,
+                          pretrain_epochs: int = PAPER_MAX_EPOCHS, target_epochs: int = 1,
+                          settings: TrainSettings | None = None, model_kwargs: dict | None = None,
+                          log: RunLog | None = None, progress: bool = False) -> dict[str, Any]:
     """One run of the next-frame protocol under ``condition`` (module docstring).
 
-    Pre-training takes ``pretrain_updates`` updates on the stream ``waves``;
-    target training follows :func:`fit_next_frame` for ``target_epochs``.
+    Pre-training runs one of two ways:
+
+    - ``waves`` a pair ``(training, validation)`` of clip sets (e.g. from
+      :meth:`WaveSource.make_clips`): May et al.'s :func:`fit_next_frame`,
+      up to ``pretrain_epochs`` epochs with early stopping, best weights kept;
+    - ``waves`` a stream (:class:`~wavesim.data.WaveClips`,
+      :class:`~wavesim.data.LiveWaves`): ``pretrain_updates`` updates, no
+      validation (``time_matched`` needs this way: its budget is in updates).
+
+    Target training follows :func:`fit_next_frame` for ``target_epochs``.
     Returns the target validation error after each target epoch
-    (``validation_error_by_epoch[1]`` is the papers' one-epoch figure) and
-    the updates spent in each phase. The best target weights are restored
-    as in :func:`fit_next_frame`, which leaves the errors reported unchanged.
+    (``validation_error_by_epoch[1]`` is the papers' one-epoch figure), the
+    updates spent in each phase and, for epoch pre-training, its result
+    under ``pretraining``. The best target weights are restored as in
+    :func:`fit_next_frame`, which leaves the errors reported unchanged.
     """
     if condition not in NEXT_FRAME_CONDITIONS:
         raise ParameterError(f"condition must be one of {NEXT_FRAME_CONDITIONS}, got {condition!r}.")
+    in_epochs = isinstance(waves, tuple)
+    if in_epochs and (len(waves) != 2 or condition == "time_matched"):
+        raise ParameterError("waves as clip sets must be a pair (training, validation), and the time_matched "
+                             "condition needs a stream of waves with pretrain_updates (its budget is in updates).")
+    if not in_epochs and condition != "random_init" and (not isinstance(pretrain_updates, int) or pretrain_updates < 1):
+        raise ParameterError(f"pre-training on a stream of waves needs pretrain_updates, a positive number of "
+                             f"updates, got {pretrain_updates!r}.")
     settings = settings or TrainSettings()
     log = log if log is not None else RunLog()
     device = resolve_device(settings.device)
@@ -434,18 +450,27 @@ def next_frame_experiment(condition: str, waves: Iterable, target_train, target_
     updates_per_epoch = math.ceil(len(target_train) / settings.batch_size)
     target_updates = None
     spent = 0
+    pretraining = None
     if condition != "random_init":
-        spent = pretrain_updates
-        if condition == "time_matched":
-            spent = min(pretrain_updates, updates_per_epoch * target_epochs // 2)
-            target_updates = updates_per_epoch * target_epochs - spent
-        batches = wave_clip_batches(waves, device, shuffle_frames=condition == "shuffled_frames", seed=settings.seed)
-        pretrain_next_frame(model, batches, spent, settings, log, progress=progress)
+        shuffle_frames = condition == "shuffled_frames"
+        if in_epochs:
+            pretraining = fit_next_frame(model, waves[0], waves[1], settings, log, max_epochs=pretrain_epochs,
+                                         phase="pretrain", shuffle_frames=shuffle_frames, progress=progress)
+            spent = pretraining["updates"]
+        else:
+            spent = pretrain_updates
+            if condition == "time_matched":
+                spent = min(pretrain_updates, updates_per_epoch * target_epochs // 2)
+                target_updates = updates_per_epoch * target_epochs - spent
+            batches = wave_clip_batches(waves, device, shuffle_frames=shuffle_frames, seed=settings.seed)
+            pretrain_next_frame(model, batches, spent, settings, log, progress=progress)
         if condition in SHUFFLED_WEIGHTS:
             model = shuffle_weights(model, settings.seed, scope=SHUFFLED_WEIGHTS[condition])
     result = fit_next_frame(model, target_train, target_val, settings, log, max_epochs=target_epochs,
                             max_updates=target_updates, progress=progress)
     result.update(condition=condition, seed=settings.seed, pretrain_updates=spent)
+    if pretraining is not None:
+        result["pretraining"] = pretraining
     return result
 
 
