@@ -2,15 +2,17 @@
 
 Run::
 
-    python examples/paper_experiments.py                # CPU-sized (about half an hour on 2 cores)
+    python examples/paper_experiments.py                # CPU-sized, 5 replicates (about an hour on 2 cores)
     python examples/paper_experiments.py --full         # the papers' sizes (64 x 64, 64 channels; use a GPU)
     python examples/paper_experiments.py --quick        # a smoke run of a minute
 
 Next-frame (May et al. 2025): a recurrent predictor pre-trained on wave
 clips, then trained for one epoch on the procedural corridor; the table is
 the corridor validation error (squared error summed over pixels, mean over
-clips) after that epoch, per condition, mean +- sd over seeds. May et al.
-report about 49 pre-trained against 123 from scratch at full size.
+clips) after that epoch, per condition, mean +- sd over replicates (5, as
+in the paper; replicate i of every condition shares seed i), then paired
+t-tests between every two conditions, Bonferroni-corrected, as they report.
+May et al. report about 49 pre-trained against 123 from scratch at full size.
 
 Contrastive (Ligeralde et al. 2023): a ResNet-18 pre-trained with NT-Xent on
 pairs of frames within waves, against random initialisation (and shuffled
@@ -35,6 +37,7 @@ import wavesim as ws
 from wavesim.data import WaveClips, WavePairs
 from wavesim.generate import generate_store
 from wavesim.io.store import DatasetSpec
+from wavesim.train.evaluate import comparison_table, paired_comparisons
 from wavesim.train.targets import target_clips
 from wavesim.train.protocols import (CONTRASTIVE_CONDITIONS, NEXT_FRAME_CONDITIONS, RunLog, TrainSettings,
                                      contrastive_experiment, next_frame_experiment)
@@ -43,9 +46,9 @@ SIZES = {
     "quick": dict(size_px=32, hidden=8, pretrain_updates=20, target_movies=6, target_frames=30, wave_movies=4,
                   wave_duration_s=120, pair_movies=8, pair_duration_s=240, contrastive_updates=3, seeds=2),
     "cpu": dict(size_px=32, hidden=16, pretrain_updates=300, target_movies=20, target_frames=60, wave_movies=8,
-                wave_duration_s=240, pair_movies=24, pair_duration_s=300, contrastive_updates=40, seeds=3),
+                wave_duration_s=240, pair_movies=24, pair_duration_s=300, contrastive_updates=40, seeds=5),
     "full": dict(size_px=64, hidden=64, pretrain_updates=5000, target_movies=100, target_frames=110, wave_movies=64,
-                 wave_duration_s=600, pair_movies=256, pair_duration_s=600, contrastive_updates=2000, seeds=3),
+                 wave_duration_s=600, pair_movies=256, pair_duration_s=600, contrastive_updates=2000, seeds=5),
 }
 
 
@@ -119,6 +122,10 @@ def main(argv=None):
         rows = [r for r in results["next_frame"] if r["condition"] == condition]
         print(f"| {condition} | {mean_sd([r['validation_error_by_epoch'][1] for r in rows])} | "
               f"{mean_sd([r['validation_error_by_epoch'][0] for r in rows])} | {rows[0]['pretrain_updates']} |")
+    print("\nPaired t-tests on the error after 1 epoch (two-sided, Bonferroni over all pairs):")
+    print(comparison_table(paired_comparisons({
+        condition: [r["validation_error_by_epoch"][1] for r in results["next_frame"] if r["condition"] == condition]
+        for condition in NEXT_FRAME_CONDITIONS})))
     print("\nContrastive ResNet-18 (mean +- sd over seeds):")
     print("| condition | digit linear probe accuracy | translation-invariance score |")
     print("|---|---|---|")
@@ -127,6 +134,10 @@ def main(argv=None):
         digits = mean_sd([100 * r["digits"]["accuracy"] for r in rows])
         translation = mean_sd([100 * r["translation"]["score"] for r in rows])
         print(f"| {condition} | {digits} % | {translation} % |")
+    print("\nPaired t-tests on the digit probe accuracy (two-sided, Bonferroni over all pairs):")
+    print(comparison_table(paired_comparisons({
+        condition: [r["digits"]["accuracy"] for r in results["contrastive"] if r["condition"] == condition]
+        for condition in CONTRASTIVE_CONDITIONS})))
     print(f"\nwall time {results['wall_time_s'] / 60:.1f} min; results in {args.out / 'results.json'}")
 
 

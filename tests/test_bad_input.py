@@ -20,7 +20,7 @@ from wavesim.cli import main
 GEN = ["--backend", "cpu", "--no-progress", "--width-um", "200", "--warmup-s", "1", "--duration-s", "2"]
 FIT = ["--out", "{root}/fit", "--trials", "1", "--retinas", "1", "--warmup-s", "1", "--duration-s", "5",
        "--backend", "cpu", "--no-progress"]
-LIVE = ["--live", "--updates", "1", "--batch-size", "2", "--live-retinas", "2", "--warmup-s", "1", "--size-px", "16",
+LIVE = ["--live", "--updates", "1", "--batch-size", "2", "--retinas", "2", "--warmup-s", "1", "--size-px", "16",
         "--backend", "cpu", "--device", "cpu", "--out", "{root}/c.pt"]
 EVAL = ["--random-init", "next_frame", "--movies", "2", "--frames", "12", "--size-px", "16", "--device", "cpu",
         "--out", "{root}/eval"]
@@ -210,7 +210,7 @@ TABLE = [
     (["pretrain", *LIVE, "--task", "contrastive"], r"contrastive pre-training needs a store"),
     (["pretrain", *LIVE, "--warmup-s", "-1"], r"warmup_s = -1.0 s is outside the allowed range"),
     (["pretrain", *LIVE, "--backend", "tpu"], r"backend must be one of \('auto', 'cpu', 'cpu-events', 'cuda'\), got 'tpu'"),
-    (["pretrain", *LIVE, "--live-retinas", "0"], r"--live-retinas must be at least 1, got 0"),
+    (["pretrain", *LIVE, "--retinas", "0"], r"--retinas must be at least 1, got 0"),
     (["pretrain", *LIVE[:-1], "{txt}/c.pt"], r"cannot write --out .*notes.txt/c.pt: .*notes.txt is a file"),
     (["pretrain", *LIVE[:-1], "{folder}"], r"--out .*folder is a folder; give the path of a file"),
     (["pretrain", *LIVE, "--cell", "transformer"], r"argument --cell: invalid choice: 'transformer'"),

@@ -5,6 +5,8 @@ import json
 import numpy as np
 import pytest
 
+import wavesim as ws
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("skimage")
 pytest.importorskip("sklearn")
@@ -15,6 +17,7 @@ from wavesim.errors import CheckpointError, ParameterError  # noqa: E402
 from wavesim.analysis import AnalysisParams  # noqa: E402
 from wavesim.train.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from wavesim.train.targets import target_clips  # noqa: E402
+from wavesim.train.waves import PAPER_WAVES  # noqa: E402
 from wavesim.train.models import ContrastiveNet, RecurrentPredictor  # noqa: E402
 from wavesim.train.protocols import (NEXT_FRAME_CONDITIONS, RunLog, TrainSettings,  # noqa: E402
                                      next_frame_experiment, wave_clip_batches)
@@ -47,6 +50,22 @@ def test_next_frame_protocol_runs_every_condition(small_store, corridor, conditi
     assert {r["phase"] for r in log.rows} == ({"target"} if condition == "random_init" else {"pretrain", "target"})
 
 
+def test_next_frame_protocol_pretrains_in_epochs_on_clip_sets(corridor):
+    from wavesim.train.protocols import ClipSet
+
+    train, validation = corridor
+    rng = np.random.default_rng(0)
+    waves = (ClipSet(rng.random((8, 11, 16, 16)) < 0.2), ClipSet(rng.random((4, 11, 16, 16)) < 0.2))
+    result = next_frame_experiment("shuffled_filters", waves, train, validation, pretrain_epochs=2,
+                                   settings=TrainSettings(batch_size=4, device="cpu"),
+                                   model_kwargs={"hidden_channels": 2})
+    pretraining = result["pretraining"]
+    assert len(pretraining["validation_error_by_epoch"]) <= 3 and result["pretrain_updates"] == pretraining["updates"]
+    assert len(result["validation_error_by_epoch"]) == 2
+    with pytest.raises(ParameterError, match="time_matched"):
+        next_frame_experiment("time_matched", waves, train, validation)
+
+
 def test_shuffled_frames_keep_the_frames_and_lose_their_order(small_store):
     path, _ = small_store
     waves = WaveClips(path, clip_frames=11, batch_size=4, shuffle=False)
@@ -55,17 +74,59 @@ def test_shuffled_frames_keep_the_frames_and_lose_their_order(small_store):
     assert torch.equal(plain.sum(1), shuffled.sum(1)) and not torch.equal(plain, shuffled)
 
 
-def test_early_stopping_restores_the_best_weights(corridor):
-    from wavesim.train.protocols import train_next_frame_target
+@pytest.mark.parametrize("learning_rate, patience", [(0.05, 1), (1e-3, 2)])
+def test_fit_next_frame_follows_may_et_al(corridor, learning_rate, patience):
+    """Epoch 0 only validates; training stops after `patience` epochs without a new best; the best weights return."""
+    from wavesim.train.protocols import _EpochBatches, fit_next_frame, next_frame_validation
 
     train, validation = corridor
     torch.manual_seed(0)
     model = RecurrentPredictor(hidden_channels=4)
-    result = train_next_frame_target(model, train, validation, TrainSettings(batch_size=8, patience_epochs=1,
-                                                                             learning_rate=0.5), RunLog(), max_epochs=6)
+    settings = TrainSettings(batch_size=8, patience_epochs=patience, learning_rate=learning_rate, device="cpu")
+    log = RunLog()
+    result = fit_next_frame(model, train, validation, settings, log, max_epochs=3)
     errors = result["validation_error_by_epoch"]
-    assert result["best_validation_error"] == min(errors)
-    assert len(errors) < 8  # stopped after an epoch without improvement, or ran all 6
+    best = int(np.argmin(errors))
+    assert result["best_epoch"] == best and result["best_validation_error"] == errors[best]
+    assert len(result["train_loss_by_epoch"]) == len(errors) - 1
+    if result["stopped"] == "early":
+        assert len(errors) - 1 - best == patience and min(errors[best + 1:]) >= errors[best]
+    else:
+        assert result["stopped"] == "max_epochs" and len(errors) == 4
+        assert len(errors) - 1 - best < patience
+    assert not [r for r in log.rows if r["epoch"] == 0 and r["metric"] == "train loss"]
+    assert result["updates"] == (len(errors) - 1) * -(-len(train) // 8)
+    # the model now holds the best epoch's weights: its validation error is that epoch's
+    again = next_frame_validation(model, _EpochBatches(validation, settings, False, 0)(0), torch.device("cpu"))
+    assert again == pytest.approx(errors[best], rel=1e-5)
+
+
+def test_fit_next_frame_keeps_the_starting_weights_when_no_epoch_improves(corridor):
+    from wavesim.train.protocols import fit_next_frame
+
+    train, validation = corridor
+    torch.manual_seed(0)
+    model = RecurrentPredictor(hidden_channels=4)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    # A step size that wrecks the network: every epoch is worse than epoch 0.
+    settings = TrainSettings(batch_size=8, patience_epochs=2, learning_rate=5.0, device="cpu")
+    result = fit_next_frame(model, train, validation, settings, RunLog(), max_epochs=10)
+    assert result["best_epoch"] == 0 and result["stopped"] == "early"
+    assert len(result["validation_error_by_epoch"]) == 3
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in start.items())
+
+
+def test_fit_next_frame_reads_wave_stores_epoch_by_epoch(small_store):
+    from wavesim.train.protocols import fit_next_frame
+
+    path, _ = small_store
+    train = WaveClips(path, clip_frames=11, batch_size=4, size_px=16, seed=0)
+    validation = WaveClips(path, clip_frames=11, batch_size=4, size_px=16, seed=0, shuffle=False)
+    torch.manual_seed(0)
+    result = fit_next_frame(RecurrentPredictor(hidden_channels=2), train, validation,
+                            TrainSettings(batch_size=4, device="cpu"), RunLog(), max_epochs=2, phase="pretrain",
+                            shuffle_frames=True)
+    assert len(result["validation_error_by_epoch"]) == 3 and result["updates"] == 2 * len(train)
 
 
 def test_contrastive_pretraining_reduces_nt_xent(small_store):
@@ -98,6 +159,73 @@ def test_checkpoint_round_trips_and_refuses_foreign_files(tmp_path):
         load_checkpoint(tmp_path / "none.pt")
 
 
+def test_version_1_checkpoints_load_without_batch_norms(tmp_path):
+    torch.manual_seed(0)
+    old = RecurrentPredictor(hidden_channels=3, batch_norm=False)
+    torch.save({"format": "wavesim-checkpoint", "format_version": 1, "wavesim_version": "0.1", "task": "next_frame",
+                "model_config": {"cell": "rnn", "hidden_channels": 3}, "metadata": {},
+                "state_dict": old.state_dict()}, tmp_path / "v1.pt")
+    loaded, payload = load_checkpoint(tmp_path / "v1.pt")
+    assert payload["model_config"]["batch_norm"] is False
+    x = torch.rand(1, 4, 8, 8)
+    assert torch.equal(loaded.eval()(x), old.eval()(x))
+
+
+def test_wave_source_simulates_fixed_training_and_validation_sets():
+    from wavesim.train.protocols import ClipSet
+    from wavesim.train.waves import WaveSource
+
+    source = WaveSource(size_px=16, training_clips=5, validation_clips=3, n_retinas=2, warmup_s=0.0)
+    train, validation = source.make_clips(0, backend="cpu")
+    assert isinstance(train, ClipSet) and train.clips.shape == (5, 11, 16, 16) and len(validation) == 3
+    again, _ = source.make_clips(0, backend="cpu")
+    assert torch.equal(again.clips, train.clips)
+    # the paper's waves (PAPER_WAVES), the model's default preset when none is named
+    assert source.params() == ws.preset(PAPER_WAVES["wave_preset"], model=PAPER_WAVES["wave_model"])
+    with pytest.raises(ParameterError, match="Unknown model 'nope'"):
+        WaveSource(wave_model="nope")
+    with pytest.raises(ParameterError, match="Unknown preset"):
+        WaveSource(wave_preset="nope")
+    with pytest.raises(ParameterError, match="size_px"):
+        WaveSource(size_px=2)
+
+
+def test_wave_source_of_single_waves_cuts_the_waves_back_to_back_into_clips():
+    from wavesim.simulate import wave_sequence
+    from wavesim.train.waves import WaveSource
+
+    source = WaveSource(wave_model="directional", wave_preset="may2025", size_px=64, training_clips=4,
+                        validation_clips=2)
+    train, validation = source.make_clips(5, backend="cpu")
+    frames = wave_sequence(ws.preset("may2025", model="directional"), 5, 44, backend="cpu")
+    assert torch.equal(train.clips, torch.from_numpy(frames).float().reshape(4, 11, 64, 64))
+    assert not torch.equal(validation.clips, train.clips[:2])  # waves of other seeds
+
+
+def test_cli_pretrain_in_epochs_keeps_the_best_weights(small_store, tmp_path, capsys):
+    path, _ = small_store
+    ckpt = tmp_path / "epochs.pt"
+    assert main(["pretrain", "--store", str(path), "--validation-store", str(path), "--max-epochs", "2",
+                 "--batch-size", "4", "--size-px", "16", "--hidden-channels", "2", "--out", str(ckpt),
+                 "--device", "cpu"]) == 0
+    assert "best validation error" in capsys.readouterr().out
+    model, payload = load_checkpoint(ckpt)
+    meta = payload["metadata"]
+    errors = meta["validation_error_by_epoch"]
+    assert len(errors) == 3 and meta["best_epoch"] == int(np.argmin(errors))
+    assert meta["waves"]["wave_model"] == PAPER_WAVES["wave_model"] and meta["waves"]["size_px"] == 16
+    validation = WaveClips(path, clip_frames=11, batch_size=4, size_px=16, seed=0, shuffle=False)
+    from wavesim.train.protocols import next_frame_validation
+
+    assert next_frame_validation(model, validation, torch.device("cpu")) == pytest.approx(min(errors), rel=1e-5)
+    assert main(["pretrain", "--store", str(path), "--out", str(ckpt)]) == 2
+    assert "--validation-store" in capsys.readouterr().err
+    assert main(["pretrain", "--live", "--out", str(ckpt)]) == 2
+    assert "give --updates N" in capsys.readouterr().err
+    assert main(["pretrain", "--wave-model", "nope", "--out", str(ckpt)]) == 2
+    assert "Unknown model 'nope'" in capsys.readouterr().err
+
+
 def test_cli_pretrain_then_evaluate(small_store, tmp_path, capsys):
     path, _ = small_store
     ckpt = tmp_path / "nf.pt"
@@ -111,5 +239,7 @@ def test_cli_pretrain_then_evaluate(small_store, tmp_path, capsys):
     assert metrics["task"] == "next_frame" and len(metrics["validation_error_by_epoch"]) == 2
     assert main(["evaluate", "--out", str(out)]) == 2
     assert "give a checkpoint, or --random-init" in capsys.readouterr().err
-    assert main(["pretrain", "--task", "contrastive", "--live", "--out", str(ckpt)]) == 2
+    assert main(["pretrain", "--task", "contrastive", "--live", "--updates", "2", "--out", str(ckpt)]) == 2
     assert "needs a store" in capsys.readouterr().err
+    assert main(["pretrain", "--task", "contrastive", "--store", str(path), "--out", str(ckpt)]) == 2
+    assert "give --updates N" in capsys.readouterr().err

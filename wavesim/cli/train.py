@@ -19,67 +19,112 @@ def _settings(args, **overrides):
     return TrainSettings(**values)
 
 
-def _wave_source(args):
-    from ..data import LiveWaves, WaveClips, WavePairs
+def _wave_config(args):
+    from ..train.waves import WaveSource
 
-    size = args.size_px
+    return WaveSource(wave_model=args.wave_model, wave_preset=args.wave_preset, warmup_s=args.warmup_s,
+                      size_px=args.size_px, training_clips=args.training_clips,
+                      validation_clips=args.validation_clips, n_retinas=args.retinas)
+
+
+def _stream(args, waves):
+    """The stream of batches for --updates pre-training (no epochs, no validation)."""
+    from ..data import WaveClips, WavePairs
+
     if args.task == "contrastive":
-        if args.live:
-            raise ParameterError("contrastive pre-training needs a store: its pairs come from waves detected in stored movies.")
+        if args.live or not args.store:
+            raise ParameterError("contrastive pre-training needs a store (--store): its pairs come from waves "
+                                 "detected in stored movies.")
         return WavePairs(args.store, batch_size=args.batch_size, size_px=32, seed=args.seed)
     if args.live:
-        n_retinas = max(args.batch_size, args.live_retinas)
-        n_retinas -= n_retinas % args.batch_size
-        return LiveWaves(n_retinas=n_retinas, batch_size=args.batch_size, clip_frames=11, size_px=size,
-                         backend=args.backend, seed=args.seed, warmup_s=args.warmup_s)
-    return WaveClips(args.store, clip_frames=11, batch_size=args.batch_size, size_px=size, seed=args.seed)
+        return waves.live_waves(batch_size=args.batch_size, seed=args.seed, backend=args.backend)
+    if not args.store:
+        raise ParameterError("--updates pre-training streams its waves: give --store PATH [PATH ...] or --live.")
+    return WaveClips(args.store, clip_frames=waves.clip_frames, batch_size=args.batch_size, size_px=args.size_px,
+                     seed=args.seed)
+
+
+def _epoch_sets(args, waves):
+    """Training and validation clip sets of May et al.'s epochs: from stores, or simulated from the wave source."""
+    from ..data import WaveClips
+
+    if args.store:
+        if not args.validation_store:
+            raise ParameterError("with --store, give the validation waves too: --validation-store PATH [PATH ...] "
+                                 "(other movies than the training ones).")
+        common = dict(clip_frames=waves.clip_frames, batch_size=args.batch_size, size_px=args.size_px,
+                      seed=args.seed)
+        return WaveClips(args.store, **common), WaveClips(args.validation_store, shuffle=False, **common)
+    if args.validation_store:
+        raise ParameterError("--validation-store goes with --store (the training waves).")
+    return waves.make_clips(args.seed, backend=args.backend, progress=True)
 
 
 def run_pretrain(args) -> int:
     from ..train.checkpoint import save_checkpoint
     from ..train.models import ContrastiveNet, RecurrentPredictor
-    from ..train.protocols import (RunLog, pair_batches, pretrain_contrastive, pretrain_next_frame, resolve_device,
-                            wave_clip_batches)
+    from ..train.protocols import (RunLog, fit_next_frame, pair_batches, pretrain_contrastive, pretrain_next_frame,
+                                   resolve_device, wave_clip_batches)
 
     import torch
 
-    if not args.live and not args.store:
-        raise ParameterError("give the waves: --store PATH [PATH ...] or --live.")
-    if args.updates < 1:
+    if args.updates is not None and args.updates < 1:
         raise ParameterError(f"--updates must be at least 1 (Adam steps), got {args.updates}.")
-    if args.live_retinas < 1:
-        raise ParameterError(f"--live-retinas must be at least 1, got {args.live_retinas}.")
+    if args.task == "contrastive" and args.updates is None:
+        raise ParameterError("contrastive pre-training runs a fixed number of steps: give --updates N.")
+    if args.live and args.updates is None:
+        raise ParameterError("--live streams new waves without end: give --updates N (without --updates, "
+                             "pretrain simulates fixed training and validation sets and trains in epochs).")
+    if args.retinas < 1:
+        raise ParameterError(f"--retinas must be at least 1, got {args.retinas}.")
     _settings(args)  # checks --batch-size, --lr and --seed before any data is made
     check_output_file(args.out, "--out")
     if args.log_dir:
         check_output_folder(args.log_dir, "--log-dir")
     device = resolve_device(args.device)
+    waves = _wave_config(args)
     torch.manual_seed(args.seed)
     log = RunLog()
     started = time.perf_counter()
-    source = _wave_source(args)
+    metadata = {"seed": args.seed, "waves": waves.to_dict(),
+                "data": [str(s) for s in args.store or []] or ("live" if args.live else "simulated"),
+                "shuffle_frames": bool(args.shuffle_frames)}
     if args.task == "next_frame":
-        config = {"cell": args.cell, "hidden_channels": args.hidden_channels}
+        config = {"cell": args.cell, "hidden_channels": args.hidden_channels,
+                  "frame_shape": (args.size_px, args.size_px)}
         model = RecurrentPredictor(**config).to(device)
-        batches = wave_clip_batches(source, device, shuffle_frames=args.shuffle_frames, seed=args.seed)
-        pretrain_next_frame(model, batches, args.updates, _settings(args), log, progress=True)
+        settings = _settings(args, patience_epochs=args.patience)
+        if args.updates is None:
+            train, validation = _epoch_sets(args, waves)
+            result = fit_next_frame(model, train, validation, settings, log, max_epochs=args.max_epochs,
+                                    phase="pretrain", shuffle_frames=args.shuffle_frames, progress=True)
+            metadata.update(result)
+            summary = (f"best validation error {result['best_validation_error']:.4g} at epoch {result['best_epoch']} "
+                       f"of {len(result['validation_error_by_epoch']) - 1} ({result['stopped']}); ")
+        else:
+            batches = wave_clip_batches(_stream(args, waves), device, shuffle_frames=args.shuffle_frames,
+                                        seed=args.seed)
+            pretrain_next_frame(model, batches, args.updates, settings, log, progress=True)
+            metadata["updates"] = args.updates
+            summary = ""
     else:
         config = {}
         model = ContrastiveNet().to(device)
         settings = _settings(args, weight_decay=1e-6)
-        pretrain_contrastive(model, pair_batches(source, device), args.updates, settings, log, progress=True)
-    metadata = {"updates": args.updates, "seed": args.seed, "data": [str(s) for s in args.store or []] or "live",
-                "shuffle_frames": bool(getattr(args, "shuffle_frames", False)),
-                "wall_time_s": time.perf_counter() - started}
+        pretrain_contrastive(model, pair_batches(_stream(args, waves), device), args.updates, settings, log,
+                             progress=True)
+        metadata["updates"] = args.updates
+        summary = ""
+    metadata["wall_time_s"] = time.perf_counter() - started
     path = save_checkpoint(args.out, model, task=args.task, model_config=config, metadata=metadata)
     written = log.write(args.log_dir or Path(args.out).with_suffix(""))
-    print(f"checkpoint {path}; log {written['log.csv']}; curves {written['learning_curves.png']}")
+    print(f"{summary}checkpoint {path}; log {written['log.csv']}; curves {written['learning_curves.png']}")
     return 0
 
 
 def run_evaluate(args) -> int:
     from ..train.checkpoint import build_model, load_checkpoint
-    from ..train.protocols import RunLog, contrastive_evaluation, resolve_device, train_next_frame_target
+    from ..train.protocols import RunLog, contrastive_evaluation, fit_next_frame, resolve_device
 
     if (args.checkpoint is None) == (args.random_init is None):
         raise ParameterError("give a checkpoint, or --random-init TASK, but not both.")
@@ -103,8 +148,8 @@ def run_evaluate(args) -> int:
 
         train, validation = target_clips(args.target, n_movies=args.movies, n_frames=args.frames, size_px=args.size_px,
                                          seed=args.seed, validation_fraction=0.2)
-        result = train_next_frame_target(model, train, validation, _settings(args), log, max_epochs=args.epochs,
-                                         progress=True)
+        result = fit_next_frame(model, train, validation, _settings(args), log, max_epochs=args.epochs,
+                                progress=True)
         result["target"] = args.target
     else:
         result = contrastive_evaluation(model, seed=args.seed)
@@ -126,16 +171,38 @@ def _common(parser) -> None:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("pretrain", help="pre-train a network on waves (next-frame or contrastive)",
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    from ..train.waves import PAPER_MAX_EPOCHS, PAPER_WAVES, WaveSource
+
+    defaults = WaveSource()
+    p = subparsers.add_parser(
+        "pretrain", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help="pre-train a network on waves (next-frame as May et al. 2025, or contrastive)",
+        description="Next-frame pre-training follows May et al. (2025) by default: fixed training and validation "
+                    "sets of 11-frame 64 x 64 wave clips (simulated from --wave-model/--wave-preset, or read from "
+                    "--store and --validation-store), batches of 16, Adam 1e-4, summed squared error, a "
+                    "validation-only epoch 0, early stopping after --patience epochs without a better validation "
+                    "error, the best weights kept and saved. --updates N instead streams waves for N steps.")
     p.add_argument("--task", choices=("next_frame", "contrastive"), default="next_frame")
-    p.add_argument("--store", nargs="+", default=None, help="wavesim stores to read waves from")
-    p.add_argument("--live", action="store_true", help="simulate the waves while training (next_frame only)")
-    p.add_argument("--backend", default="auto", help="backend of --live")
-    p.add_argument("--live-retinas", type=int, default=256, help="retinas simulated at once with --live")
-    p.add_argument("--warmup-s", type=float, default=900.0, help="warm-up of --live retinas, s")
-    p.add_argument("--updates", type=int, default=1000, help="optimiser updates")
-    p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="rnn", help="recurrent cell (next_frame)")
+    p.add_argument("--wave-model", default=PAPER_WAVES["wave_model"], help="registered wave model of the waves")
+    p.add_argument("--wave-preset", default=PAPER_WAVES["wave_preset"],
+                   help="preset of --wave-model (None: the model's default preset)")
+    p.add_argument("--training-clips", type=int, default=defaults.training_clips,
+                   help="clips in the simulated training set")
+    p.add_argument("--validation-clips", type=int, default=defaults.validation_clips,
+                   help="clips in the simulated validation set")
+    p.add_argument("--retinas", type=int, default=defaults.n_retinas, help="retinas simulated together")
+    p.add_argument("--warmup-s", type=float, default=None,
+                   help="warm-up of simulated waves, s (default: the wave model's; 0 for the paper's single waves)")
+    p.add_argument("--store", nargs="+", default=None, help="wavesim stores of training waves")
+    p.add_argument("--validation-store", nargs="+", default=None, help="wavesim stores of validation waves")
+    p.add_argument("--max-epochs", type=int, default=PAPER_MAX_EPOCHS, help="epochs at most (next_frame)")
+    p.add_argument("--patience", type=int, default=5, help="epochs without improvement before stopping")
+    p.add_argument("--updates", type=int, default=None,
+                   help="stream waves for this many steps instead of epochs (required for contrastive and --live)")
+    p.add_argument("--live", action="store_true", help="with --updates: simulate the waves while training")
+    p.add_argument("--backend", default="auto", help="backend of simulated waves")
+    p.add_argument("--cell", choices=("rnn", "gru", "peephole_lstm", "lstm"), default="rnn",
+                   help="recurrent cell (next_frame)")
     p.add_argument("--hidden-channels", type=int, default=64, help="channels of the recurrent layers (next_frame)")
     p.add_argument("--shuffle-frames", action="store_true", help="control: shuffle each clip's frames (next_frame)")
     p.add_argument("--out", required=True, help="checkpoint file to write")

@@ -3,8 +3,9 @@
 Needs torch, scikit-image and scikit-learn (``pip install wavesim[train]``).
 Modules: ``models`` (recurrent predictor, ResNet-18, contrastive net),
 ``losses``, ``targets`` (target movies), ``protocols`` (pre-training, target
-training, controls), ``evaluate`` (probes, translation test),
-``checkpoint``; the ``pretrain`` and ``evaluate`` commands are
+training, controls), ``waves`` (the wave source of pre-training), ``evaluate`` (probes, translation test),
+``checkpoint``; May et al.'s statistics (paired t-tests), receptive fields
+and grating responses are in ``evaluate``; the ``pretrain`` and ``evaluate`` commands are
 :mod:`wavesim.cli.train`. The public names below import on first use, so that
 ``wavesim``'s command line does not load torch until a training command runs.
 """
@@ -27,12 +28,23 @@ _EXPORTS = {
     "target_clips": "targets",
     "TrainSettings": "protocols",
     "RunLog": "protocols",
+    "WaveSource": "waves",
+    "ClipSet": "protocols",
+    "PAPER_WAVES": "waves",
+    "fit_next_frame": "protocols",
     "next_frame_experiment": "protocols",
     "contrastive_experiment": "protocols",
     "digits_probe": "evaluate",
     "linear_probe": "evaluate",
     "translation_invariance": "evaluate",
     "next_frame_error": "evaluate",
+    "paired_comparisons": "evaluate",
+    "comparison_table": "evaluate",
+    "activation_maximisation": "evaluate",
+    "receptive_field": "evaluate",
+    "receptive_field_size": "evaluate",
+    "static_gratings": "evaluate",
+    "grating_responses": "evaluate",
     "save_checkpoint": "checkpoint",
     "load_checkpoint": "checkpoint",
 }

@@ -10,7 +10,9 @@ import torch
 from ..errors import CheckpointError, CheckpointNotFoundError, ParameterError
 
 FORMAT = "wavesim-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 1 predates the batch norms of the next-frame network; its checkpoints load without them.
+READABLE_VERSIONS = (1, 2)
 TASKS = ("next_frame", "contrastive")
 
 
@@ -75,9 +77,11 @@ def load_checkpoint(path, device: str | torch.device = "cpu") -> tuple[torch.nn.
         raise CheckpointError(f"{path} is not a wavesim checkpoint that loads safely (weights only): {first}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a wavesim checkpoint.")
-    if payload.get("format_version") != FORMAT_VERSION:
+    if payload.get("format_version") not in READABLE_VERSIONS:
         raise CheckpointError(f"{path} has checkpoint format version {payload.get('format_version')!r}; "
-                              f"this wavesim reads {FORMAT_VERSION}.")
+                              f"this wavesim reads {', '.join(map(str, READABLE_VERSIONS))}.")
+    if payload["format_version"] == 1 and payload.get("task") == "next_frame":
+        payload["model_config"] = {"batch_norm": False, **payload["model_config"]}
     model = build_model(payload["task"], payload["model_config"])
     model.load_state_dict(payload.pop("state_dict"))
     return model.to(device), payload

@@ -1,11 +1,15 @@
-"""Evaluation of frozen representations: linear probes, translation invariance, next-frame error.
+"""Evaluation: linear probes, translation invariance, next-frame error, statistics across replicates.
 
 The probes follow Ligeralde et al. (2023, arXiv:2312.02791) on material that
-ships with scikit-learn and scikit-image, so everything runs offline.
+ships with scikit-learn and scikit-image, so everything runs offline. The
+comparison of conditions over replicates follows May, Dauphin & Gjorgjieva
+(2025): paired t-tests, Bonferroni-corrected.
 """
 
 import contextlib
 import functools
+import itertools
+import math
 import warnings
 
 import numpy as np
@@ -17,10 +21,17 @@ from wavesim.errors import ParameterError
 from wavesim.train.losses import next_frame_loss
 
 __all__ = [
+    "activation_maximisation",
+    "comparison_table",
     "digits_probe",
     "extract_features",
+    "grating_responses",
     "linear_probe",
     "next_frame_error",
+    "paired_comparisons",
+    "receptive_field",
+    "receptive_field_size",
+    "static_gratings",
     "translation_invariance",
 ]
 
@@ -477,3 +488,455 @@ def next_frame_error(model, clips, batch_size=32, device=None):
             prediction = model(batch[:, :-1])
             total += next_frame_loss(prediction, batch[:, -1:]).item() * batch.shape[0]
     return total / clips.shape[0]
+
+
+def _significance(p):
+    if not p < 0.05:  # also for NaN
+        return "n.s."
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*"
+
+
+def paired_comparisons(scores, *, pairs=None, alpha=0.05):
+    """Paired t-tests between conditions over replicates, Bonferroni-corrected (May et al. 2025).
+
+    Replicate ``i`` of every condition is paired with replicate ``i`` of the
+    others (in wavesim's protocols, the runs of one seed: same initial
+    weights, same data order). Each pair of conditions gets a two-sided
+    paired t-test (``scipy.stats.ttest_rel``) on the per-replicate scores;
+    its p-value is multiplied by the number of comparisons m (Bonferroni)
+    and capped at 1. By default every pair of conditions is compared,
+    m = k (k - 1) / 2 for k conditions, as in the paper's figures.
+
+    Parameters
+    ----------
+    scores : mapping of str -> sequence of float
+        Per-replicate scores of each condition (e.g. validation error after
+        one epoch), all of the same length n >= 2, finite, in replicate order.
+        At least two conditions.
+    pairs : sequence of (str, str), optional
+        The comparisons to make (m = len(pairs)); default all pairs, in the
+        order of ``scores``.
+    alpha : float
+        Family-wise significance level in (0, 1), applied to the corrected p-values.
+
+    Returns
+    -------
+    list of dict
+        One row per comparison: ``a``, ``b`` (condition names), ``n``,
+        ``mean_a``, ``mean_b``, ``mean_difference`` (a - b) and
+        ``sd_difference`` (ddof 1) of the paired differences, ``t``, ``df``
+        (n - 1), ``p`` (uncorrected), ``p_bonferroni``, ``significant``
+        (``p_bonferroni < alpha``) and ``stars`` (``***`` < 0.001, ``**`` < 0.01,
+        ``*`` < 0.05, else ``n.s.``, on the corrected p-value). When all
+        differences are equal, t is infinite (p = 0) or, if they are all
+        zero, undefined (t and p NaN, not significant).
+
+    Examples
+    --------
+    >>> rows = paired_comparisons({"pretrained": [1.0, 2.0, 3.0], "random": [2.0, 4.0, 5.0]})
+    >>> rows[0]["mean_difference"], rows[0]["df"]
+    (-1.6666666666666667, 2)
+    """
+    from scipy import stats
+
+    if not hasattr(scores, "items") or len(scores) < 2:
+        raise ParameterError(f"scores must map at least two condition names to their per-replicate scores, "
+                             f"got {scores!r}")
+    if not 0 < alpha < 1:
+        raise ParameterError(f"alpha must be in (0, 1), got {alpha!r}")
+    values = {}
+    for name, per_replicate in scores.items():
+        array = np.asarray(per_replicate, dtype=np.float64)
+        if array.ndim != 1 or array.size < 2 or not np.isfinite(array).all():
+            raise ParameterError(f"scores[{name!r}] must be at least two finite numbers (one per replicate), "
+                                 f"got {per_replicate!r}")
+        values[name] = array
+    lengths = {name: array.size for name, array in values.items()}
+    if len(set(lengths.values())) != 1:
+        raise ParameterError(f"every condition needs the same number of replicates to pair them, got {lengths}")
+    pairs = list(itertools.combinations(values, 2)) if pairs is None else [tuple(pair) for pair in pairs]
+    if not pairs:
+        raise ParameterError("pairs must name at least one pair of conditions")
+    for pair in pairs:
+        if len(pair) != 2 or pair[0] == pair[1] or not set(pair) <= set(values):
+            raise ParameterError(f"each of pairs must be two different conditions of scores ({sorted(values)}), "
+                                 f"got {pair!r}")
+    rows = []
+    for a, b in pairs:
+        difference = values[a] - values[b]
+        with warnings.catch_warnings():
+            # All-equal differences: scipy warns of a precision loss and returns inf or NaN, as documented above.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            t, p = stats.ttest_rel(values[a], values[b])
+        p_corrected = min(1.0, float(p) * len(pairs)) if not math.isnan(p) else math.nan
+        rows.append({
+            "a": a, "b": b, "n": int(difference.size),
+            "mean_a": float(values[a].mean()), "mean_b": float(values[b].mean()),
+            "mean_difference": float(difference.mean()), "sd_difference": float(difference.std(ddof=1)),
+            "t": float(t), "df": int(difference.size - 1), "p": float(p), "p_bonferroni": p_corrected,
+            "significant": bool(p_corrected < alpha), "stars": _significance(p_corrected),
+        })
+    return rows
+
+
+def comparison_table(rows):
+    """The rows of :func:`paired_comparisons` as a Markdown table (one line per comparison)."""
+    lines = ["| a | b | n | mean a | mean b | mean a - b | t | p | p (Bonferroni) | |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['a']} | {r['b']} | {r['n']} | {r['mean_a']:.4g} | {r['mean_b']:.4g} | "
+                     f"{r['mean_difference']:.4g} | {r['t']:.3g} | {r['p']:.3g} | {r['p_bonferroni']:.3g} | "
+                     f"{r['stars']} |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- receptive fields (May et al. 2025)
+
+
+def _pixel_pair(name, value, low=1):
+    try:
+        pair = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        pair = ()
+    if len(pair) != 2 or any(v < low for v in pair) or any(v != w for v, w in zip(pair, value)):
+        raise ParameterError(f"{name} must be two integers >= {low} (row, column), got {value!r}")
+    return pair
+
+
+def _nonnegative(name, value):
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool) or not value >= 0:
+        raise ParameterError(f"{name} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def _zero_below_percentile(x, percentile, magnitude):
+    """Zero the entries of each trial below its ``percentile`` (of ``|x|`` when ``magnitude``)."""
+    if percentile <= 0:
+        return x
+    values = (x.abs() if magnitude else x).flatten(1)
+    cut = torch.quantile(values, percentile / 100.0, dim=1)  # linear interpolation, as numpy.percentile
+    return x * ~(values < cut[:, None]).view_as(x)
+
+
+def activation_maximisation(fn, *, unit=None, channel=0, n_frames=10, frame_shape=(64, 64), n_trials=10, steps=100,
+                            step_size=20.0, l2_decay=0.1, blur_sigma=(1.0, 1.0), blur_every=4,
+                            norm_crop_percentile=30.0, contribution_crop_percentile=30.0, seed=0, device=None):
+    """Input clips that maximise one output unit: May et al.'s receptive-field method (after Yosinski et al. 2015).
+
+    Each of ``n_trials`` clips starts uniform in [0, 1) and climbs the
+    gradient of the unit's activation ``a = fn(clip)[channel, row, col]`` for
+    ``steps`` steps; before step k's update the activation is measured, and
+    the update is, in this order: ``x += step_size * da/dx``; ``x *= 1 -
+    l2_decay``; every ``blur_every`` steps (k = 0, 4, 8...) a Gaussian blur
+    over time and space (``scipy.ndimage.gaussian_filter``, sigma
+    ``blur_sigma`` = (frames, pixels), edges reflected); entries below the
+    ``norm_crop_percentile``-th percentile of the clip's values set to 0;
+    entries whose magnitude is below the ``contribution_crop_percentile``-th
+    percentile of the magnitudes set to 0. A trial returns the clip that
+    gave its highest measured activation, clipped to [0, 1]. The defaults
+    are those of the authors' ``receptive_field_calculation_cli.py``; unlike
+    their loop, the clip kept is the one whose activation was measured
+    (theirs keeps the clip one update later), and the network runs in eval
+    mode (batch norms on their running statistics; theirs ran in training
+    mode, normalising by the statistics of the one clip).
+
+    Parameters
+    ----------
+    fn : callable
+        Maps (B, n_frames, H, W) float32 clips to (B, C, H, W) maps, e.g.
+        :meth:`~wavesim.train.models.RecurrentPredictor.logits` (the output
+        before the sigmoid, as the paper). Batch items must not interact
+        (true in eval mode): all trials run as one batch. Run in eval mode
+        when ``fn`` is, or is a method of, a module; its mode is restored.
+    unit : (int, int), optional
+        (row, col) of the unit; default (H // 2, 3 W // 4), the paper's (32, 48) on 64 x 64.
+    channel : int
+        Channel of the unit in ``fn``'s output.
+    n_frames : int
+        Frames of the input clip (10 in the paper).
+    frame_shape : (int, int)
+        (H, W) in pixels.
+    n_trials : int
+        Independent starts (10 in the paper).
+    steps : int
+        Gradient steps per trial (100).
+    step_size : float
+        Gradient step, in input units per unit of gradient (20).
+    l2_decay : float
+        Fraction of the clip removed after each step, in [0, 1) (0.1).
+    blur_sigma : (float, float)
+        Gaussian widths (frames, pixels) of the blur; (0, 0) turns it off.
+    blur_every : int
+        Steps between blurs.
+    norm_crop_percentile, contribution_crop_percentile : float
+        Percentiles in [0, 100) of the two crops (30 and 30); 0 turns one off.
+    seed : int
+        Seed of the starting clips.
+    device : str, torch.device or None
+        See :func:`extract_features`.
+
+    Returns
+    -------
+    dict
+        ``clips``: (n_trials, n_frames, H, W) float32 in [0, 1], each trial's
+        best clip; ``activation``: (n_trials,) the activation each gave;
+        ``unit`` and ``channel``.
+    """
+    from scipy.ndimage import gaussian_filter
+
+    if not callable(fn):
+        raise ParameterError(f"fn must be callable, got {type(fn).__name__}")
+    height, width = _pixel_pair("frame_shape", frame_shape)
+    row, col = _pixel_pair("unit", (height // 2, 3 * width // 4) if unit is None else unit, low=0)
+    if row >= height or col >= width:
+        raise ParameterError(f"unit {(row, col)} lies outside the {height} x {width} frame")
+    n_frames, n_trials, steps, blur_every = (_positive_int(name, value) for name, value in (
+        ("n_frames", n_frames), ("n_trials", n_trials), ("steps", steps), ("blur_every", blur_every)))
+    step_size = _nonnegative("step_size", step_size)
+    l2_decay = _nonnegative("l2_decay", l2_decay)
+    if l2_decay >= 1:
+        raise ParameterError(f"l2_decay must be in [0, 1), got {l2_decay!r}")
+    sigma = tuple(_nonnegative("blur_sigma", v) for v in blur_sigma) if np.ndim(blur_sigma) == 1 else ()
+    if len(sigma) != 2:
+        raise ParameterError(f"blur_sigma must be two numbers >= 0 (frames, pixels), got {blur_sigma!r}")
+    crops = []
+    for name, value in (("norm_crop_percentile", norm_crop_percentile),
+                        ("contribution_crop_percentile", contribution_crop_percentile)):
+        if not 0 <= _nonnegative(name, value) < 100:
+            raise ParameterError(f"{name} must be in [0, 100), got {value!r}")
+        crops.append(float(value))
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.rand(n_trials, n_frames, height, width, generator=generator)
+    best = x.clone()
+    best_activation = torch.full((n_trials,), -math.inf)
+    with _evaluating(fn, device) as device:
+        x = x.to(device)
+        for k in range(steps):
+            x.requires_grad_(True)
+            with torch.enable_grad():
+                out = fn(x)
+                if out.dim() != 4 or out.shape[0] != n_trials or not (0 <= channel < out.shape[1]) \
+                        or out.shape[2] <= row or out.shape[3] <= col:
+                    raise ParameterError(f"fn must map (B, T, H, W) clips to (B, C, H, W) maps holding channel "
+                                         f"{channel} and unit {(row, col)}; got output shape {tuple(out.shape)}")
+                activation = out[:, channel, row, col]
+                (gradient,) = torch.autograd.grad(activation.sum(), x)
+            x = x.detach()
+            activation = activation.detach().cpu()
+            better = activation > best_activation
+            best[better] = x.cpu()[better]
+            best_activation = torch.where(better, activation, best_activation)
+            x = (x + step_size * gradient) * (1.0 - l2_decay)
+            if k % blur_every == 0 and any(sigma):
+                blurred = gaussian_filter(x.cpu().numpy(), sigma=(0.0, sigma[0], sigma[1], sigma[1]))
+                x = torch.from_numpy(blurred).to(device)
+            x = _zero_below_percentile(x, crops[0], magnitude=False)
+            x = _zero_below_percentile(x, crops[1], magnitude=True)
+    return {"clips": best.clamp(0, 1).numpy(), "activation": best_activation.numpy(), "unit": (row, col),
+            "channel": channel}
+
+
+def receptive_field_size(clip, unit, *, threshold=0.1, radius_px=13):
+    """Area and strength of a receptive-field clip, frame by frame, as May et al. measure them.
+
+    Within the square window of side ``2 radius_px + 1`` centred on the unit
+    (cut at the frame's edges):
+
+    - **area** of frame t: the number of pixels whose value exceeds ``threshold``;
+    - **strength** of frame t: the 95th percentile (linear interpolation) of
+      those pixels' values; NaN where the area is 0.
+
+    Parameters
+    ----------
+    clip : array_like
+        (T, H, W) receptive field with values in [0, 1]: the mean of
+        :func:`activation_maximisation`'s clips over trials (and, in the
+        paper, over the 5 replicate networks).
+    unit : (int, int)
+        (row, col) of the unit.
+    threshold : float
+        Value above which a pixel counts as part of the field (0.1).
+    radius_px : int
+        Half-side of the window (13: a 27 x 27 window).
+
+    Returns
+    -------
+    dict
+        ``area_px`` (T,) int64 pixel counts and ``strength`` (T,) float64.
+    """
+    clip = np.asarray(clip, dtype=np.float64)
+    if clip.ndim != 3:
+        raise ParameterError(f"clip must have shape (T, H, W), got {clip.shape}")
+    row, col = _pixel_pair("unit", unit, low=0)
+    if row >= clip.shape[1] or col >= clip.shape[2]:
+        raise ParameterError(f"unit {(row, col)} lies outside the {clip.shape[1]} x {clip.shape[2]} frame")
+    if not isinstance(radius_px, (int, np.integer)) or isinstance(radius_px, bool) or radius_px < 0:
+        raise ParameterError(f"radius_px must be an integer >= 0, got {radius_px!r}")
+    window = clip[:, max(row - radius_px, 0): row + radius_px + 1, max(col - radius_px, 0): col + radius_px + 1]
+    inside = window > threshold
+    area = inside.reshape(len(clip), -1).sum(axis=1).astype(np.int64)
+    strength = np.array([np.percentile(frame[mask], 95) if mask.any() else np.nan
+                         for frame, mask in zip(window, inside)])
+    return {"area_px": area, "strength": strength}
+
+
+def receptive_field(fn, *, threshold=0.1, radius_px=13, **kwargs):
+    """Receptive field of one output unit: :func:`activation_maximisation`, averaged over trials, then sized.
+
+    Parameters
+    ----------
+    fn : callable
+        See :func:`activation_maximisation` (e.g. ``model.logits``).
+    threshold, radius_px
+        See :func:`receptive_field_size`.
+    **kwargs
+        Passed to :func:`activation_maximisation` (unit, n_trials, steps...).
+
+    Returns
+    -------
+    dict
+        ``field``: (T, H, W) mean of the trials' clips; ``area_px`` and
+        ``strength`` per frame (:func:`receptive_field_size`); ``activation``
+        per trial; ``unit``, ``channel``, ``threshold`` and ``radius_px``.
+    """
+    result = activation_maximisation(fn, **kwargs)
+    field = result["clips"].mean(axis=0)
+    size = receptive_field_size(field, result["unit"], threshold=threshold, radius_px=radius_px)
+    return {"field": field, **size, "activation": result["activation"], "unit": result["unit"],
+            "channel": result["channel"], "threshold": threshold, "radius_px": radius_px}
+
+
+# ---------------------------------------------------------------------- static gratings (May et al. 2025)
+
+#: The static-grating set of May et al. (after the Allen Brain Observatory's): 6 x 5 x 4 = 120 gratings.
+GRATING_ORIENTATIONS_DEG = (0.0, 30.0, 60.0, 90.0, 120.0, 150.0)
+GRATING_FREQUENCIES_PER_PX = (0.02, 0.04, 0.08, 0.16, 0.32)
+GRATING_PHASES = (0.0, 0.25, 0.5, 0.75)
+
+
+def static_gratings(frame_shape=(64, 64), *, orientations_deg=GRATING_ORIENTATIONS_DEG,
+                    frequencies_per_px=GRATING_FREQUENCIES_PER_PX, phases=GRATING_PHASES, contrast=0.8):
+    """Full-field static sinusoidal gratings, every orientation x frequency x phase, and their grey blank.
+
+    Pixel (i, j) of a grating is ``0.5 + 0.5 * contrast * sin(2 pi f u + 2 pi phase)``,
+    where ``u = x cos(theta) + y sin(theta)``, with x = j - (W - 1) / 2 and
+    y = i - (H - 1) / 2 the pixel's offsets from the frame centre in pixels
+    (y downwards): at 0 degrees the stripes are vertical. The blank is 0.5
+    everywhere, the gratings' mean luminance. May et al.'s generator spaces
+    its coordinates W / (W - 1) pixels apart (``linspace(-W/2, W/2, W)``), so
+    its frequencies are 1.6% lower than their labels on 64 pixels; here f is
+    exactly cycles per pixel.
+
+    Parameters
+    ----------
+    frame_shape : (int, int)
+        (H, W) in pixels.
+    orientations_deg : sequence of float
+        Orientations theta, degrees (0 to 150 in steps of 30).
+    frequencies_per_px : sequence of float
+        Spatial frequencies f, cycles per pixel (0.02 to 0.32, octaves).
+    phases : sequence of float
+        Phases, in cycles (0, 0.25, 0.5, 0.75).
+    contrast : float
+        Michelson contrast in [0, 1] (0.8).
+
+    Returns
+    -------
+    dict
+        ``images`` (N, H, W) float32 with N = orientations x frequencies x
+        phases, ordered orientation-major then frequency then phase;
+        ``orientation_deg``, ``frequency_per_px`` and ``phase`` (N,) float64;
+        ``blank`` (H, W) float32.
+    """
+    height, width = _pixel_pair("frame_shape", frame_shape)
+    if not 0 <= contrast <= 1:
+        raise ParameterError(f"contrast must be in [0, 1], got {contrast!r}")
+    axes = []
+    for name, values in (("orientations_deg", orientations_deg), ("frequencies_per_px", frequencies_per_px),
+                         ("phases", phases)):
+        array = np.asarray(values, dtype=np.float64)
+        if array.ndim != 1 or array.size < 1 or not np.isfinite(array).all():
+            raise ParameterError(f"{name} must be a non-empty sequence of finite numbers, got {values!r}")
+        axes.append(array)
+    if (axes[1] <= 0).any():
+        raise ParameterError(f"frequencies_per_px must be positive, got {frequencies_per_px!r}")
+    orientation, frequency, phase = (a.ravel() for a in np.meshgrid(*axes, indexing="ij"))
+    y = (np.arange(height) - (height - 1) / 2)[:, None]
+    x = (np.arange(width) - (width - 1) / 2)[None, :]
+    theta = np.deg2rad(orientation)[:, None, None]
+    u = x * np.cos(theta) + y * np.sin(theta)
+    images = 0.5 + 0.5 * contrast * np.sin(2 * np.pi * (frequency[:, None, None] * u + phase[:, None, None]))
+    return {"images": images.astype(np.float32), "orientation_deg": orientation, "frequency_per_px": frequency,
+            "phase": phase, "blank": np.full((height, width), 0.5, dtype=np.float32)}
+
+
+def grating_responses(fn, *, n_frames=10, frame_shape=(64, 64), keep_changes=False, batch_size=8, device=None,
+                      **grating_kwargs):
+    """How much each unit of each layer changes its activity across static gratings (May et al. 2025, Fig 6).
+
+    Every grating of :func:`static_gratings`, and the grey blank, is shown
+    as a still clip of ``n_frames`` identical frames. A unit's response is
+    its activity averaged over the clip's time steps; its change is its
+    response to a grating minus its response to the blank. Per unit, the
+    standard deviation of the change over the gratings (ddof 0) measures
+    how selective it is; May et al. compare its distribution, and its mean
+    over the units of a layer, between networks.
+
+    Parameters
+    ----------
+    fn : callable
+        Maps (B, n_frames, H, W) clips to a dict of layer name -> activity,
+        each (B, T, C, H, W) (averaged over T) or (B, C, H, W), e.g.
+        :meth:`~wavesim.train.models.RecurrentPredictor.layer_responses`.
+        Run in eval mode when ``fn`` is, or is a method of, a module.
+    n_frames : int
+        Frames per clip (10 in the paper).
+    frame_shape : (int, int)
+        (H, W) of the gratings in pixels.
+    keep_changes : bool
+        Also return every unit's change to every grating (large: 120 x C x H x W per layer).
+    batch_size : int
+        Clips per call of ``fn``.
+    device : str, torch.device or None
+        See :func:`extract_features`.
+    **grating_kwargs
+        Passed to :func:`static_gratings` (orientations, frequencies, phases, contrast).
+
+    Returns
+    -------
+    dict
+        ``layers``: per layer a dict with ``std_change`` and ``mean_change``
+        (C, H, W) float32 over the gratings, ``mean_std`` (float, the mean of
+        ``std_change`` over the layer's units) and, with ``keep_changes``,
+        ``changes`` (N, C, H, W); ``orientation_deg``, ``frequency_per_px``
+        and ``phase`` of the N gratings.
+    """
+    if not callable(fn):
+        raise ParameterError(f"fn must be callable, got {type(fn).__name__}")
+    n_frames = _positive_int("n_frames", n_frames)
+    batch_size = _positive_int("batch_size", batch_size)
+    stimuli = static_gratings(frame_shape, **grating_kwargs)
+    clips = torch.from_numpy(np.concatenate([stimuli["images"], stimuli["blank"][None]]))
+    clips = clips[:, None].expand(-1, n_frames, -1, -1)
+    per_layer = {}
+    with _evaluating(fn, device) as device:
+        for start in range(0, clips.shape[0], batch_size):
+            responses = fn(clips[start: start + batch_size].to(device))
+            if not isinstance(responses, dict) or not responses:
+                raise ParameterError("fn must return a dict of layer name -> (B, T, C, H, W) or (B, C, H, W) "
+                                     f"activity, got {type(responses).__name__}")
+            for name, activity in responses.items():
+                if activity.dim() not in (4, 5):
+                    raise ParameterError(f"layer {name!r}: activity must be (B, T, C, H, W) or (B, C, H, W), "
+                                         f"got shape {tuple(activity.shape)}")
+                mean = activity.mean(dim=1) if activity.dim() == 5 else activity
+                per_layer.setdefault(name, []).append(mean.float().cpu())
+    layers = {}
+    for name, chunks in per_layer.items():
+        responses = torch.cat(chunks).numpy()
+        changes = responses[:-1] - responses[-1]
+        std = changes.std(axis=0)
+        layers[name] = {"std_change": std, "mean_change": changes.mean(axis=0), "mean_std": float(std.mean())}
+        if keep_changes:
+            layers[name]["changes"] = changes
+    return {"layers": layers, "orientation_deg": stimuli["orientation_deg"],
+            "frequency_per_px": stimuli["frequency_per_px"], "phase": stimuli["phase"]}

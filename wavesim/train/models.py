@@ -1,11 +1,15 @@
 """Networks pre-trained on retinal-wave movies.
 
 ``RecurrentPredictor`` is the next-frame predictor of May, Dauphin & Gjorgjieva
-(2025, PLoS Comput Biol, doi:10.1371/journal.pcbi.1012830); ``ContrastiveNet``
-is the SimCLR-style ResNet-18 of Ligeralde et al. (2023, arXiv:2312.02791).
+(2025, PLoS Comput Biol, doi:10.1371/journal.pcbi.1012830), layer for layer as
+in the authors' released code (repository
+comp-neural-circuits/pre-training-ANNs-with-retinal-waves, ``model/``);
+``ContrastiveNet`` is the SimCLR-style ResNet-18 of Ligeralde et al. (2023,
+arXiv:2312.02791).
 """
 
 import copy
+import math
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +22,7 @@ __all__ = [
     "ContrastiveNet",
     "ConvGRUCell",
     "ConvLSTMCell",
+    "ConvPeepholeLSTMCell",
     "ConvRNNCell",
     "RecurrentPredictor",
     "ResNet18",
@@ -25,6 +30,9 @@ __all__ = [
     "resnet18",
     "shuffle_weights",
 ]
+
+#: The two shuffled-weights controls of :func:`shuffle_weights`.
+SHUFFLE_SCOPES = ("entries", "filters")
 
 
 def _conv3x3(in_channels, out_channels, bias=True, stride=1):
@@ -36,9 +44,13 @@ class _ConvCell(nn.Module):
 
     Every cell has an input convolution ``conv_x`` and a recurrent convolution
     ``conv_h``, both 3x3 with bias, like ``torch.nn.RNN``/``LSTM``/``GRU`` with
-    matrix products replaced by convolutions. Keeping them separate lets
-    :meth:`input_drive` run ``conv_x`` on all time steps in one batched call;
-    only ``conv_h`` has to run inside the time loop.
+    matrix products replaced by convolutions (May et al.'s ``x2h`` and
+    ``h2h``). Keeping them separate lets :meth:`input_drive` run ``conv_x`` on
+    all time steps in one batched call; only ``conv_h`` runs inside the time loop.
+
+    Every parameter of a cell starts uniform in ``[-1/sqrt(hidden), 1/sqrt(hidden)]``,
+    as in May et al.'s released cells, not by torch's fan-in rule (under
+    which the 64 -> 64 recurrent weights would start three times smaller).
     """
 
     gates = 1
@@ -48,6 +60,13 @@ class _ConvCell(nn.Module):
         self.hidden_channels = hidden_channels
         self.conv_x = _conv3x3(in_channels, self.gates * hidden_channels)
         self.conv_h = _conv3x3(hidden_channels, self.gates * hidden_channels)
+
+    def reset_parameters(self):
+        """Draw every parameter uniform in ``[-1/sqrt(hidden), 1/sqrt(hidden)]`` (May et al.)."""
+        bound = 1.0 / math.sqrt(self.hidden_channels)
+        with torch.no_grad():
+            for parameter in self.parameters():
+                parameter.uniform_(-bound, bound)
 
     def input_drive(self, x):
         """Return ``conv_x`` of a (B, T, C, H, W) sequence, computed for all steps at once."""
@@ -84,7 +103,8 @@ class ConvRNNCell(_ConvCell):
 class ConvLSTMCell(_ConvCell):
     """Convolutional LSTM cell; input, forget, cell and output gates from 3x3 convolutions.
 
-    The state is the pair ``(h, c)``.
+    The state is the pair ``(h, c)``; no peephole terms (see
+    :class:`ConvPeepholeLSTMCell` for May et al.'s LSTM).
 
     Parameters
     ----------
@@ -110,11 +130,51 @@ class ConvLSTMCell(_ConvCell):
         return state[0]
 
 
+class ConvPeepholeLSTMCell(ConvLSTMCell):
+    """May et al.'s convolutional LSTM: peephole weights of their own per pixel, on a fixed frame size.
+
+    As in their released cell (after G. Yiasemis's Conv2dLSTMCell): the input
+    and forget gates see the previous cell state and the output gate the new
+    one through elementwise weights ``W_ci, W_cf, W_co`` of shape
+    (hidden, H, W), one weight per channel and pixel, so the cell only runs
+    on frames of the shape it was built for. Its candidate is squashed twice,
+    ``c = f c + i tanh(tanh(g))``; kept, so that weights trained with their
+    code run unchanged.
+
+    Parameters
+    ----------
+    in_channels, hidden_channels : int
+        Channels of the input and of the hidden state.
+    frame_shape : (int, int)
+        (H, W) of the frames, in pixels ((64, 64) in the paper).
+    """
+
+    def __init__(self, in_channels, hidden_channels, frame_shape):
+        super().__init__(in_channels, hidden_channels)
+        self.frame_shape = tuple(frame_shape)
+        self.peephole = nn.Parameter(torch.zeros(1, 3 * hidden_channels, *self.frame_shape))
+
+    def step(self, drive, state):
+        """Advance one time step given ``conv_x(x_t)`` and the previous ``(h, c)``."""
+        h, c = state
+        if tuple(c.shape[-2:]) != self.frame_shape:
+            raise ParameterError(f"this peephole LSTM was built for {self.frame_shape[0]} x {self.frame_shape[1]} "
+                                 f"frames (its frame_shape), got {c.shape[-2]} x {c.shape[-1]}")
+        i, f, g, o = (drive + self.conv_h(h)).chunk(4, dim=1)
+        w_i, w_f, w_o = self.peephole.chunk(3, dim=1)
+        i = torch.sigmoid(i + w_i * c)
+        f = torch.sigmoid(f + w_f * c)
+        c = f * c + i * torch.tanh(torch.tanh(g))
+        o = torch.sigmoid(o + w_o * c)
+        return o * torch.tanh(c), c
+
+
 class ConvGRUCell(_ConvCell):
     """Convolutional GRU cell; reset, update and candidate terms from 3x3 convolutions.
 
-    Follows ``torch.nn.GRU``: the reset gate multiplies ``conv_h(h)`` (bias included)
-    inside the candidate, ``n = tanh(x_n + r * h_n)``, and ``h' = (1 - z) n + z h``.
+    Follows ``torch.nn.GRU`` (and May et al.'s cell): the reset gate
+    multiplies ``conv_h(h)`` (bias included) inside the candidate,
+    ``n = tanh(x_n + r * h_n)``, and ``h' = (1 - z) n + z h``.
 
     Parameters
     ----------
@@ -134,52 +194,73 @@ class ConvGRUCell(_ConvCell):
         return (1 - z) * n + z * state
 
 
-_CELLS = {"rnn": ConvRNNCell, "lstm": ConvLSTMCell, "gru": ConvGRUCell}
+_CELLS = {"rnn": ConvRNNCell, "lstm": ConvLSTMCell, "gru": ConvGRUCell, "peephole_lstm": ConvPeepholeLSTMCell}
 
 
 class RecurrentPredictor(nn.Module):
     """Convolutional recurrent next-frame predictor of May, Dauphin & Gjorgjieva (2025).
 
-    Encoder: two recurrent 3x3 convolutional layers (1 -> C -> C channels);
-    decoder: one recurrent 3x3 convolutional layer (C -> C), then a 3x3
-    convolution to one channel on the last time step and a sigmoid. Layers run
-    one after the other over the whole sequence, so each layer's input
-    convolution is a single batched call and Python only loops over time.
-    With ``cell="rnn"`` and 64 hidden channels it has 185,857 parameters.
+    Layer for layer as in the authors' released code: three recurrent 3x3
+    convolutional layers (1 -> C -> C -> C channels; the first two their
+    encoder, the third their decoder), each run over the whole clip and
+    followed by a 3-D batch norm (``BatchNorm3d`` over (B, C, T, H, W): one
+    mean and variance per channel over batch, time and space); then a 3x3
+    convolution of the last time step to one channel and a sigmoid. Each
+    layer's input convolution is one batched call; Python loops over time only.
+
+    With ``cell="rnn"`` and 64 channels it has 186,241 parameters (185,857 in
+    the convolutions, 384 in the batch norms); ``"gru"`` 556,801;
+    ``"peephole_lstm"`` (their LSTM, on 64 x 64 frames) 3,101,377.
 
     Parameters
     ----------
-    cell : {"rnn", "lstm", "gru"}
-        Recurrent cell of all three layers; ``"rnn"`` (tanh) as in the paper.
+    cell : {"rnn", "gru", "peephole_lstm", "lstm"}
+        Recurrent cell of all three layers: ``"rnn"`` (tanh; the paper's
+        main network), ``"gru"`` and ``"peephole_lstm"`` as in the paper's
+        comparisons, ``"lstm"`` a plain convolutional LSTM without peepholes.
     hidden_channels : int
         Channels C of every recurrent layer (64 in the paper).
     in_channels : int
         Channels of the input frames (1: grayscale).
+    batch_norm : bool
+        The batch norms after each recurrent layer (True in the paper; False
+        rebuilds networks saved before wavesim had them).
+    frame_shape : (int, int)
+        (H, W) of the frames in pixels; only ``"peephole_lstm"`` depends on it.
 
     Examples
     --------
     >>> model = RecurrentPredictor()
     >>> model(torch.rand(2, 10, 64, 64)).shape
     torch.Size([2, 1, 64, 64])
+    >>> count_parameters(model)
+    186241
     """
 
-    def __init__(self, cell="rnn", hidden_channels=64, in_channels=1):
+    def __init__(self, cell="rnn", hidden_channels=64, in_channels=1, batch_norm=True, frame_shape=(64, 64)):
         super().__init__()
         if cell not in _CELLS:
             raise ParameterError(f"cell must be one of {sorted(_CELLS)}, got {cell!r}")
         for name, value in (("hidden_channels", hidden_channels), ("in_channels", in_channels)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ParameterError(f"{name} must be a positive integer, got {value!r}")
-        cell_class = _CELLS[cell]
+        if not isinstance(batch_norm, bool):
+            raise ParameterError(f"batch_norm must be True or False, got {batch_norm!r}")
+        frame_shape = tuple(frame_shape)
+        if len(frame_shape) != 2 or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1
+                                            for n in frame_shape):
+            raise ParameterError(f"frame_shape must be two positive integers (H, W) in pixels, got {frame_shape!r}")
         self.cell = cell
         self.in_channels = in_channels
-        self.layers = nn.ModuleList(
-            [
-                cell_class(in_channels, hidden_channels),  # encoder
-                cell_class(hidden_channels, hidden_channels),  # encoder
-                cell_class(hidden_channels, hidden_channels),  # decoder
-            ]
-        )
+        self.batch_norm = batch_norm
+        self.frame_shape = frame_shape
+        extra = {"frame_shape": frame_shape} if cell == "peephole_lstm" else {}
+        channels = [in_channels, hidden_channels, hidden_channels, hidden_channels]
+        self.layers = nn.ModuleList([_CELLS[cell](n_in, n_out, **extra) for n_in, n_out in zip(channels, channels[1:])])
+        for layer in self.layers:
+            layer.reset_parameters()
+        self.norms = nn.ModuleList([nn.BatchNorm3d(hidden_channels) if batch_norm else nn.Identity()
+                                    for _ in self.layers])
         self.head = _conv3x3(hidden_channels, in_channels)
 
     def _as_sequence(self, x):
@@ -193,6 +274,42 @@ class RecurrentPredictor(nn.Module):
         if x.shape[1] < 1:
             raise ParameterError("input must have at least one time step")
         return x
+
+    def _run(self, x, keep_layers):
+        sequence = self._as_sequence(x)
+        layer_outputs = []
+        for layer, norm in zip(self.layers, self.norms):
+            drive = layer.input_drive(sequence)
+            state = layer.initial_state(drive[:, 0])
+            outputs = []
+            for t in range(drive.shape[1]):
+                state = layer.step(drive[:, t], state)
+                outputs.append(layer.output(state))
+            hidden = torch.stack(outputs, dim=1)  # (B, T, C, H, W)
+            if keep_layers:
+                layer_outputs.append(hidden)
+            # BatchNorm3d wants (B, C, T, H, W); in training its statistics span all time steps.
+            sequence = norm(hidden.transpose(1, 2)).transpose(1, 2)
+        return self.head(sequence[:, -1]), layer_outputs
+
+    def logits(self, x):
+        """The head's output before the sigmoid, (B, 1, H, W): the output units of the receptive-field analysis."""
+        return self._run(x, keep_layers=False)[0]
+
+    def layer_responses(self, x):
+        """Every layer's activity on clip ``x``, for the grating analysis.
+
+        Returns
+        -------
+        dict of str -> torch.Tensor
+            ``"recurrent1"``... ``"recurrent3"``: each recurrent layer's hidden
+            maps (B, T, C, H, W), after its nonlinearity and before its batch
+            norm; ``"output"``: the head's (B, 1, H, W) output before the sigmoid.
+        """
+        logits, hidden = self._run(x, keep_layers=True)
+        responses = {f"recurrent{i + 1}": h for i, h in enumerate(hidden)}
+        responses["output"] = logits
+        return responses
 
     def forward(self, x):
         """Predict the frame after the last input frame.
@@ -208,19 +325,7 @@ class RecurrentPredictor(nn.Module):
         torch.Tensor
             Predicted next frame, shape (B, 1, H, W), values in [0, 1].
         """
-        sequence = self._as_sequence(x)
-        for index, layer in enumerate(self.layers):
-            drive = layer.input_drive(sequence)
-            state = layer.initial_state(drive[:, 0])
-            last = index == len(self.layers) - 1
-            outputs = []
-            for t in range(drive.shape[1]):
-                state = layer.step(drive[:, t], state)
-                if not last:
-                    outputs.append(layer.output(state))
-            # The decoder's intermediate steps are never read: only its last state feeds the head.
-            sequence = None if last else torch.stack(outputs, dim=1)
-        return torch.sigmoid(self.head(layer.output(state)))
+        return torch.sigmoid(self.logits(x))
 
 
 class BasicBlock(nn.Module):
@@ -359,12 +464,26 @@ class ContrastiveNet(nn.Module):
         return self.projector(self.features(x))
 
 
-def shuffle_weights(model, seed):
-    """Return a copy of ``model`` with the entries of every parameter tensor randomly permuted.
+def shuffle_weights(model, seed, scope="entries"):
+    """Return a copy of ``model`` with shuffled weights: the "shuffled weights" controls.
 
-    The "shuffled weights" control: each tensor keeps its values (so their
-    distribution and scale) while the learned structure is destroyed. Buffers,
-    such as batch-norm running statistics, are copied unchanged.
+    Two controls, by ``scope``:
+
+    ``"entries"``
+        The entries of every parameter tensor are permuted as one flat
+        list: each tensor keeps its values (so their distribution and scale)
+        and loses all structure, within filters too. Buffers, such as
+        batch-norm running statistics, are copied unchanged.
+    ``"filters"``
+        May et al.'s control (their ``shuffle_model_cli.py``): every
+        floating-point tensor of the state dict (parameters and buffers:
+        batch-norm running means and variances too; not the integer batch
+        counters) is permuted along its first axis only, each tensor with a
+        permutation of its own. A convolution's filters stay intact but
+        move to other output channels, so the correspondence between a
+        layer's filters, its biases and the next layer's input channels is
+        broken. A tensor whose first axis has length 1 (the peephole weights
+        of ``"peephole_lstm"``) and 0-d tensors are left as they are.
 
     Parameters
     ----------
@@ -372,6 +491,8 @@ def shuffle_weights(model, seed):
         Model to copy; it is not modified.
     seed : int
         Seed of the permutations; the same seed gives the same copy.
+    scope : {"entries", "filters"}
+        Which control (above).
 
     Returns
     -------
@@ -382,13 +503,22 @@ def shuffle_weights(model, seed):
         raise ParameterError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ParameterError(f"seed must be an integer, got {seed!r}")
+    if scope not in SHUFFLE_SCOPES:
+        raise ParameterError(f"scope must be one of {SHUFFLE_SCOPES}, got {scope!r}")
     shuffled = copy.deepcopy(model)
     # Permutations drawn on the CPU so the result does not depend on the device.
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for parameter in shuffled.parameters():
-            order = torch.randperm(parameter.numel(), generator=generator).to(parameter.device)
-            parameter.copy_(parameter.flatten()[order].view_as(parameter))
+        if scope == "entries":
+            for parameter in shuffled.parameters():
+                order = torch.randperm(parameter.numel(), generator=generator).to(parameter.device)
+                parameter.copy_(parameter.flatten()[order].view_as(parameter))
+        else:
+            for tensor in shuffled.state_dict(keep_vars=True).values():
+                if not tensor.is_floating_point() or tensor.dim() == 0:
+                    continue
+                order = torch.randperm(tensor.shape[0], generator=generator).to(tensor.device)
+                tensor.copy_(tensor[order])
     return shuffled
 
 

@@ -3,9 +3,14 @@
 Next-frame prediction (May, Dauphin & Gjorgjieva 2025): a recurrent
 convolutional predictor sees 10 frames and predicts the 11th; loss the
 squared error summed over pixels, averaged over clips; Adam, learning rate
-1e-4, batch 16; early stopping after 5 epochs without improvement. The
-headline: after one epoch on the corridor, the validation error of a
-wave-pre-trained network is far below that of one trained from scratch.
+1e-4, batch 16; an epoch 0 that only measures the validation error, then
+epochs until 5 in a row bring no better validation error, and the best
+weights are kept (:func:`fit_next_frame`, for the waves and for the target
+alike). The headline: after one epoch on the corridor, the validation
+error of a wave-pre-trained network is far below that of one trained from
+scratch. Their summed loss over a batch and wavesim's mean over its clips
+differ by the constant batch size, which Adam's normalised steps ignore
+(but for its epsilon).
 
 Contrastive pre-training (Ligeralde et al. 2023): a ResNet-18 with a
 512 -> 128 projector, NT-Xent at temperature 0.5 on pairs of nearby frames
@@ -17,9 +22,13 @@ Controls, as in the papers:
 
 ``random_init``
     no pre-training;
-``shuffled_weights``
-    pre-trained weights with the entries of every tensor permuted (same
-    distribution of weights, structure destroyed);
+``shuffled_entries``
+    pre-trained weights with the entries of every tensor permuted as one
+    flat list (same distribution of weights, all structure destroyed);
+``shuffled_filters``
+    May et al.'s shuffled control: every tensor of the pre-trained state
+    permuted along its first axis only (filters intact, the correspondence
+    between channels broken; :func:`~wavesim.train.models.shuffle_weights`);
 ``time_matched``
     (next-frame) pre-training plus target training take as many updates as
     target training alone does for ``random_init``;
@@ -42,10 +51,13 @@ from ..errors import ParameterError
 from ..parameters import ValidatedParams, field
 from .losses import next_frame_loss, nt_xent_loss
 from .models import ContrastiveNet, RecurrentPredictor, shuffle_weights
+from .waves import PAPER_MAX_EPOCHS
 
-NEXT_FRAME_CONDITIONS = ("pretrained", "random_init", "shuffled_weights", "time_matched", "shuffled_frames")
-CONTRASTIVE_CONDITIONS = ("pretrained", "random_init", "shuffled_weights")
-
+NEXT_FRAME_CONDITIONS = ("pretrained", "random_init", "shuffled_entries", "shuffled_filters", "time_matched",
+                         "shuffled_frames")
+CONTRASTIVE_CONDITIONS = ("pretrained", "random_init", "shuffled_entries", "shuffled_filters")
+#: Scope of :func:`~wavesim.train.models.shuffle_weights` for each shuffled-weights condition.
+SHUFFLED_WEIGHTS = {"shuffled_entries": "entries", "shuffled_filters": "filters"}
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """``"auto"`` or None: the GPU when torch sees one, else the CPU; otherwise a torch device name.
@@ -153,7 +165,29 @@ class RunLog:
         fig.savefig(path, dpi=120)
 
 
-# ---------------------------------------------------------------------- batches
+# ---------------------------------------------------------------------- wave clips
+
+
+class ClipSet(torch.utils.data.Dataset):
+    """A fixed set of clips held in memory; item ``i`` is clip ``i``, a (T, H, W) float32 tensor.
+
+    Parameters
+    ----------
+    clips : torch.Tensor or array_like
+        (N, T, H, W) clips.
+    """
+
+    def __init__(self, clips):
+        clips = torch.as_tensor(clips, dtype=torch.float32)
+        if clips.dim() != 4 or clips.shape[0] < 1 or clips.shape[1] < 2:
+            raise ParameterError(f"clips must have shape (N, T, H, W) with N >= 1 and T >= 2, got {tuple(clips.shape)}")
+        self.clips = clips
+
+    def __len__(self) -> int:
+        return self.clips.shape[0]
+
+    def __getitem__(self, index):
+        return self.clips[index]
 
 
 def wave_clip_batches(source: Iterable, device: torch.device, *, shuffle_frames: bool = False,
@@ -165,11 +199,19 @@ def wave_clip_batches(source: Iterable, device: torch.device, *, shuffle_frames:
     """
     generator = torch.Generator().manual_seed(seed)
     for batch in _epochs(source):
-        clips = batch["clips"] if isinstance(batch, dict) else batch
+        clips = _clips_of(batch)
         if shuffle_frames:
-            order = torch.argsort(torch.rand(clips.shape[:2], generator=generator), dim=1).to(clips.device)
-            clips = torch.gather(clips, 1, order[:, :, None, None].expand_as(clips))
+            clips = _shuffle_frames(clips, generator)
         yield clips.to(device, non_blocking=True)
+
+
+def _clips_of(batch) -> torch.Tensor:
+    return batch["clips"] if isinstance(batch, dict) else batch
+
+
+def _shuffle_frames(clips: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    order = torch.argsort(torch.rand(clips.shape[:2], generator=generator), dim=1).to(clips.device)
+    return torch.gather(clips, 1, order[:, :, None, None].expand_as(clips))
 
 
 def _epochs(source: Iterable) -> Iterator:
@@ -187,9 +229,32 @@ def _epochs(source: Iterable) -> Iterator:
         epoch += 1
 
 
-def _target_loader(clips: torch.utils.data.Dataset, settings: TrainSettings, shuffle: bool, seed: int):
-    generator = torch.Generator().manual_seed(seed)
-    return torch.utils.data.DataLoader(clips, batch_size=settings.batch_size, shuffle=shuffle, generator=generator)
+class _EpochBatches:
+    """One pass over a clip set per call: a map-style dataset through a seeded DataLoader, or a
+    batch iterable (WaveClips...) with ``set_epoch``."""
+
+    def __init__(self, clips, settings: TrainSettings, shuffle: bool, seed: int):
+        self.clips = clips
+        self.loader = None
+        if isinstance(clips, torch.utils.data.Dataset) and not isinstance(clips, torch.utils.data.IterableDataset):
+            if len(clips) == 0:
+                raise ParameterError("a clip set is empty.")
+            generator = torch.Generator().manual_seed(seed)
+            self.loader = torch.utils.data.DataLoader(clips, batch_size=settings.batch_size, shuffle=shuffle,
+                                                      generator=generator)
+
+    def __call__(self, epoch: int) -> Iterator[torch.Tensor]:
+        if self.loader is not None:
+            yield from self.loader
+            return
+        if hasattr(self.clips, "set_epoch"):
+            self.clips.set_epoch(epoch)
+        got_any = False
+        for batch in self.clips:
+            got_any = True
+            yield _clips_of(batch)
+        if not got_any:
+            raise ParameterError("a clip source yielded no batch in an epoch.")
 
 
 # ---------------------------------------------------------------------- next-frame
@@ -207,20 +272,31 @@ def next_frame_step(model, optimizer, clips: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def next_frame_validation(model, loader, device: torch.device) -> float:
-    """Mean next-frame loss over a validation loader."""
+def next_frame_validation(model, batches: Iterable[torch.Tensor], device: torch.device, *,
+                          shuffle_frames_seed: int | None = None) -> float:
+    """Mean next-frame loss over validation batches of (B, T, H, W) clips (eval mode).
+
+    With ``shuffle_frames_seed`` each clip's frames are shuffled first, the
+    same way at every call.
+    """
     model.eval()
+    generator = torch.Generator().manual_seed(shuffle_frames_seed) if shuffle_frames_seed is not None else None
     total, n = 0.0, 0
-    for clips in loader:
+    for clips in batches:
+        clips = _clips_of(clips)
+        if generator is not None:
+            clips = _shuffle_frames(clips, generator)
         clips = clips.to(device)
         total += float(next_frame_loss(model(clips[:, :-1]), clips[:, -1:])) * clips.shape[0]
         n += clips.shape[0]
-    return total / max(n, 1)
+    if n == 0:
+        raise ParameterError("the validation set yielded no clip.")
+    return total / n
 
 
 def pretrain_next_frame(model, batches: Iterator[torch.Tensor], updates: int, settings: TrainSettings,
                         log: RunLog, *, phase: str = "pretrain", log_every: int = 10, progress: bool = False) -> None:
-    """``updates`` Adam steps of next-frame prediction on wave clips."""
+    """``updates`` Adam steps of next-frame prediction on a stream of wave clips (no validation, no epochs)."""
     if not isinstance(updates, int) or updates < 1:
         raise ParameterError(f"updates must be a positive integer (Adam steps), got {updates!r}.")
     from tqdm.auto import tqdm
@@ -234,58 +310,138 @@ def pretrain_next_frame(model, batches: Iterator[torch.Tensor], updates: int, se
             running = []
 
 
-def train_next_frame_target(model, train_clips, val_clips, settings: TrainSettings, log: RunLog, *,
-                            max_epochs: int = 1, max_updates: int | None = None, phase: str = "target",
-                            progress: bool = False) -> dict[str, Any]:
-    """Train on target clips for up to ``max_epochs`` (early stopping) or ``max_updates``.
+def fit_next_frame(model, train_clips, val_clips, settings: TrainSettings, log: RunLog, *,
+                   max_epochs: int = PAPER_MAX_EPOCHS, max_updates: int | None = None, phase: str = "target",
+                   shuffle_frames: bool = False, progress: bool = False) -> dict[str, Any]:
+    """May et al.'s training loop: validation-only epoch 0, epochs with early stopping, best weights kept.
 
-    Returns the validation error before training and after each epoch, and
-    the best weights are restored when early stopping ends training.
+    Epoch 0 measures the validation error of the untrained (or pre-trained)
+    network. Each later epoch is one pass over the training clips in
+    shuffled batches of ``settings.batch_size``, then a validation pass.
+    Training stops after ``settings.patience_epochs`` epochs in a row
+    without a validation error below the best so far (epoch 0 included),
+    after ``max_epochs``, or after ``max_updates`` updates; the weights of
+    the best epoch (epoch 0's if none improved) are then restored.
+
+    Parameters
+    ----------
+    model : RecurrentPredictor
+        Trained in place.
+    train_clips, val_clips
+        Clip sets: map-style datasets of (T, H, W) clips (:class:`ClipSet`,
+        :class:`~wavesim.train.targets.TargetClips`), or iterables of
+        batches, one pass per epoch (:class:`~wavesim.data.WaveClips`;
+        ``set_epoch`` is called when they have it).
+    settings : TrainSettings
+    log : RunLog
+    max_epochs : int
+        Training epochs at most (May et al.: 200).
+    max_updates : int, optional
+        Updates at most, over all epochs.
+    phase : str
+        Name of the phase in the log.
+    shuffle_frames : bool
+        Shuffle each clip's frames, in training and validation alike (the
+        ``shuffled_frames`` control).
+    progress : bool
+
+    Returns
+    -------
+    dict
+        ``validation_error_by_epoch`` (epoch 0 first), ``train_loss_by_epoch``
+        (mean over clips; epoch 1 first), ``best_epoch``,
+        ``best_validation_error``, ``updates`` and ``stopped`` (``"early"``,
+        ``"max_epochs"`` or ``"max_updates"``).
     """
     from tqdm.auto import tqdm
 
+    if not isinstance(max_epochs, int) or isinstance(max_epochs, bool) or max_epochs < 0:
+        raise ParameterError(f"max_epochs must be a non-negative integer, got {max_epochs!r}.")
+    if max_updates is not None and (not isinstance(max_updates, int) or max_updates < 0):
+        raise ParameterError(f"max_updates must be a non-negative integer or None, got {max_updates!r}.")
     device = next(model.parameters()).device
     optimizer = settings.optimizer(model)
-    train_loader = _target_loader(train_clips, settings, True, settings.seed)
-    val_loader = _target_loader(val_clips, settings, False, settings.seed)
-    errors = [next_frame_validation(model, val_loader, device)]
+    train_batches = _EpochBatches(train_clips, settings, True, settings.seed)
+    val_batches = _EpochBatches(val_clips, settings, False, settings.seed)
+    frame_seed = settings.seed if shuffle_frames else None
+    frame_generator = torch.Generator().manual_seed(settings.seed + 1)
+
+    def validate(epoch):
+        return next_frame_validation(model, val_batches(epoch), device, shuffle_frames_seed=frame_seed)
+
+    errors, train_losses = [validate(0)], []
     log.add(phase=phase, metric="validation error", update=0, epoch=0, value=errors[0])
-    best, best_state, since_best, update = errors[0], None, 0, 0
+    best, best_epoch, since_best, update, stopped = errors[0], 0, 0, 0, "max_epochs"
+    best_state = _state_copy(model)
     for epoch in range(1, max_epochs + 1):
-        for clips in tqdm(train_loader, desc=f"{phase} epoch {epoch}", disable=not progress, leave=False):
+        if max_updates is not None and update >= max_updates:
+            stopped = "max_updates"
+            break
+        total, n = 0.0, 0
+        for clips in tqdm(train_batches(epoch), desc=f"{phase} epoch {epoch}", disable=not progress, leave=False):
             if max_updates is not None and update >= max_updates:
                 break
+            if shuffle_frames:
+                clips = _shuffle_frames(clips, frame_generator)
             loss = next_frame_step(model, optimizer, clips.to(device))
             update += 1
+            total, n = total + loss * clips.shape[0], n + clips.shape[0]
             log.add(phase=phase, metric="train loss", update=update, epoch=epoch, value=loss)
-        errors.append(next_frame_validation(model, val_loader, device))
+        train_losses.append(total / max(n, 1))
+        errors.append(validate(epoch))
         log.add(phase=phase, metric="validation error", update=update, epoch=epoch, value=errors[-1])
         if errors[-1] < best:
-            best, since_best = errors[-1], 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best, best_epoch, since_best = errors[-1], epoch, 0
+            best_state = _state_copy(model)
         else:
             since_best += 1
             if since_best >= settings.patience_epochs:
+                stopped = "early"
                 break
+    else:
         if max_updates is not None and update >= max_updates:
-            break
-    if best_state is not None and errors[-1] > best:
+            stopped = "max_updates"
+    if best_epoch != len(errors) - 1:
         model.load_state_dict(best_state)
-    return {"validation_error_by_epoch": errors, "updates": update, "best_validation_error": best}
+    return {"validation_error_by_epoch": errors, "train_loss_by_epoch": train_losses, "best_epoch": best_epoch,
+            "best_validation_error": best, "updates": update, "stopped": stopped}
 
 
-def next_frame_experiment(condition: str, waves: Iterable, target_train, target_val, *, pretrain_updates: int,
-                          target_epochs: int = 1, settings: TrainSettings | None = None,
-                          model_kwargs: dict | None = None, log: RunLog | None = None,
-                          progress: bool = False) -> dict[str, Any]:
+def _state_copy(model) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def next_frame_experiment(condition: str, waves, target_train, target_val, *, pretrain_updates: int | None = None,
+                          pretrain_epochs: int = PAPER_MAX_EPOCHS, target_epochs: int = 1,
+                          settings: TrainSettings | None = None, model_kwargs: dict | None = None,
+                          log: RunLog | None = None, progress: bool = False) -> dict[str, Any]:
     """One run of the next-frame protocol under ``condition`` (module docstring).
 
+    Pre-training runs one of two ways:
+
+    - ``waves`` a pair ``(training, validation)`` of clip sets (e.g. from
+      :meth:`WaveSource.make_clips`): May et al.'s :func:`fit_next_frame`,
+      up to ``pretrain_epochs`` epochs with early stopping, best weights kept;
+    - ``waves`` a stream (:class:`~wavesim.data.WaveClips`,
+      :class:`~wavesim.data.LiveWaves`): ``pretrain_updates`` updates, no
+      validation (``time_matched`` needs this way: its budget is in updates).
+
+    Target training follows :func:`fit_next_frame` for ``target_epochs``.
     Returns the target validation error after each target epoch
-    (``validation_error_by_epoch[1]`` is the papers' one-epoch figure) and
-    the updates spent in each phase.
+    (``validation_error_by_epoch[1]`` is the papers' one-epoch figure), the
+    updates spent in each phase and, for epoch pre-training, its result
+    under ``pretraining``. The best target weights are restored as in
+    :func:`fit_next_frame`, which leaves the errors reported unchanged.
     """
     if condition not in NEXT_FRAME_CONDITIONS:
         raise ParameterError(f"condition must be one of {NEXT_FRAME_CONDITIONS}, got {condition!r}.")
+    in_epochs = isinstance(waves, tuple)
+    if in_epochs and (len(waves) != 2 or condition == "time_matched"):
+        raise ParameterError("waves as clip sets must be a pair (training, validation), and the time_matched "
+                             "condition needs a stream of waves with pretrain_updates (its budget is in updates).")
+    if not in_epochs and condition != "random_init" and (not isinstance(pretrain_updates, int) or pretrain_updates < 1):
+        raise ParameterError(f"pre-training on a stream of waves needs pretrain_updates, a positive number of "
+                             f"updates, got {pretrain_updates!r}.")
     settings = settings or TrainSettings()
     log = log if log is not None else RunLog()
     device = resolve_device(settings.device)
@@ -294,18 +450,27 @@ def next_frame_experiment(condition: str, waves: Iterable, target_train, target_
     updates_per_epoch = math.ceil(len(target_train) / settings.batch_size)
     target_updates = None
     spent = 0
+    pretraining = None
     if condition != "random_init":
-        spent = pretrain_updates
-        if condition == "time_matched":
-            spent = min(pretrain_updates, updates_per_epoch * target_epochs // 2)
-            target_updates = updates_per_epoch * target_epochs - spent
-        batches = wave_clip_batches(waves, device, shuffle_frames=condition == "shuffled_frames", seed=settings.seed)
-        pretrain_next_frame(model, batches, spent, settings, log, progress=progress)
-        if condition == "shuffled_weights":
-            model = shuffle_weights(model, settings.seed)
-    result = train_next_frame_target(model, target_train, target_val, settings, log, max_epochs=target_epochs,
-                                     max_updates=target_updates, progress=progress)
+        shuffle_frames = condition == "shuffled_frames"
+        if in_epochs:
+            pretraining = fit_next_frame(model, waves[0], waves[1], settings, log, max_epochs=pretrain_epochs,
+                                         phase="pretrain", shuffle_frames=shuffle_frames, progress=progress)
+            spent = pretraining["updates"]
+        else:
+            spent = pretrain_updates
+            if condition == "time_matched":
+                spent = min(pretrain_updates, updates_per_epoch * target_epochs // 2)
+                target_updates = updates_per_epoch * target_epochs - spent
+            batches = wave_clip_batches(waves, device, shuffle_frames=shuffle_frames, seed=settings.seed)
+            pretrain_next_frame(model, batches, spent, settings, log, progress=progress)
+        if condition in SHUFFLED_WEIGHTS:
+            model = shuffle_weights(model, settings.seed, scope=SHUFFLED_WEIGHTS[condition])
+    result = fit_next_frame(model, target_train, target_val, settings, log, max_epochs=target_epochs,
+                            max_updates=target_updates, progress=progress)
     result.update(condition=condition, seed=settings.seed, pretrain_updates=spent)
+    if pretraining is not None:
+        result["pretraining"] = pretraining
     return result
 
 
@@ -379,8 +544,8 @@ def contrastive_experiment(condition: str, pairs: Iterable, *, updates: int, set
     net = ContrastiveNet().to(device)
     if condition != "random_init":
         pretrain_contrastive(net, pair_batches(pairs, device), updates, settings, log, progress=progress)
-        if condition == "shuffled_weights":
-            net = shuffle_weights(net, settings.seed)
+        if condition in SHUFFLED_WEIGHTS:
+            net = shuffle_weights(net, settings.seed, scope=SHUFFLED_WEIGHTS[condition])
     result = contrastive_evaluation(net, seed=settings.seed, pixel_reference=pixel_reference)
     result.update(condition=condition, seed=settings.seed, pretrain_updates=0 if condition == "random_init" else updates)
     return result
