@@ -20,7 +20,7 @@ from wavesim.cli import main
 GEN = ["--backend", "cpu", "--no-progress", "--width-um", "200", "--warmup-s", "1", "--duration-s", "2"]
 FIT = ["--out", "{root}/fit", "--trials", "1", "--retinas", "1", "--warmup-s", "1", "--duration-s", "5",
        "--backend", "cpu", "--no-progress"]
-LIVE = ["--live", "--updates", "1", "--batch-size", "2", "--retinas", "2", "--warmup-s", "1", "--size-px", "16",
+LIVE = ["--live", "--wave-model", "amacrine", "--updates", "1", "--batch-size", "2", "--retinas", "2", "--warmup-s", "1", "--size-px", "16",
         "--backend", "cpu", "--device", "cpu", "--out", "{root}/c.pt"]
 EVAL = ["--random-init", "next_frame", "--movies", "2", "--frames", "12", "--size-px", "16", "--device", "cpu",
         "--out", "{root}/eval"]
@@ -197,7 +197,7 @@ TABLE = [
     (["fit", "{rec}", *FIT[2:], "--out", "{txt}"], r"--out .*notes.txt is a file; give a folder"),
     (["fit", "{rec}", *FIT[2:], "--out", "{txt}/fit"], r"cannot make --out .*notes.txt/fit: .*notes.txt is a file"),
     # pretrain and evaluate
-    (["pretrain", "--updates", "1", "--out", "{root}/c.pt"], r"give the waves: --store PATH \[PATH ...\] or --live"),
+    (["pretrain", "--updates", "1", "--out", "{root}/c.pt"], r"--updates pre-training streams its waves: give --store PATH \[PATH ...\] or --live"),
     (["pretrain", *LIVE, "--updates", "0"], r"--updates must be at least 1 \(Adam steps\), got 0"),
     (["pretrain", *LIVE, "--device", "tpu"], r"device must be 'auto'"),
     (["pretrain", "--store", "{root}/missing.zarr", "--updates", "1", "--out", "{root}/c.pt"], r"No wavesim store at .*missing.zarr"),
@@ -205,12 +205,13 @@ TABLE = [
     (["pretrain", *LIVE, "--batch-size", "0"], r"TrainSettings.batch_size = 0 is outside the allowed range \[1, 1000000\]"),
     (["pretrain", *LIVE, "--lr", "-1"], r"TrainSettings.learning_rate = -1.0 is outside the allowed range"),
     (["pretrain", *LIVE, "--lr", "nan"], r"learning_rate must be finite, got nan"),
-    (["pretrain", *LIVE, "--size-px", "0"], r"size_px must be positive, got \(0, 0\)"),
+    (["pretrain", *LIVE, "--size-px", "0"], r"WaveSource.size_px = 0 px is outside the allowed range \[4, 4096\] px"),
     (["pretrain", *LIVE, "--hidden-channels", "0"], r"hidden_channels must be a positive integer, got 0"),
     (["pretrain", *LIVE, "--task", "contrastive"], r"contrastive pre-training needs a store"),
     (["pretrain", *LIVE, "--warmup-s", "-1"], r"warmup_s = -1.0 s is outside the allowed range"),
     (["pretrain", *LIVE, "--backend", "tpu"], r"backend must be one of \('auto', 'cpu', 'cpu-events', 'cuda'\), got 'tpu'"),
     (["pretrain", *LIVE, "--retinas", "0"], r"--retinas must be at least 1, got 0"),
+    (["pretrain", "--live", "--updates", "1", "--out", "{root}/c.pt"], r"start one wave per movie \(mode='wave'\); use mode='continuous'"),
     (["pretrain", *LIVE[:-1], "{txt}/c.pt"], r"cannot write --out .*notes.txt/c.pt: .*notes.txt is a file"),
     (["pretrain", *LIVE[:-1], "{folder}"], r"--out .*folder is a folder; give the path of a file"),
     (["pretrain", *LIVE, "--cell", "transformer"], r"argument --cell: invalid choice: 'transformer'"),

@@ -184,8 +184,9 @@ def register(subparsers) -> None:
                     "error, the best weights kept and saved. --updates N instead streams waves for N steps.")
     p.add_argument("--task", choices=("next_frame", "contrastive"), default="next_frame")
     p.add_argument("--wave-model", default=PAPER_WAVES["wave_model"], help="registered wave model of the waves")
-    p.add_argument("--wave-preset", default=PAPER_WAVES["wave_preset"],
-                   help="preset of --wave-model (None: the model's default preset)")
+    p.add_argument("--wave-preset", default=None,
+                   help=f"preset of --wave-model (default: {PAPER_WAVES['wave_preset']} for the paper's "
+                        f"{PAPER_WAVES['wave_model']} waves, else the model's default preset)")
     p.add_argument("--training-clips", type=int, default=defaults.training_clips,
                    help="clips in the simulated training set")
     p.add_argument("--validation-clips", type=int, default=defaults.validation_clips,

@@ -38,7 +38,7 @@ class WaveSource(ValidatedParams):
         Registered wave model (:func:`wavesim.models.list_models`); default
         the paper's, :data:`PAPER_WAVES`.
     wave_preset : str or None
-        Preset of that model; None: the model's default preset.
+        Preset of that model; None: the paper's (may2025) for the paper's model, else the model's default preset.
     warmup_s : float (s) or None
         Simulated time before the first clip.
     size_px : int (pixels)
@@ -52,7 +52,7 @@ class WaveSource(ValidatedParams):
     """
 
     wave_model: str = PAPER_WAVES["wave_model"]
-    wave_preset: str | None = PAPER_WAVES["wave_preset"]
+    wave_preset: str | None = None
     warmup_s: float | None = field(None, unit="s", low=0.0, high=1e6, optional=True,
                                    doc="simulated time before clips; None: the wave model's (0 for single waves)")
     size_px: int = field(64, unit="px", low=4, high=4096, integer=True, doc="side of the square frames")
@@ -69,10 +69,13 @@ class WaveSource(ValidatedParams):
         self.params()  # an unknown model or preset fails here, naming the choices
 
     def params(self):
-        """The wave model's parameters: its preset ``wave_preset`` (None: its default preset)."""
+        """The wave model's parameters: its preset ``wave_preset`` (None: see the class)."""
         from ..models import get_model
 
-        return get_model(self.wave_model).preset(self.wave_preset)
+        preset = self.wave_preset
+        if preset is None and self.wave_model == PAPER_WAVES["wave_model"]:
+            preset = PAPER_WAVES["wave_preset"]
+        return get_model(self.wave_model).preset(preset)
 
     def live_waves(self, *, batch_size: int, seed: int, backend: str = "auto"):
         """A :class:`~wavesim.data.LiveWaves` stream of these waves (``n_retinas`` rounded up to ``batch_size``)."""
