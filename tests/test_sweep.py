@@ -207,6 +207,33 @@ def test_distance_to_a_recording_is_the_objectives(tmp_path):
     assert recording["recording"] == objective.recording.name and "backend" not in recording["simulation"]
 
 
+def test_figures_of_one_two_and_three_parameters(tmp_path):
+    """A line per statistic for one parameter, heat maps for two (grid cells or coloured points), scatters beyond."""
+    from PIL import Image
+
+    base = fast_params()
+    designs = {
+        "one": SweepDesign.grid(base, {"P_s": [2.0, 20.0, 200.0]}),
+        "grid2": SweepDesign.grid(base, {"P_s": [2.0, 3.0], "H2": [0.5, 0.7, 0.9]}),
+        "random2": SweepDesign.random(base, {"P_s": (2.0, 200.0, "log"), "H2": (0.5, 0.9)}, n_points=5),
+        "three": SweepDesign.random(base, {"P_s": (2.0, 5.0), "H2": (0.5, 0.9), "D_s": (1.0, 2.0)}, n_points=5),
+    }
+    rng = np.random.default_rng(0)
+    for name, design in designs.items():
+        rows = []
+        for i, point in enumerate(design.points):
+            row = {"point": i, **point}
+            for stat in STATISTIC_NAMES:
+                row[f"{stat}_mean"], row[f"{stat}_sd"] = float(rng.uniform(1, 2)), float(rng.uniform(0, 0.1))
+            row["median_speed_um_per_s_mean"] = math.nan if i == 1 else row["median_speed_um_per_s_mean"]
+            rows.append(row)
+        path = plot_sweep(rows, design, tmp_path / f"{name}.png", title=name)
+        with Image.open(path) as image:
+            assert image.format == "PNG" and image.size[0] > 300
+    with pytest.raises(ParameterError, match="holds no row"):
+        plot_sweep([], designs["one"], tmp_path / "none.png")
+
+
 # --- the command line ----------------------------------------------------------------------------------------
 
 

@@ -1,7 +1,7 @@
 """Figures of a sweep: statistics against the swept parameters.
 
 - one varied parameter: each statistic against it, the mean over retinas
-  with its sd as error bars;
+  with its sd as error bars (the distance to a recording with its standard error);
 - two: a heat map per statistic (a grid's cells, or a random design's
   points coloured by value);
 - more: each statistic against each parameter (a scatter per pair), rows
@@ -72,8 +72,17 @@ def _set_axis(ax, design, name, categories, which="x") -> None:
         set_scale("log")
 
 
+def _panel_grid(fig, n: int):
+    """Axes for ``n`` panels, at most 3 a row; the spare ones hidden."""
+    n_cols = min(3, n)
+    axes = fig.subplots(math.ceil(n / n_cols), n_cols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return axes[:n]
+
+
 def _line_panels(fig, design, rows, stats, name) -> None:
-    axes = np.atleast_1d(fig.subplots(1, len(stats), squeeze=False)[0])
+    axes = _panel_grid(fig, len(stats))
     x, categories = _axis_positions(design, name, rows)
     order = np.argsort(x, kind="stable")
     for ax, stat in zip(axes, stats):
@@ -85,9 +94,7 @@ def _line_panels(fig, design, rows, stats, name) -> None:
 
 
 def _heat_panels(fig, design, rows, stats, names) -> None:
-    n_cols = min(3, len(stats))
-    n_rows = math.ceil(len(stats) / n_cols)
-    axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+    axes = _panel_grid(fig, len(stats))
     x_name, y_name = names
     for ax, stat in zip(axes, stats):
         value = _values(rows, "distance" if stat == "distance" else f"{stat}_mean")
@@ -114,12 +121,12 @@ def _heat_panels(fig, design, rows, stats, names) -> None:
             y, _ = _axis_positions(design, y_name, rows)
             defined = np.isfinite(value)
             mesh = ax.scatter(x[defined], y[defined], c=value[defined], cmap="viridis", s=40, edgecolors="none")
-            ax.scatter(x[~defined], y[~defined], marker="x", color="0.5", s=25, label="undefined")
+            if not defined.all():
+                ax.scatter(x[~defined], y[~defined], marker="x", color="0.5", s=25, label="undefined")
+                ax.legend(fontsize=7, loc="best")
             _set_axis(ax, design, x_name, None)
             _set_axis(ax, design, y_name, None, which="y")
         fig.colorbar(mesh, ax=ax).set_label(_label(stat))
-    for ax in axes[len(stats):]:
-        ax.set_visible(False)
 
 
 def _scatter_panels(fig, design, rows, stats, names) -> None:
@@ -163,12 +170,12 @@ def plot_sweep(rows: Sequence[Mapping[str, Any]], design: SweepDesign, path, sta
         raise ParameterError("the sweep's table holds no row to draw.")
     stats = figure_statistics(statistics, "distance" in rows[0])
     names = list(design.varied()) or list(design.parameters)
+    n_cols, n_rows = min(3, len(stats)), math.ceil(len(stats) / 3)
     if len(names) == 1:
-        fig = Figure(figsize=(3.4 * len(stats), 3.2))
+        fig = Figure(figsize=(3.8 * n_cols, 3.2 * n_rows))
         _line_panels(fig, design, rows, stats, names[0])
     elif len(names) == 2:
-        n_cols = min(3, len(stats))
-        fig = Figure(figsize=(4.4 * n_cols, 3.6 * math.ceil(len(stats) / n_cols)))
+        fig = Figure(figsize=(4.4 * n_cols, 3.6 * n_rows))
         _heat_panels(fig, design, rows, stats, names)
     else:
         fig = Figure(figsize=(2.8 * len(names), 2.3 * len(stats)))

@@ -245,7 +245,6 @@ def run_sweep(design: SweepDesign, base, out_dir, *, retina: Retina | None = Non
     done = {r["point"] for r in rows}
     todo = [i for i in range(design.n_points) if i not in done]
     bar = tqdm(total=design.n_points, initial=len(done), desc="sweep points", disable=not progress)
-    files = [csv_path, json_path]
     for start in range(0, len(todo), batch_size):
         tic = time.perf_counter()
         batch = todo[start:start + batch_size]
@@ -263,8 +262,7 @@ def run_sweep(design: SweepDesign, base, out_dir, *, retina: Retina | None = Non
             rows.append(row)
         rows.sort(key=lambda r: r["point"])
         table.write_csv(csv_path, header, rows)
-        if table.write_parquet(parquet_path, header, rows) and parquet_path not in files:
-            files.insert(1, parquet_path)
+        _write_parquet(parquet_path, header, rows)
         run_record["points"] += len(batch)
         run_record["busy_s"] = round(run_record["busy_s"] + time.perf_counter() - tic, 3)
         document["n_points_done"] = len(rows)
@@ -273,9 +271,16 @@ def run_sweep(design: SweepDesign, base, out_dir, *, retina: Retina | None = Non
         if on_batch is not None:
             on_batch(len(rows), design.n_points)
     bar.close()
-    if not todo and table.write_parquet(parquet_path, header, rows):
-        files.insert(1, parquet_path)  # a finished sweep rerun where pyarrow has since become importable
+    if not todo:  # a finished sweep run again, perhaps where pyarrow has since been installed
+        _write_parquet(parquet_path, header, rows)
+    files = [csv_path, *([parquet_path] if parquet_path.exists() else []), json_path]
     return SweepResult(out, rows, header, len(todo), chosen, files)
+
+
+def _write_parquet(path: Path, header, rows) -> None:
+    if not table.write_parquet(path, header, rows):
+        # without pyarrow, a Parquet file of an earlier run would no longer hold the whole table
+        path.unlink(missing_ok=True)
 
 
 def _check_rows(path: Path, rows: list[dict[str, Any]], design: SweepDesign) -> None:
