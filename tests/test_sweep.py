@@ -4,6 +4,7 @@ import csv
 import json
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,8 @@ from wavesim.errors import ParameterError
 from wavesim.io.recordings import Movie
 from wavesim.models import get_model
 from wavesim.sweep import STATISTIC_NAMES, SweepDesign, SweepMismatchError, grid_values, plot_sweep, run_sweep
+
+TESTS = Path(__file__).resolve().parent
 
 #: A sheet of 8 x 8 pixels where fast_params() gives several waves a minute.
 RETINA = ws.Retina(width_um=400.0, height_um=400.0)
@@ -254,6 +257,18 @@ def test_cli_grid_sweep_writes_table_json_and_heat_map(tmp_path, capsys):
     assert doc["runs"][0]["command_line"][0] == "wavesim" and doc["runs"][0]["backend"] == "cpu-events"
     assert main(argv) == 0  # the same command again: nothing to simulate
     assert "4 points (0 simulated now on cpu-events, 4 already in the table)" in capsys.readouterr().out
+
+
+def test_cli_recording_adds_the_fit_distance_per_point(tmp_path, capsys):
+    recording = TESTS.parent / "datasets" / "recordings" / "Kirkby2013_02_WT_P5.h5"
+    out = tmp_path / "sw"
+    assert main(["sweep", "--out", str(out), "--grid", "P_s=2,3", *CLI_SMALL, "--retinas", "1",
+                 "--recording", str(recording), "--recording-duration-s", "30"]) == 0
+    assert "distance" in capsys.readouterr().out.splitlines()[0]
+    rows = _csv(out / "sweep.csv")
+    assert all(math.isfinite(float(r["distance"])) and float(r["distance"]) > 0 for r in rows)
+    described = json.loads((out / "sweep.json").read_text())["identity"]["recording"]
+    assert described["recording"] == "Kirkby2013_02_WT_P5" and described["duration_s"] == 30.0
 
 
 BAD = [
