@@ -202,8 +202,7 @@ def run(args) -> int:
     _print_table(result, design, stats)
     figure.parent.mkdir(parents=True, exist_ok=True)
     plot_sweep(result.rows, design, figure, stats,
-               title=f"{model.name} sweep: mean (and sd) over {args.retinas} retina(s) per point, "
-                     f"{timing.duration_s:g} s each")
+               title=f"{model.name} sweep: mean over {args.retinas} retina(s) per point, {timing.duration_s:g} s each")
     print(f"{design.n_points} points ({result.n_simulated} simulated now on {result.backend}, "
           f"{design.n_points - result.n_simulated} already in the table)")
     print("wrote " + ", ".join(str(p) for p in [*result.files, figure]))

@@ -181,6 +181,8 @@ def plot_sweep(rows: Sequence[Mapping[str, Any]], design: SweepDesign, path, sta
         fig = Figure(figsize=(2.8 * len(names), 2.3 * len(stats)))
         _scatter_panels(fig, design, rows, stats, names)
     suffix = "" if len(rows) == design.n_points else f" ({len(rows)} of {design.n_points} points)"
+    if len(names) == 1:
+        suffix += "; error bars: sd over retinas" + (" (distance: standard error)" if "distance" in stats else "")
     if (title + suffix).strip():
         fig.suptitle((title + suffix).strip(), fontsize=10)
     fig.tight_layout()
