@@ -140,7 +140,7 @@ def _print_table(result, design, stats) -> None:
 def run(args) -> int:
     """Run the sweep ``args`` describe; print its table and where it went."""
     from ..analysis import AnalysisParams
-    from ..backends import cuda_status
+    from ..backends import cuda_status, resolve_backend
     from ..lattice import Retina
     from ..models import get_model, load_params_file, model_of
     from ..readout import Readout
@@ -189,7 +189,7 @@ def run(args) -> int:
                                                    ("activity_threshold", args.threshold)) if v is not None})
     objective = _objective(args, timing.warmup_s) if args.recording else None
     if args.backend == "auto":
-        print(f"backend auto: {cuda_status()[1]}", file=sys.stderr)
+        print(f"backend auto -> {resolve_backend('auto', model)} ({cuda_status()[1]})", file=sys.stderr)
     try:
         result = run_sweep(design, base, out, retina=retina, readout=readout, timing=timing, n_retinas=args.retinas,
                            seed=args.seed, analysis=analysis, objective=objective, batch_size=args.batch_size,
