@@ -3,7 +3,11 @@
 import csv
 import json
 import math
+import os
 import re
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +21,7 @@ from wavesim.cli import main
 from wavesim.errors import ParameterError
 from wavesim.io.recordings import Movie
 from wavesim.models import get_model
-from wavesim.sweep import STATISTIC_NAMES, SweepDesign, SweepMismatchError, grid_values, plot_sweep, run_sweep
+from wavesim.sweep import STATISTIC_NAMES, SweepDesign, SweepLockedError, SweepMismatchError, grid_values, plot_sweep, run_sweep
 
 TESTS = Path(__file__).resolve().parent
 
@@ -191,6 +195,21 @@ def test_a_different_sweep_in_the_same_folder_is_refused(tmp_path):
     assert run_sweep(design, base, tmp_path, **{**SMALL, "backend": "cpu"}).n_simulated == 0
     replaced = run_sweep(other, base, tmp_path, overwrite=True, **SMALL)
     assert replaced.n_simulated == 2 and [r["P_s"] for r in replaced.rows] == [2.0, 4.0]
+
+
+def test_a_sweep_another_process_is_filling_is_refused(tmp_path):
+    base = fast_params()
+    design = SweepDesign.grid(base, {"P_s": [2.0]})
+    lock = tmp_path / "sweep.lock"
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": "then"}))
+    with pytest.raises(SweepLockedError, match=rf"being filled by process {os.getpid()} on .* \(since then\)"):
+        run_sweep(design, base, tmp_path, **SMALL)
+    assert not (tmp_path / "sweep.json").exists()
+    # a lock whose process has died is taken over, and released at the end
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    lock.write_text(json.dumps({"pid": int(gone.stdout), "host": socket.gethostname(), "since": "then"}))
+    assert run_sweep(design, base, tmp_path, **SMALL).n_simulated == 1
+    assert not lock.exists()
 
 
 def test_distance_to_a_recording_is_the_objectives(tmp_path):

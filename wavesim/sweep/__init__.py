@@ -25,12 +25,13 @@
 from .design import SweepDesign, grid_values
 from .plot import DEFAULT_FIGURE_STATISTICS, plot_sweep
 from .run import SweepResult, point_statistics, run_sweep, simulate_point_summaries
-from .table import STATISTIC_NAMES, SweepMismatchError
+from .table import STATISTIC_NAMES, SweepLockedError, SweepMismatchError
 
 __all__ = [
     "DEFAULT_FIGURE_STATISTICS",
     "STATISTIC_NAMES",
     "SweepDesign",
+    "SweepLockedError",
     "SweepMismatchError",
     "SweepResult",
     "grid_values",

@@ -207,74 +207,75 @@ def run_sweep(design: SweepDesign, base, out_dir, *, retina: Retina | None = Non
                   for n in design.parameters})
     identity = _identity(design, base, retina, readout, timing, n_retinas, seed, analysis, objective)
 
-    if overwrite:
-        for path in (csv_path, parquet_path, json_path):
-            path.unlink(missing_ok=True)
-    table.check_output_folder_free(out)
-    rows: list[dict[str, Any]] = []
-    document = None
-    if json_path.exists():
-        try:
-            document = json.loads(json_path.read_text())
-            stored = document["identity"]
-        except (ValueError, KeyError, TypeError):
-            raise table.SweepMismatchError(f"{json_path} is not a sweep's description; give another output folder, "
-                                           f"or overwrite it.") from None
-        table.check_identity(json_path, stored, identity)
-        if csv_path.exists():
-            rows = table.read_csv(csv_path, header, kinds)
-            _check_rows(csv_path, rows, design)
-    if document is None:
-        from .. import __version__
-
-        document = {
-            "format": "wavesim-sweep", "format_version": 1, "wavesim_version": __version__,
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "identity": identity, "retina_seeds": seeds,
-            "columns": table.column_docs({n: specs[n] for n in design.parameters}, terms),
-            "runs": [],
-        }
-    run_record = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                  "command_line": list(command_line or sys.argv), "backend": chosen, "batch_size": batch_size,
-                  "points": 0, "busy_s": 0.0}
-    document["runs"].append(run_record)
-    document["n_points_done"] = len(rows)
     out.mkdir(parents=True, exist_ok=True)
-    table.write_json(json_path, document)
+    with table.sweep_lock(out):
+        if overwrite:
+            for path in (csv_path, parquet_path, json_path):
+                path.unlink(missing_ok=True)
+        table.check_output_folder_free(out)
+        rows: list[dict[str, Any]] = []
+        document = None
+        if json_path.exists():
+            try:
+                document = json.loads(json_path.read_text())
+                stored = document["identity"]
+            except (ValueError, KeyError, TypeError):
+                raise table.SweepMismatchError(f"{json_path} is not a sweep's description; give another output folder, "
+                                               f"or overwrite it.") from None
+            table.check_identity(json_path, stored, identity)
+            if csv_path.exists():
+                rows = table.read_csv(csv_path, header, kinds)
+                _check_rows(csv_path, rows, design)
+        if document is None:
+            from .. import __version__
 
-    done = {r["point"] for r in rows}
-    todo = [i for i in range(design.n_points) if i not in done]
-    bar = tqdm(total=design.n_points, initial=len(done), desc="sweep points", disable=not progress)
-    for start in range(0, len(todo), batch_size):
-        tic = time.perf_counter()
-        batch = todo[start:start + batch_size]
-        params = [design.params(base, i) for i in batch]
-        summaries = simulate_point_summaries([p for p in params for _ in range(n_retinas)], seeds * len(batch),
-                                             retina, readout, timing, analysis, chosen)
-        evaluations = objective.evaluate(params) if objective is not None else None
-        for k, i in enumerate(batch):
-            row = {"point": i, **design.points[i]}
-            row.update(point_statistics(summaries[k * n_retinas:(k + 1) * n_retinas]))
-            if evaluations is not None:
-                e = evaluations[k]
-                row.update({"distance": e.distance, "distance_sem": e.distance_sem})
-                row.update({f"distance_{t}": e.terms[t] for t in terms})
-            rows.append(row)
-        rows.sort(key=lambda r: r["point"])
-        table.write_csv(csv_path, header, rows)
-        _write_parquet(parquet_path, header, rows)
-        run_record["points"] += len(batch)
-        run_record["busy_s"] = round(run_record["busy_s"] + time.perf_counter() - tic, 3)
+            document = {
+                "format": "wavesim-sweep", "format_version": 1, "wavesim_version": __version__,
+                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                "identity": identity, "retina_seeds": seeds,
+                "columns": table.column_docs({n: specs[n] for n in design.parameters}, terms),
+                "runs": [],
+            }
+        run_record = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                      "command_line": list(command_line or sys.argv), "backend": chosen, "batch_size": batch_size,
+                      "points": 0, "busy_s": 0.0}
+        document["runs"].append(run_record)
         document["n_points_done"] = len(rows)
         table.write_json(json_path, document)
-        bar.update(len(batch))
-        if on_batch is not None:
-            on_batch(len(rows), design.n_points)
-    bar.close()
-    if not todo:  # a finished sweep run again, perhaps where pyarrow has since been installed
-        _write_parquet(parquet_path, header, rows)
-    files = [csv_path, *([parquet_path] if parquet_path.exists() else []), json_path]
-    return SweepResult(out, rows, header, len(todo), chosen, files)
+
+        done = {r["point"] for r in rows}
+        todo = [i for i in range(design.n_points) if i not in done]
+        bar = tqdm(total=design.n_points, initial=len(done), desc="sweep points", disable=not progress)
+        for start in range(0, len(todo), batch_size):
+            tic = time.perf_counter()
+            batch = todo[start:start + batch_size]
+            params = [design.params(base, i) for i in batch]
+            summaries = simulate_point_summaries([p for p in params for _ in range(n_retinas)], seeds * len(batch),
+                                                 retina, readout, timing, analysis, chosen)
+            evaluations = objective.evaluate(params) if objective is not None else None
+            for k, i in enumerate(batch):
+                row = {"point": i, **design.points[i]}
+                row.update(point_statistics(summaries[k * n_retinas:(k + 1) * n_retinas]))
+                if evaluations is not None:
+                    e = evaluations[k]
+                    row.update({"distance": e.distance, "distance_sem": e.distance_sem})
+                    row.update({f"distance_{t}": e.terms[t] for t in terms})
+                rows.append(row)
+            rows.sort(key=lambda r: r["point"])
+            table.write_csv(csv_path, header, rows)
+            _write_parquet(parquet_path, header, rows)
+            run_record["points"] += len(batch)
+            run_record["busy_s"] = round(run_record["busy_s"] + time.perf_counter() - tic, 3)
+            document["n_points_done"] = len(rows)
+            table.write_json(json_path, document)
+            bar.update(len(batch))
+            if on_batch is not None:
+                on_batch(len(rows), design.n_points)
+        bar.close()
+        if not todo:  # a finished sweep run again, perhaps where pyarrow has since been installed
+            _write_parquet(parquet_path, header, rows)
+        files = [csv_path, *([parquet_path] if parquet_path.exists() else []), json_path]
+        return SweepResult(out, rows, header, len(todo), chosen, files)
 
 
 def _write_parquet(path: Path, header, rows) -> None:

@@ -13,6 +13,8 @@ Files in the output folder:
 ``sweep.json``
     The design, the settings that define the sweep (``identity``), each
     column's unit and meaning, the runs that filled the table, and provenance.
+``sweep.lock``
+    Present while a process fills the table (its pid and host).
 
 Each file is replaced whole through a temporary file and ``os.replace``, so
 a killed sweep leaves the previous complete table, never half a row.
@@ -20,17 +22,20 @@ a killed sweep leaves the previous complete table, never half a row.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import datetime
 import io
 import json
 import math
 import os
+import socket
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..errors import ParameterError, WavesimError
 
-CSV_NAME, PARQUET_NAME, JSON_NAME = "sweep.csv", "sweep.parquet", "sweep.json"
+CSV_NAME, PARQUET_NAME, JSON_NAME, LOCK_NAME = "sweep.csv", "sweep.parquet", "sweep.json", "sweep.lock"
 
 #: Summary statistics in the table: (name, unit, meaning); each gets ``_mean`` and ``_sd`` columns.
 STATISTICS: tuple[tuple[str, str, str], ...] = (
@@ -55,6 +60,60 @@ STATISTIC_NAMES = tuple(s[0] for s in STATISTICS)
 
 class SweepMismatchError(WavesimError, ValueError):
     """An output folder holds a sweep of another design or other settings than the one asked for."""
+
+
+class SweepLockedError(WavesimError, RuntimeError):
+    """Another process is filling the sweep's table."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def sweep_lock(out: Path):
+    """Hold ``out/sweep.lock`` while filling the table, so that two processes never rewrite it from different rows.
+
+    A lock left by a process of this machine that no longer runs is taken over.
+
+    Raises
+    ------
+    SweepLockedError
+        If another live process (or one on another machine) holds it.
+    """
+    path = out / LOCK_NAME
+    me = {"pid": os.getpid(), "host": socket.gethostname(),
+          "since": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                holder = json.loads(path.read_text())
+                pid, host = int(holder["pid"]), str(holder["host"])
+            except (OSError, ValueError, KeyError, TypeError):
+                holder, pid, host = {}, None, "?"
+            if pid is not None and host == me["host"] and not _alive(pid):
+                path.unlink(missing_ok=True)  # its process died without releasing it
+                continue
+            raise SweepLockedError(
+                f"{out} is being filled by process {pid} on {host} (since {holder.get('since', '?')}); wait for it "
+                f"to finish, or delete {path} if that process no longer runs.") from None
+        with os.fdopen(fd, "w") as f:
+            json.dump(me, f)
+        break
+    else:
+        raise SweepLockedError(f"could not take {path}; another process keeps taking it.")
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def columns(parameters: Sequence[str], distance_terms: Sequence[str] | None) -> list[str]:
