@@ -96,7 +96,28 @@ class Retina(ValidatedParams):
             )
 
 
-class HexLattice:
+class _Lattice:
+    """What every lattice derives from its rows, cols, retina and ``positions_um``: shape and existence mask."""
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.rows, self.cols)
+
+    @cached_property
+    def exists(self) -> np.ndarray:
+        """(rows, cols) bool: which lattice sites hold a cell."""
+        if self.retina.shape == "rectangle":
+            return np.ones(self.shape, dtype=bool)
+        x, y = self.positions_um
+        radius = min(self.retina.width_um, self.retina.height_um) / 2
+        return np.hypot(x - self.retina.width_um / 2, y - self.retina.height_um / 2) < radius
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.exists.sum())
+
+
+class HexLattice(_Lattice):
     """Cell positions, existence mask and neighbour tables for a :class:`Retina`.
 
     Attributes
@@ -118,10 +139,6 @@ class HexLattice:
         self.x0_um = (retina.width_um - (self.cols - 0.5) * s) / 2
         self.y0_um = (retina.height_um - (self.rows - 1) * self.row_pitch_um) / 2
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (self.rows, self.cols)
-
     @cached_property
     def positions_um(self) -> tuple[np.ndarray, np.ndarray]:
         """``(x, y)`` of every lattice site, each (rows, cols) float (um)."""
@@ -129,19 +146,6 @@ class HexLattice:
         x = self.x0_um + (c + 0.5 * (r % 2)) * self.retina.spacing_um
         y = self.y0_um + r * self.row_pitch_um
         return x, y
-
-    @cached_property
-    def exists(self) -> np.ndarray:
-        """(rows, cols) bool: which lattice sites hold a cell."""
-        if self.retina.shape == "rectangle":
-            return np.ones(self.shape, dtype=bool)
-        x, y = self.positions_um
-        radius = min(self.retina.width_um, self.retina.height_um) / 2
-        return np.hypot(x - self.retina.width_um / 2, y - self.retina.height_um / 2) < radius
-
-    @property
-    def n_cells(self) -> int:
-        return int(self.exists.sum())
 
     @cached_property
     def offsets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -216,7 +220,7 @@ SQUARE_DR = (0, 1, 1, 1, 0, -1, -1, -1)
 SQUARE_DC = (1, 1, 0, -1, -1, -1, 0, 1)
 
 
-class SquareLattice:
+class SquareLattice(_Lattice):
     """A square grid of cells (one per pixel at ``um_per_pixel == spacing_um``) with its 8 neighbours.
 
     Same interface as :class:`HexLattice`: cell ``(r, c)`` is at
@@ -238,28 +242,11 @@ class SquareLattice:
         self.x0_um = (retina.width_um - (self.cols - 1) * s) / 2
         self.y0_um = (retina.height_um - (self.rows - 1) * s) / 2
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (self.rows, self.cols)
-
     @cached_property
     def positions_um(self) -> tuple[np.ndarray, np.ndarray]:
         """``(x, y)`` of every lattice site, each (rows, cols) float (um)."""
         r, c = np.mgrid[0 : self.rows, 0 : self.cols]
         return self.x0_um + c * self.retina.spacing_um, self.y0_um + r * self.row_pitch_um
-
-    @cached_property
-    def exists(self) -> np.ndarray:
-        """(rows, cols) bool: which lattice sites hold a cell."""
-        if self.retina.shape == "rectangle":
-            return np.ones(self.shape, dtype=bool)
-        x, y = self.positions_um
-        radius = min(self.retina.width_um, self.retina.height_um) / 2
-        return np.hypot(x - self.retina.width_um / 2, y - self.retina.height_um / 2) < radius
-
-    @property
-    def n_cells(self) -> int:
-        return int(self.exists.sum())
 
     @cached_property
     def offsets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
