@@ -174,3 +174,25 @@ def test_round_trip_on_cuda_under_the_simulator():
         env=env, capture_output=True, text=True, timeout=900, cwd=Path(__file__).parent)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "2 passed" in result.stdout, result.stdout[-2000:]
+
+
+def test_fit_candidates_and_live_waves_are_the_same_with_and_without_the_warm_cache(tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    from wavesim.analysis import electrode_grid
+    from wavesim.data import LiveWaves
+    from wavesim.fit.objective import SimulationSettings, VirtualArray
+
+    monkeypatch.setenv("WAVESIM_CACHE", str(tmp_path / "cache"))
+    settings = SimulationSettings(n_retinas=2, seed=4, margin_um=100.0, warmup_s=10.0, backend="cpu")
+    candidates = [fast_params(), fast_params(P_s=2.5)]
+    runs = [VirtualArray(electrode_grid(3, 3, 100.0), 30.0, settings, warm_cache=use).simulate(candidates)
+            for use in (False, True, True)]
+    assert len(list((tmp_path / "cache").rglob("*.npz"))) == 4  # 2 candidates x 2 retinas, stored once
+    assert runs[0].any() and all(np.array_equal(run, runs[0]) for run in runs[1:])
+
+    live = dict(n_retinas=2, retina=ws.Retina(width_um=600, height_um=500), warmup_s=10.0, clip_frames=3,
+                readout=ws.Readout(um_per_pixel=50, frame_period_s=0.5), batches_per_epoch=2, backend="cpu")
+    clips = [[b["clips"] for b in LiveWaves(fast_params(P_s=3.5), warm_cache=use, **live)] for use in (False, True, True)]
+    assert len(list((tmp_path / "cache").rglob("*.npz"))) == 6
+    for run in clips[1:]:
+        assert all(torch.equal(a, b) for a, b in zip(run, clips[0]))
