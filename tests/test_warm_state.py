@@ -18,8 +18,8 @@ BACKENDS = os.environ.get("WAVESIM_WARM_BACKENDS", "cpu,cpu-events").split(",")
 
 AMACRINE = dict(params=fast_params(), retina=ws.Retina(width_um=300, height_um=250), steps=35)
 CASES = {
-    "amacrine-binary": dict(AMACRINE, readout=ws.Readout(um_per_pixel=50, frame_period_s=0.5)),
-    "amacrine-calcium": dict(AMACRINE, readout=ws.Readout(um_per_pixel=50, frame_period_s=0.5, kind="calcium")),
+    "amacrine-binary": dict(AMACRINE, readout=ws.Readout(um_per_pixel=50, frame_period_s=0.1)),
+    "amacrine-calcium": dict(AMACRINE, readout=ws.Readout(um_per_pixel=50, frame_period_s=0.1, kind="calcium")),
     "directional-wave": dict(params=ws.preset(model="directional"), retina=ws.Retina(width_um=500, height_um=400),
                              readout=None, steps=8),
     "directional-continuous": dict(params=ws.get_model("directional").presets["continuous"],
@@ -48,7 +48,7 @@ def _assert_same(a, b):
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_restore_then_n_steps_equals_n_more_steps_on_every_backend(case, tmp_path):
     c = CASES[case]
-    n_frames = 6 if "cuda" in BACKENDS else 12
+    n_frames = 4 if "cuda" in BACKENDS else 12
     for saved_on in BACKENDS:
         sim = ws.Simulation(c["params"], [5, 9], retina=c["retina"], readout=c["readout"], backend=saved_on)
         sim.advance(c["steps"])
