@@ -269,14 +269,11 @@ class Simulation:
             "dt_s": state.params[0].dt_s,
             "calcium filter (readout kind, calcium_tau_s)": calcium_alpha_q30(state.readout, state.params[0].dt_s),
         }
-        differ = [k for k in mine if mine[k] != theirs[k]]
+        differ = [f"{k} (state {theirs[k]!r}, simulation {mine[k]!r})" for k in mine if mine[k] != theirs[k]]
         if not differ and not np.array_equal(self.model.quantise(self.params), self.model.quantise(list(state.params))):
-            differ.append("params")
+            differ.append("params (the parameter sets of its retinas)")
         if differ:
-            raise ParameterError(
-                f"cannot restore this state: its {', '.join(differ)} differ(s) from the simulation's "
-                f"({'; '.join(f'{k}: state {theirs.get(k, state.params)!r}' for k in differ)})."
-            )
+            raise ParameterError(f"cannot restore this state into this simulation: they differ in {'; '.join(differ)}.")
         self.engine.load(state.fields, state.calcium, state.step)
 
     @classmethod

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -85,8 +86,11 @@ class WarmCache:
     def put(self, sim, index: int, warmup_steps: int, state) -> None:
         """Store ``state`` (one retina) as retina ``index`` of ``sim`` after ``warmup_steps`` steps."""
         path = self.path(self.key(sim, index, warmup_steps))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        state.save(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            state.save(path)
+        except OSError as exc:  # a full disk or a read-only cache costs the next run time, never this run
+            warnings.warn(f"warm-state cache: could not store {path}: {exc}", RuntimeWarning, stacklevel=3)
 
 
 def warm_up(sim, warmup_steps: int, cache: WarmCache | None,
