@@ -54,7 +54,7 @@ class DirectionalEventsEngine(CPUEngine):
             self._pixel_of_cell[cells] = np.arange(cells.size)
 
     def _setup(self) -> None:
-        """Fill the ring with the cells that activated within its window before step ``t``, from the state."""
+        """Fill the ring with the cells that activated within its window up to step ``t``, from the state."""
         self._events.setup(self.t, self._state_flat, *self.dims, self.params, self.ring, self.ring_step, self.head,
                            self.count)
 
