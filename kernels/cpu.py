@@ -169,4 +169,5 @@ def build_cpu_runner(build_rule, rule_key: str | None = None):
         init_state=_compiled(init_state, rule_key, True),
         advance=_compiled(advance, rule_key, False),
         readout=_compiled(readout, rule_key, True),
+        push=push_c,
     )

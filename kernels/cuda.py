@@ -64,6 +64,7 @@ LAUNCH_BOUNDS = {"step_kernel": (THREADS, STEP_BLOCKS_PER_SM)}
 SIGNATURES = {
     "init_kernel": "void(int32[::1], int64[::1], uint64[::1], int64[:,::1], int32[::1], int32[::1], uint8[::1])",
     "seed_kernel": "void(int32[::1], int64[::1], uint64[::1], int64[:,::1], int32[::1], int32[::1], uint8[::1])",
+    "flags_kernel": "void(int32[::1], int64[::1], int64[:,::1], int64, uint8[::1])",
     "advance_clock_kernel": "void(int64[::1], int64)",
     "step_kernel": "void(int64[::1], int64, int64[::1], uint8[::1], uint8[::1], int32[::1], int32[::1], int64, "
     "uint64[::1], int64[:,::1], int32[::1], int32[:,::1], int32[:,::1], int32[::1])",
@@ -126,6 +127,24 @@ def build_cuda_kernels(build_rule):
         if cell >= 0 and spreading(state, plane, np.uint64(b * R * C + cell), 0, params[b]):
             r = cell // C
             flags0[np.uint64((b * shape[3] + r + HALO) * shape[4] + cell - r * C + HALO)] = 1
+
+    @cuda.jit
+    def flags_kernel(state, shape, params, t, flags):
+        """Set in ``flags`` (zero before) the cells that spread at step ``t``: the buffer step ``t + 1`` reads.
+
+        A restored state needs it; every step rewrites the other buffer's flag of every cell.
+        """
+        c = cuda.blockIdx.x * THREADS_X + cuda.threadIdx.x
+        r = cuda.blockIdx.y * THREADS_Y + cuda.threadIdx.y
+        b = cuda.blockIdx.z
+        R = shape[1]
+        C = shape[2]
+        if r >= R or c >= C:
+            return
+        plane = np.uint64(shape[0] * R * C)
+        i = np.uint64(b * R * C + r * C + c)
+        if spreading(state, plane, i, t, params[b]):
+            flags[np.uint64((b * shape[3] + r + HALO) * shape[4] + c + HALO)] = 1
 
     @_kernel(LAUNCH_BOUNDS["step_kernel"])
     def step_kernel(clock, k, shape, flags_odd, flags_even, state, ca, ca_alpha_q30, keys, params, site,
@@ -250,7 +269,8 @@ def build_cuda_kernels(build_rule):
         out[b, y, pix - y * W] = pixel_value(state, plane, b, pix, t, ca, use_calcium, params[b], pixel_ptr,
                                              cell_rows, cell_cols, R, C)
 
-    return SimpleNamespace(init_kernel=init_kernel, seed_kernel=seed_kernel, step_kernel=step_kernel,
+    return SimpleNamespace(init_kernel=init_kernel, seed_kernel=seed_kernel, flags_kernel=flags_kernel,
+                           step_kernel=step_kernel,
                            advance_clock_kernel=advance_clock_kernel, readout_kernel=readout_kernel)
 
 

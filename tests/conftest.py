@@ -1,7 +1,15 @@
+import os
+import tempfile
+
 import numpy as np
 import pytest
 
 import wavesim as ws
+
+
+def pytest_configure(config):
+    # Warmed-up retinas go to a cache of this session, never the user's (~/.cache/wavesim/warm).
+    os.environ["WAVESIM_CACHE"] = tempfile.mkdtemp(prefix="wavesim-test-cache-")
 
 
 @pytest.fixture(scope="session")

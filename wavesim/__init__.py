@@ -18,7 +18,7 @@ from .errors import (
 from .lattice import HexLattice, Retina, SquareLattice
 from .models import DEFAULT_PRESET, PRESETS, AmacrineParams, DirectionalParams, get_model, list_models, model_of, preset
 from .readout import Readout
-from .simulate import Simulation, Timing, movie_seeds, simulate_movies
+from .simulate import Simulation, SimulationState, Timing, movie_seeds, simulate_movies
 
 
 def __getattr__(name):
@@ -47,6 +47,7 @@ __all__ = [
     "Readout",
     "Retina",
     "Simulation",
+    "SimulationState",
     "StoreCorruptError",
     "StoreError",
     "StoreExistsError",

@@ -62,6 +62,7 @@ def generate_store(
     overwrite: bool = False,
     progress: bool = True,
     command_line: Sequence[str] | None = None,
+    warm_cache: bool = True,
 ) -> WaveStore:
     """Simulate movies and write them into the store at ``path``.
 
@@ -92,6 +93,10 @@ def generate_store(
         Show a progress bar in simulated seconds.
     command_line : sequence of str, optional
         Recorded in the provenance (default: ``sys.argv``).
+    warm_cache : bool
+        Restore warmed-up retinas from the warm-state cache and store the
+        ones simulated (:mod:`wavesim.warm_cache`; ``WAVESIM_NO_WARM_CACHE=1``
+        turns it off too). The store's bytes are the same either way.
 
     Returns
     -------
@@ -116,6 +121,7 @@ def generate_store(
     from .backends import resolve_backend
     from .models import model_of
     from .simulate import Simulation, check_memory, movie_seeds
+    from .warm_cache import default_warm_cache, warm_up
 
     if resume and overwrite:
         raise StoreError("resume and overwrite exclude each other: choose one.")
@@ -172,6 +178,7 @@ def generate_store(
     T = spec.n_frames
     chunk = store.movies.chunks[1]
     bar = _progress_bar(progress, len(todo), spec, len(movies) - len(todo))
+    cache = default_warm_cache(warm_cache)
     try:
         for i in range(0, len(todo), batch_size):
             group = todo[i : i + batch_size]
@@ -180,7 +187,8 @@ def generate_store(
             )
             records = _static_records(sim, store.record_names)
             length = np.full(len(group), T, np.int64)  # first frame with nothing lit, T if none
-            _warm_up(sim, spec.timing.warmup_s, progress, bar, len(group))
+            warm_up(sim, sim.steps_for(spec.timing.warmup_s), cache, lambda s, n: _warm_up(s, n, progress))
+            bar.update(len(group) * spec.timing.warmup_s)
             for first, frames in sim.frames(T, chunk):
                 host = sim.to_host(frames)
                 for j, m in enumerate(group):
@@ -257,11 +265,10 @@ def _default_batch(backend: str, spec: DatasetSpec) -> int:
 _WARMUP_PIECES = 100
 
 
-def _warm_up(sim, warmup_s: float, enabled: bool, bar, n_retinas: int) -> None:
-    """Run the warm-up in pieces under its own bar (simulated seconds), so the run shows progress before frame 0."""
+def _warm_up(sim, steps: int, enabled: bool) -> None:
+    """Run ``steps`` of warm-up in pieces under their own bar (simulated seconds), so the run shows progress before frame 0."""
     from tqdm.auto import tqdm
 
-    steps = sim.steps_for(warmup_s)
     piece = max(1, -(-steps // _WARMUP_PIECES))
     with tqdm(total=steps * sim.dt_s, unit="sim s", desc="warm-up", disable=not enabled or steps == 0,
               leave=False, position=1, dynamic_ncols=True) as warm_bar:
@@ -269,7 +276,6 @@ def _warm_up(sim, warmup_s: float, enabled: bool, bar, n_retinas: int) -> None:
             n = min(piece, steps - done)
             sim.advance(n)
             warm_bar.update(n * sim.dt_s)
-    bar.update(n_retinas * warmup_s)
 
 
 def _progress_bar(enabled: bool, n_todo: int, spec: DatasetSpec, n_done: int):

@@ -8,7 +8,10 @@ duration.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import os
+from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -149,9 +152,8 @@ class Simulation:
         check_memory(self.model, self.retina, len(seeds))
         self.lattice = self.model.lattice(self.retina)
         self.pixel_map = PixelMap(self.lattice, self.readout.um_per_pixel)
-        ca_alpha = 0
-        if self.readout.kind == "calcium":
-            ca_alpha = max(1, round(min(1.0, self.dt_s / self.readout.calcium_tau_s) * 2**30))
+        ca_alpha = calcium_alpha_q30(self.readout, self.dt_s)
+        self.calcium_alpha_q30 = ca_alpha
         self.engine = make_engine(
             self.backend,
             model=self.model,
@@ -230,6 +232,176 @@ class Simulation:
     def state(self) -> dict[str, np.ndarray]:
         """The lattice state as NumPy arrays: each of the model's ``state_fields``, (B, R, C) int32."""
         return self.engine.state()
+
+    def save_state(self) -> "SimulationState":
+        """The complete state of every retina now, backend-independent (see :meth:`restore`)."""
+        fields, ca = self.engine.export()
+        return SimulationState(
+            model=self.model.name, params=tuple(self.params), seeds=tuple(self.seeds), retina=self.retina,
+            readout=self.readout, step=self.step, fields=fields, calcium=ca,
+        )
+
+    def restore(self, state: "SimulationState") -> None:
+        """Continue from ``state``: ``restore(s)`` then N steps gives the bits of N more steps after :meth:`save_state`.
+
+        ``state`` may come from any backend. It must hold this simulation's
+        model, parameters, seeds, retina and time step; its readout may differ
+        from this one's as long as the calcium filter is the same (none for binary frames).
+
+        Raises
+        ------
+        ParameterError
+            Naming what differs between ``state`` and this simulation.
+        """
+        if not isinstance(state, SimulationState):
+            raise ParameterError(f"restore needs a SimulationState (from save_state or load), got {type(state).__name__}.")
+        mine = {
+            "model": self.model.name,
+            "seeds": tuple(self.seeds),
+            "retina": self.retina.to_dict(),
+            "dt_s": self.dt_s,
+            "calcium filter (readout kind, calcium_tau_s)": self.calcium_alpha_q30,
+        }
+        theirs = {
+            "model": state.model,
+            "seeds": tuple(state.seeds),
+            "retina": state.retina.to_dict(),
+            "dt_s": state.params[0].dt_s,
+            "calcium filter (readout kind, calcium_tau_s)": calcium_alpha_q30(state.readout, state.params[0].dt_s),
+        }
+        differ = [f"{k} (state {theirs[k]!r}, simulation {mine[k]!r})" for k in mine if mine[k] != theirs[k]]
+        if not differ and not np.array_equal(self.model.quantise(self.params), self.model.quantise(list(state.params))):
+            differ.append("params (the parameter sets of its retinas)")
+        if differ:
+            raise ParameterError(f"cannot restore this state into this simulation: they differ in {'; '.join(differ)}.")
+        self.engine.load(state.fields, state.calcium, state.step)
+
+    @classmethod
+    def from_state(cls, state: "SimulationState", backend: str = "auto") -> "Simulation":
+        """A simulation of ``state``'s retinas on ``backend``, continuing from it."""
+        sim = cls(list(state.params), state.seeds, retina=state.retina, readout=state.readout, backend=backend)
+        sim.restore(state)
+        return sim
+
+
+def calcium_alpha_q30(readout: Readout, dt_s: float) -> int:
+    """The calcium filter's ``dt / calcium_tau`` in units of 2**-30, or 0 for binary frames (no filter)."""
+    if readout.kind != "calcium":
+        return 0
+    return max(1, round(min(1.0, dt_s / readout.calcium_tau_s) * 2**30))
+
+
+#: Version of the layout of :meth:`SimulationState.save` files.
+STATE_FORMAT = 1
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SimulationState:
+    """The complete state of a batch of retinas at one step, as saved by :meth:`Simulation.save_state`.
+
+    Backend-independent: a state saved on ``cpu`` restores on ``cuda`` or
+    ``cpu-events`` and continues with the same bits.
+
+    Attributes
+    ----------
+    model : str
+    params : tuple of parameter sets, one per retina
+    seeds : tuple of int
+    retina : Retina
+    readout : Readout
+    step : int
+        Model steps run before the state.
+    fields : (S, B, R, C) int32 ndarray
+        The model's ``state_fields``.
+    calcium : (B, R, C) int32 ndarray or None
+        The calcium filter of calcium readouts.
+    """
+
+    model: str
+    params: tuple
+    seeds: tuple
+    retina: Retina
+    readout: Readout
+    step: int
+    fields: np.ndarray
+    calcium: np.ndarray | None
+
+    @property
+    def batch_size(self) -> int:
+        return len(self.seeds)
+
+    def select(self, index: Sequence[int]) -> "SimulationState":
+        """The state of the retinas ``index`` (in that order)."""
+        index = [int(i) for i in index]
+        return dataclasses.replace(
+            self, params=tuple(self.params[i] for i in index), seeds=tuple(self.seeds[i] for i in index),
+            fields=self.fields[:, index], calcium=None if self.calcium is None else self.calcium[index],
+        )
+
+    @staticmethod
+    def concat(states: Sequence["SimulationState"]) -> "SimulationState":
+        """One batch of the retinas of ``states``, in order (same model, retina, readout and step)."""
+        first = states[0]
+        for s in states[1:]:
+            if (s.model, s.step, s.retina, s.fields.shape[2:]) != (first.model, first.step, first.retina,
+                                                                 first.fields.shape[2:]):
+                raise ParameterError("states to join must share model, step and retina.")
+        return dataclasses.replace(
+            first, params=sum((tuple(s.params) for s in states), ()), seeds=sum((tuple(s.seeds) for s in states), ()),
+            fields=np.concatenate([s.fields for s in states], axis=1),
+            calcium=None if first.calcium is None else np.concatenate([s.calcium for s in states]),
+        )
+
+    def save(self, path) -> None:
+        """Write the state to ``path`` (an ``.npz`` file), atomically: a reader sees the old file or the whole new one."""
+        path = Path(path)
+        meta = {
+            "format": STATE_FORMAT, "model": self.model, "params": [p.to_dict() for p in self.params],
+            "seeds": list(self.seeds), "retina": self.retina.to_dict(), "readout": self.readout.to_dict(),
+            "step": int(self.step),
+        }
+        arrays = {"meta": np.array(json.dumps(meta)), "fields": self.fields}
+        if self.calcium is not None:
+            arrays["calcium"] = self.calcium
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                np.savez_compressed(f, **arrays)  # mostly quiet cells: a few % of the raw size
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, path) -> "SimulationState":
+        """Read a state written by :meth:`save`.
+
+        Raises
+        ------
+        ParameterError
+            If ``path`` is not such a file, or is damaged.
+        """
+        from .models import get_model
+
+        try:
+            with np.load(Path(path), allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"]))
+                fields = np.ascontiguousarray(z["fields"], dtype=np.int32)
+                calcium = np.ascontiguousarray(z["calcium"], dtype=np.int32) if "calcium" in z.files else None
+        except (OSError, ValueError, KeyError, EOFError) as exc:
+            raise ParameterError(f"{path} is not a readable wavesim simulation state: {exc}") from None
+        if meta.get("format") != STATE_FORMAT:
+            raise ParameterError(f"{path} holds simulation state format {meta.get('format')!r}; this wavesim reads "
+                                 f"format {STATE_FORMAT}.")
+        model = get_model(meta["model"])
+        params = tuple(model.params_cls.from_dict(p) for p in meta["params"])
+        state = cls(model=model.name, params=params, seeds=tuple(int(s) for s in meta["seeds"]),
+                    retina=Retina.from_dict(meta["retina"]), readout=Readout.from_dict(meta["readout"]),
+                    step=int(meta["step"]), fields=fields, calcium=calcium)
+        B = len(state.seeds)
+        if fields.ndim != 4 or fields.shape[:2] != (len(model.state_fields), B) or len(params) != B or (
+                calcium is not None and calcium.shape != fields.shape[1:]):
+            raise ParameterError(f"{path} is damaged: its arrays do not match its {B} retina(s).")
+        return state
 
 
 def simulate_movies(

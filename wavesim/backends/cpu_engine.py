@@ -76,3 +76,17 @@ class CPUEngine:
     def state(self) -> dict[str, np.ndarray]:
         """Copies of the state fields, each (B, R, C) int32, by name."""
         return {name: self.state_array[s].copy() for s, name in enumerate(self.model.state_fields)}
+
+    def export(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The complete state at step ``t``: fields (S, B, R, C) int32 and calcium (B, R, C) int32 or None."""
+        fields = np.stack([f for f in self.state().values()])
+        ca = self.ca.reshape(self.dims).copy() if self.calcium_alpha_q30 else None
+        return fields, ca
+
+    def load(self, fields: np.ndarray, ca: np.ndarray | None, t: int) -> None:
+        """Replace the state by one that :meth:`export` gave at step ``t`` (on any backend)."""
+        self.state_array[...] = fields
+        if self.calcium_alpha_q30:
+            self.ca[:] = ca.reshape(-1)
+        self.inp[...] = 0  # the dense loops keep no input between steps
+        self.t = int(t)

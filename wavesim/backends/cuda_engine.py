@@ -72,18 +72,22 @@ class CUDAEngine:
         self.shape = (B, R, C)
         self.state_array = xp.empty((len(model.state_fields), B, R, C), dtype=np.int32)
         self._state_flat = self._dev(self.state_array.reshape(-1))
-        self._ca = self._dev(xp.zeros(B * R * C if self.calcium_alpha_q30 else 1, dtype=np.int32))
+        self._ca_array = xp.zeros(B * R * C if self.calcium_alpha_q30 else 1, dtype=np.int32)
+        self._ca = self._dev(self._ca_array)
         flag_shape = layout.padded_flags_shape(*self.shape)
         self._shape_dev = self._dev(xp.asarray(np.array([*self.shape, *flag_shape[1:]], dtype=np.int64)))
         # Both flag buffers start at zero; the init kernel sets the cells that spread at t = 0 in the one
         # that step 1 reads.
-        self._flags = [self._dev(xp.zeros(int(np.prod(flag_shape)), dtype=np.uint8)) for _ in range(2)]
+        self._flag_arrays = [xp.zeros(int(np.prod(flag_shape)), dtype=np.uint8) for _ in range(2)]
+        self._flags = [self._dev(a) for a in self._flag_arrays]
         self.tables["site"] = self._dev(xp.asarray(site.reshape(-1)))
         tiles_y, tiles_x = layout.step_grid(R, C)
         self.grid = (tiles_x, tiles_y, B)
         self.block = (layout.THREADS_X, layout.THREADS_Y, 1)
         init_grid = ((C + layout.THREADS_X - 1) // layout.THREADS_X, (R + layout.THREADS_Y - 1) // layout.THREADS_Y, B)
-        self.clock = self._dev(xp.zeros(1, dtype=np.int64))
+        self._cell_grid = init_grid
+        self._clock_array = xp.zeros(1, dtype=np.int64)
+        self.clock = self._dev(self._clock_array)
         self._launched = False
         self._step_graphs = {}
         self.t = 0
@@ -171,6 +175,28 @@ class CUDAEngine:
         """Copies of the state fields, each (B, R, C) int32 NumPy, by name."""
         host = self.to_host(self.state_array)
         return {name: host[s].copy() for s, name in enumerate(self.model.state_fields)}
+
+    def export(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The complete state at step ``t``: fields (S, B, R, C) int32 and calcium (B, R, C) int32 or None, on the host."""
+        fields = self.to_host(self.state_array).copy()
+        ca = self.to_host(self._ca_array).reshape(self.shape).copy() if self.calcium_alpha_q30 else None
+        return fields, ca
+
+    def load(self, fields: np.ndarray, ca: np.ndarray | None, t: int) -> None:
+        """Replace the state by one exported at step ``t`` (on any backend), with the flags step ``t + 1`` reads."""
+        xp = self.xp
+        self.state_array[...] = xp.asarray(np.ascontiguousarray(fields, dtype=np.int32))
+        if self.calcium_alpha_q30:
+            self._ca_array[...] = xp.asarray(np.ascontiguousarray(ca, dtype=np.int32).reshape(-1))
+        self.t = int(t)
+        self._clock_array[...] = self.t
+        for a in self._flag_arrays:
+            a[...] = 0
+        # Step t + 1 reads the flags of t from buffer 0 when t is even (see step_kernel), and rewrites the other.
+        with _quiet_grid_warnings():
+            self._k.flags_kernel[self._cell_grid, self.block](
+                self._state_flat, self._shape_dev, self.params, self.t, self._flags[self.t & 1],
+            )
 
     def to_host(self, a) -> np.ndarray:
         if self.simulated:

@@ -44,8 +44,7 @@ class DirectionalEventsEngine(CPUEngine):
         self.count = np.zeros(B, np.int64)
         #: Cell updates done so far, per retina (the dense engine does ``n_cells * t``).
         self.visits = np.zeros(B, np.int64)
-        self._events.setup(self.t, self._state_flat, *self.dims, self.params, self.ring, self.ring_step, self.head,
-                           self.count)
+        self._setup()
         # Where each pixel reads one cell of its own (the paper's grid), binary frames come from the ring alone.
         counts = np.diff(pixel_map.pixel_ptr)
         cells = pixel_map.cell_rows.astype(np.int64) * C + pixel_map.cell_cols
@@ -53,6 +52,16 @@ class DirectionalEventsEngine(CPUEngine):
         if counts.size and np.all(counts == 1) and np.unique(cells).size == cells.size:
             self._pixel_of_cell = np.full(R * C, -1, np.int64)
             self._pixel_of_cell[cells] = np.arange(cells.size)
+
+    def _setup(self) -> None:
+        """Fill the ring with the cells that activated within its window up to step ``t``, from the state."""
+        self._events.setup(self.t, self._state_flat, *self.dims, self.params, self.ring, self.ring_step, self.head,
+                           self.count)
+
+    def load(self, fields: np.ndarray, ca: np.ndarray | None, t: int) -> None:
+        """Replace the state by one exported at step ``t``, and rebuild the ring from it."""
+        super().load(fields, ca, t)
+        self._setup()
 
     def advance(self, n_steps: int) -> None:
         """Run ``n_steps`` model steps."""

@@ -57,6 +57,10 @@ class EventsEngine(CPUEngine):
         self.events = np.zeros(n, np.int32)
         #: Cell updates done so far, per retina (the dense engine does ``n_cells * t``).
         self.visits = np.zeros(B, np.int64)
+        self._setup()
+
+    def _setup(self) -> None:
+        """Classify every cell as hot or lazy at step ``t``, from the state and the input ``inp`` of step ``t``."""
         self._events.setup(self.t, self._state_flat, *self.dims, self.params, self.ca, self.calcium_alpha_q30,
                            self.inp, self.code, self.last, self.due, self.nxt, self.prv, self.head, self.hot,
                            self.n_hot)
@@ -77,3 +81,14 @@ class EventsEngine(CPUEngine):
         """Copies of the state fields, each (B, R, C) int32, by name (lazy cells brought up to date first)."""
         self._events.sync(self.t, self._state_flat, *self.dims, self.params, self.code, self.last)
         return super().state()
+
+    def load(self, fields: np.ndarray, ca: np.ndarray | None, t: int) -> None:
+        """Replace the state by one exported at step ``t``, and rebuild the event bookkeeping from it."""
+        super().load(fields, ca, t)
+        # The input this engine keeps between steps: the summed weights of the cells depolarised at t,
+        # pushed as the dense loops push them before step t + 1.
+        tb = self.tables
+        inp = self.inp.reshape(self.dims)
+        for phase in (0, 1):
+            self._run.push(self.t, self._state_flat, *self.dims, inp, self.params, tb["dr"], tb["dc"], tb["w"], phase)
+        self._setup()

@@ -6,6 +6,7 @@ subcommand through :func:`register`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..analysis import AnalysisParams
@@ -59,6 +60,8 @@ def _run_fit(args) -> int:
         if value is not None and value < 1:
             raise ParameterError(f"{option} must be at least 1, got {value}.")
     check_output_folder(args.out, "--out")
+    if args.no_warm_cache:
+        os.environ["WAVESIM_NO_WARM_CACHE"] = "1"  # read where candidates are simulated, workers included
     if args.params:
         base = load_params_file(args.params, default_preset=args.preset, default_model=args.model)
     else:
@@ -145,4 +148,6 @@ def register(subparsers) -> None:
                         "fits (default) or one whole-wave front fit")
     p.add_argument("--backend", choices=BACKENDS, default="auto")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-warm-cache", action="store_true",
+                   help="neither reuse nor store warmed-up retinas (as WAVESIM_NO_WARM_CACHE=1)")
     p.set_defaults(func=_run_fit, command="fit")

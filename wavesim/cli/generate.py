@@ -42,6 +42,9 @@ def register(subparsers) -> None:
                    "chunks are missing or damaged (see 'wavesim verify')")
     g.add_argument("--overwrite", action="store_true", help="replace an existing store")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g.add_argument("--no-warm-cache", action="store_true",
+                   help="neither reuse nor store warmed-up retinas (cache in $WAVESIM_CACHE/warm, default "
+                        "~/.cache/wavesim/warm; WAVESIM_NO_WARM_CACHE=1 also turns it off)")
     g.set_defaults(func=run)
 
 
@@ -121,6 +124,7 @@ def run(args) -> int:
         overwrite=args.overwrite,
         progress=not args.no_progress,
         command_line=["wavesim", *sys.argv[1:]],
+        warm_cache=not args.no_warm_cache,
     )
     done = len(store.complete_movies())
     print(f"{store.path}: {done}/{store.n_movies} movies complete, {store.n_frames} frames of "

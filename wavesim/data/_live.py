@@ -15,6 +15,7 @@ from ..models import get_model, model_of
 from ..parameters import check_value
 from ..readout import Readout
 from ..simulate import Simulation, Timing, movie_seeds
+from ..warm_cache import default_warm_cache, warm_up
 from ._clips import VALUE_SCALE
 from ._frames import FrameTransform
 from ._plan import rng_for
@@ -83,6 +84,10 @@ class LiveWaves(IterableDataset):
     backend : {"auto", "cpu", "cuda"}
     rank, world_size : int, optional
         Ranks simulate disjoint retinas (default from ``torch.distributed``).
+    warm_cache : bool
+        Start from warmed-up retinas of the warm-state cache where it holds
+        them, and store the ones warmed up here (:mod:`wavesim.warm_cache`);
+        the clips are the same either way.
     """
 
     def __init__(
@@ -105,6 +110,7 @@ class LiveWaves(IterableDataset):
         backend: str = "auto",
         rank: int | None = None,
         world_size: int | None = None,
+        warm_cache: bool = True,
     ):
         from ..backends import resolve_backend
 
@@ -143,6 +149,7 @@ class LiveWaves(IterableDataset):
             raise ParameterError(f"seed must be an integer in [0, 2**63), got {seed!r}.")
         self.seed = seed
         self.rank, self.world_size = distributed_rank_and_size(rank, world_size)
+        self.warm_cache = bool(warm_cache)
         self._running = None
 
     def retina_indices(self, worker: int = 0, n_workers: int = 1) -> np.ndarray:
@@ -166,7 +173,7 @@ class LiveWaves(IterableDataset):
         retinas = self.retina_indices(worker, n_workers)
         sim = Simulation(self.retina_params(worker, n_workers), movie_seeds(self.seed, retinas), retina=self.retina,
                          readout=self.readout, backend=self.backend)
-        sim.advance_s(self.warmup_s)
+        warm_up(sim, sim.steps_for(self.warmup_s), default_warm_cache(self.warm_cache))
         clip_span = self.clip_frames * self.frame_stride
         # One generator for the whole run keeps frame times on the store's grid.
         frames = sim.frames(2**62, chunk_frames=clip_span)

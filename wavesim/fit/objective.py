@@ -46,6 +46,7 @@ from ..parameters import ValidatedParams, choice_field, field, field_like
 from ..readout import Readout
 from ..io.recordings import MEARecording, Movie
 from ..simulate import Simulation, Timing, movie_seeds
+from ..warm_cache import default_warm_cache, warm_up
 from ..analysis import (
     AnalysisParams,
     ci_by_distance,
@@ -348,11 +349,16 @@ class VirtualArray:
     simulation : SimulationSettings
     activity_threshold : float, optional
         As in :class:`~wavesim.analysis.AnalysisParams`.
+    warm_cache : bool
+        Restore the warm-ups of candidates simulated before (the same
+        parameters, e.g. a repeated or resumed study) from the warm-state
+        cache, and store new ones (:mod:`wavesim.warm_cache`). Distances are the same either way.
     """
 
     def __init__(self, positions_um: np.ndarray, duration_s: float, simulation: SimulationSettings,
-                 activity_threshold: float | None = None):
+                 activity_threshold: float | None = None, warm_cache: bool = True):
         s = self.simulation = simulation
+        self.warm_cache = warm_cache
         self.positions_um = np.asarray(positions_um, dtype=float)
         self.duration_s = float(duration_s)
         self.activity_threshold = activity_threshold
@@ -384,7 +390,7 @@ class VirtualArray:
         params = [p for p in candidates for _ in range(s.n_retinas)]
         sim = Simulation(params, self.retina_seeds * len(candidates), retina=self.retina,
                          readout=self.readout, backend=s.backend)
-        sim.advance_s(s.warmup_s)
+        warm_up(sim, sim.steps_for(s.warmup_s), default_warm_cache(self.warm_cache))
         n_frames = max(1, int(round(self.duration_s / s.frame_period_s)))
         out = np.empty((len(params), n_frames, self._pixel_rows.size), dtype=np.uint8)
         rows, cols = sim.xp.asarray(self._pixel_rows), sim.xp.asarray(self._pixel_cols)
@@ -422,6 +428,8 @@ class Objective:
     simulation : SimulationSettings, optional
     analysis : AnalysisParams, optional
         The same analysis for recording and simulation.
+    warm_cache : bool
+        As for :class:`VirtualArray`.
 
     Raises
     ------
@@ -430,7 +438,8 @@ class Objective:
     """
 
     def __init__(self, recording: MEARecording, settings: ObjectiveSettings | None = None,
-                 simulation: SimulationSettings | None = None, analysis: AnalysisParams | None = None):
+                 simulation: SimulationSettings | None = None, analysis: AnalysisParams | None = None,
+                 warm_cache: bool = True):
         self.recording = recording
         self.settings = settings or ObjectiveSettings()
         self.simulation = simulation or SimulationSettings()
@@ -444,7 +453,7 @@ class Objective:
                 f"settings (burst detection, min_size_fraction)."
             )
         self.array = VirtualArray(recording.positions_um, self.simulation.duration_s or recording.duration_s,
-                                  self.simulation, self.analysis.activity_threshold)
+                                  self.simulation, self.analysis.activity_threshold, warm_cache=warm_cache)
 
     def describe(self) -> dict[str, Any]:
         """Everything that defines the objective (stored with a study so that all workers agree)."""
