@@ -58,7 +58,7 @@ HOT = 2
 
 
 def build_events_runner(rule_key: str | None = None):
-    """The event-driven CPU loops of the amacrine rule: ``setup``, ``advance`` and ``sync``.
+    """The event-driven CPU loops of the amacrine rule: ``setup``, ``record`` (steps and frames) and ``sync``.
 
     Parameters
     ----------
@@ -69,7 +69,8 @@ def build_events_runner(rule_key: str | None = None):
     rule = build_rule(inlined)
     cell_step, active, filter_exc = rule.cell_step, rule.active, rule.filter_exc
     draw_u32 = build_random(inlined).draw_u32
-    calcium_step = build_readout(inlined, active).calcium_step
+    readout = build_readout(inlined, active)
+    calcium_step, pixel_value = readout.calcium_step, readout.pixel_value
     key = None if rule_key is None else runner_key(rule_key, __file__)
     mask = BUCKETS - 1
 
@@ -265,14 +266,32 @@ def build_events_runner(rule_key: str | None = None):
 
     retina_step_c = njit(inline="always")(retina_step)
 
-    def advance(t0, n_steps, state, B, R, C, ca, ca_alpha_q30, inp, keys, params, site, dr, dc, w, table, code,
-                last, due, nxt, prv, head, hot, n_hot, events, visits):
-        """Run steps ``t0 + 1 .. t0 + n_steps`` in place; ``visits[b]`` adds the cells retina ``b`` updated."""
+    def record(t0, targets, out, state, B, R, C, ca, ca_alpha_q30, inp, keys, params, site, dr, dc, w, table, code,
+               last, due, nxt, prv, head, hot, n_hot, events, visits, pixel_ptr, cell_rows, cell_cols):
+        """Run to each step ``targets[i]`` (ascending, from ``t0``) and write frame ``out[:, i]`` (B, n, H, W) there.
+
+        Retinas are independent, so each runs all its steps and frames on one
+        thread: one parallel region per call instead of one per frame. With
+        ``n = 0`` it only steps (to the last target); ``visits[b]`` adds the
+        cells retina ``b`` updated. One loop for both keeps one compiled copy of the step.
+        """
         plane = B * R * C
+        H = out.shape[2]
+        W = out.shape[3]
         for b in prange(B):
-            for s in range(n_steps):
-                visits[b] += retina_step_c(b, t0 + s + 1, state, plane, R, C, ca, ca_alpha_q30, inp, keys, params, site, dr, dc,
-                              w, table, code, last, due, nxt, prv, head, hot, n_hot, events)
+            prow = params[b]
+            t = t0
+            for f in range(targets.size):
+                while t < targets[f]:
+                    t += 1
+                    visits[b] += retina_step_c(b, t, state, plane, R, C, ca, ca_alpha_q30, inp, keys, params, site,
+                                               dr, dc, w, table, code, last, due, nxt, prv, head, hot, n_hot, events)
+                if f >= out.shape[1]:
+                    continue
+                for y in range(H):
+                    for x in range(W):
+                        out[b, f, y, x] = pixel_value(state, plane, b, y * W + x, t, ca, ca_alpha_q30 > 0, prow,
+                                                      pixel_ptr, cell_rows, cell_cols, R, C)
 
     def sync(t, state, B, R, C, params, code, last):
         """Bring every lazy cell to the end of step ``t``; they stay lazy and queued."""
@@ -284,6 +303,6 @@ def build_events_runner(rule_key: str | None = None):
 
     return SimpleNamespace(
         setup=_compiled(setup, key, True),
-        advance=_compiled(advance, key, True),
+        record=_compiled(record, key, True),
         sync=_compiled(sync, key, True),
     )

@@ -224,13 +224,13 @@ def test_cpu_events_recorded_chunks_equal_the_dense_engines_frames(preset):
         assert np.array_equal(values, events.state()[name])
 
 
-def test_auto_picks_the_event_driven_engine_for_directional_waves_without_a_gpu():
+def test_auto_picks_the_event_driven_engines_without_a_gpu():
     from wavesim.backends import cuda_status
 
     if cuda_status()[0]:
         pytest.skip("a GPU is usable here: auto picks cuda")
     assert ws.Simulation(MODEL.preset(), [0], retina=GRID, readout=PIXELS).backend == "cpu-events"
-    assert ws.Simulation(ws.preset("mouse"), [0], retina=ws.Retina(width_um=400, height_um=400)).backend == "cpu"
+    assert ws.Simulation(ws.preset("mouse"), [0], retina=ws.Retina(width_um=400, height_um=400)).backend == "cpu-events"
 
 
 def test_clips_within_waves_end_before_each_movies_wave(tmp_path):

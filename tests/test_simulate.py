@@ -87,3 +87,31 @@ def test_mouse_waves_recruit_hundreds_of_cells_and_travel_50_to_1000_um_per_s(mo
     cells, speed_um_per_s = _largest_wave(mouse_movie, 34.0, 0.25)
     assert cells >= 200  # pixels of 34 um hold about one cell each
     assert 50 <= speed_um_per_s <= 1000
+
+
+@pytest.mark.parametrize("backend", ["cpu", "cpu-events"])
+@pytest.mark.parametrize("model", ["amacrine", "directional"])
+@pytest.mark.parametrize("kind,blur_um", [("binary", 0.0), ("calcium", 0.0), ("calcium", 40.0)])
+def test_recording_some_pixels_gives_those_pixels_of_whole_frames(backend, model, kind, blur_um):
+    params = ([fast_params(spont_rate_hz=0.5), fast_params(P_s=5.0, H2=0.3, D_s=0.3)] if model == "amacrine" else
+              [ws.preset(model="directional"), ws.get_model("directional").presets["continuous"]])
+    readout = ws.Readout(um_per_pixel=30, frame_period_s=0.06, kind=kind, blur_um=blur_um)
+
+    def run(pixels):
+        sim = ws.Simulation(params, [1, 2], retina=ws.Retina(width_um=900, height_um=600), readout=readout,
+                            backend=backend)
+        sim.advance(40)
+        frames = np.concatenate([c for _, c in sim.frames(30, 7, pixels=pixels)], axis=1)
+        return frames, sim.state()
+
+    whole, state = run(None)
+    H, W = whole.shape[2:]
+    rng = np.random.default_rng(0)
+    rows, cols = rng.integers(0, H, 13), rng.integers(0, W, 13)
+    some, state_after_some = run((rows, cols))
+    assert some.shape == (2, 30, 13) and whole.any()
+    assert np.array_equal(some, whole[:, :, rows, cols])
+    assert all(np.array_equal(state[k], state_after_some[k]) for k in state)
+    with pytest.raises(ParameterError, match="rows < 20 and columns < 30"):
+        next(ws.Simulation(params, [1, 2], retina=ws.Retina(width_um=900, height_um=600), readout=readout,
+                           backend=backend).frames(3, pixels=([0, 20], [0, 0])))

@@ -135,6 +135,20 @@ class PixelMap:
     def shape(self) -> tuple[int, int]:
         return (self.height_px, self.width_px)
 
+    def select(self, pixels: np.ndarray) -> "PixelMap":
+        """The map of the pixels ``pixels`` (flat indices ``y * width_px + x``) alone, as a one-row frame."""
+        pixels = np.asarray(pixels, dtype=np.int64)
+        sub = object.__new__(PixelMap)
+        sub.um_per_pixel = self.um_per_pixel
+        sub.height_px, sub.width_px = 1, int(pixels.size)
+        starts, ends = self.pixel_ptr[pixels], self.pixel_ptr[pixels + 1]
+        sub.pixel_ptr = np.zeros(pixels.size + 1, dtype=np.int64)
+        np.cumsum(ends - starts, out=sub.pixel_ptr[1:])
+        cells = np.concatenate([np.arange(a, e) for a, e in zip(starts, ends)]) if pixels.size else np.zeros(0, int)
+        sub.cell_rows = self.cell_rows[cells]
+        sub.cell_cols = self.cell_cols[cells]
+        return sub
+
 
 def blur_weights_q(blur_um: float, um_per_pixel: float) -> np.ndarray:
     """Integer 1-D Gaussian weights summing to exactly 2**BLUR_Q (empty for no blur)."""

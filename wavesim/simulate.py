@@ -54,6 +54,9 @@ def movie_seeds(seed: int, movies: Sequence[int]) -> np.ndarray:
 
 #: Host bytes per lattice site shared by a batch (site tables, positions, pixel map), a generous bound.
 _BYTES_PER_SITE = 48
+#: Host bytes per cell of each retina besides its state fields: calcium, input and the event engines' bookkeeping
+#: (cell code, last and due steps, queue links, hot and event lists).
+_BYTES_PER_CELL = 48
 
 
 def available_memory_bytes() -> int | None:
@@ -78,7 +81,7 @@ def check_memory(model, retina: Retina, n_retinas: int) -> None:
     """
     lattice = model.lattice(retina)  # rows and cols only; its tables are built on first use
     sites = lattice.rows * lattice.cols
-    need = sites * (_BYTES_PER_SITE + n_retinas * (4 * len(model.state_fields) + 12))
+    need = sites * (_BYTES_PER_SITE + n_retinas * (4 * len(model.state_fields) + _BYTES_PER_CELL))
     free = available_memory_bytes()
     if free is not None and need > free:
         raise ParameterError(
@@ -104,7 +107,7 @@ class Simulation:
         Pixel size, frame period and kind of frames (default: the model's).
     backend : {"auto", "cpu", "cpu-events", "cuda"}
         ``auto`` picks ``cuda`` when a usable GPU is present, else the
-        model's CPU engine (``cpu``; ``cpu-events`` for ``directional``).
+        model's CPU engine (``cpu-events`` for both registered models).
         ``cpu-events`` updates only the cells near activity and gives the
         same state and frames as ``cpu``.
 
@@ -198,30 +201,53 @@ class Simulation:
         self.engine.read_frame(out)
         return blur_frames(out, self._blur, self.xp)
 
-    def frames(self, n_frames: int, chunk_frames: int = 64) -> Iterator[tuple[int, object]]:
+    def frames(self, n_frames: int, chunk_frames: int = 64, pixels=None) -> Iterator[tuple[int, object]]:
         """Record ``n_frames`` frames from now, yielding ``(first_frame, chunk)``.
 
         ``chunk`` is (B, n, H, W) uint8 on the backend's device with ``n <=
         chunk_frames``. Frame ``k`` shows the state at step
         ``start + floor(k * frame_period_s / dt_s)``, where ``start`` is the
         step at the call; frame 0 is the current state.
+
+        ``pixels``, a pair ``(rows, cols)`` of P pixel coordinates, records
+        those pixels only: chunks are (B, n, P), the values of
+        ``chunk[:, :, rows, cols]`` of whole frames, read at a fraction of
+        the cost on the CPU backends (e.g. a fit's electrode pixels).
         """
         if n_frames < 0 or chunk_frames < 1:
             raise ParameterError(f"n_frames must be >= 0 and chunk_frames >= 1, got {n_frames}, {chunk_frames}.")
+        rows = cols = sub = None
+        if pixels is not None:
+            rows, cols = (np.asarray(a, dtype=np.int64).reshape(-1) for a in pixels)
+            H, W = self.frame_shape
+            if rows.shape != cols.shape or np.any((rows < 0) | (rows >= H) | (cols < 0) | (cols >= W)):
+                raise ParameterError(f"pixels must be two equal-length arrays of rows < {H} and columns < {W} "
+                                     f"(the frame is {H} x {W} pixels).")
+            if self._blur.size == 0 and getattr(self.engine, "reads_pixel_subsets", False):
+                sub = self.pixel_map.select(rows * W + cols)
         start = self.step
         period = self.readout.frame_period_s
+        shape = (1, rows.size) if sub is not None else self.frame_shape
         for first in range(0, n_frames, chunk_frames):
             n = min(chunk_frames, n_frames - first)
-            chunk = self.xp.zeros((self.batch_size, n, *self.frame_shape), dtype=np.uint8)
+            chunk = self.xp.zeros((self.batch_size, n, *shape), dtype=np.uint8)
             targets = [start + int(math.floor((first + i) * period / self.dt_s + 1e-9)) for i in range(n)]
             if getattr(self.engine, "records_frames", False):
-                # The engine steps and draws a whole chunk per retina in one call.
-                self.engine.record_frames(chunk, np.array(targets))
+                # The engine steps and reads a whole chunk per retina in one call.
+                self.engine.record_frames(chunk, np.array(targets), sub)
             else:
                 for i, target in enumerate(targets):
                     self.advance(target - self.step)
-                    self.engine.read_frame(chunk[:, i])
-            yield first, blur_frames(chunk, self._blur, self.xp)
+                    if sub is not None:
+                        self.engine.read_frame(chunk[:, i], sub)
+                    else:
+                        self.engine.read_frame(chunk[:, i])
+            if sub is not None:
+                yield first, chunk[:, :, 0]
+            elif rows is not None:
+                yield first, blur_frames(chunk, self._blur, self.xp)[:, :, self.xp.asarray(rows), self.xp.asarray(cols)]
+            else:
+                yield first, blur_frames(chunk, self._blur, self.xp)
 
     def to_host(self, array) -> np.ndarray:
         """A device array of this simulation as a NumPy array."""

@@ -33,6 +33,8 @@ class CPUEngine:
 
     name = "cpu"
     xp = np
+    #: :meth:`read_frame` takes a pixel map of some pixels only (:meth:`PixelMap.select`).
+    reads_pixel_subsets = True
 
     def __init__(self, model, tables, params, keys, calcium_alpha_q30, pixel_map):
         self.model = model
@@ -42,9 +44,7 @@ class CPUEngine:
         self.params = np.ascontiguousarray(params, dtype=np.int64)
         self.keys = np.ascontiguousarray(keys, dtype=np.uint64)
         self.calcium_alpha_q30 = int(calcium_alpha_q30)
-        self.pixel_ptr = pixel_map.pixel_ptr
-        self.cell_rows = pixel_map.cell_rows
-        self.cell_cols = pixel_map.cell_cols
+        self.pixel_map = pixel_map
         B = self.params.shape[0]
         R, C = self.tables["site"].shape
         self.dims = (B, R, C)
@@ -66,11 +66,12 @@ class CPUEngine:
         )
         self.t += n_steps
 
-    def read_frame(self, out: np.ndarray) -> None:
-        """Write the current frame of every retina into ``out`` (B, H, W) uint8."""
+    def read_frame(self, out: np.ndarray, pixel_map=None) -> None:
+        """Write the current frame of every retina into ``out`` (B, H, W) uint8, of ``pixel_map`` (default the engine's)."""
+        pm = pixel_map or self.pixel_map
         self._run.readout(
             out, self.t, self._state_flat, *self.dims, self.ca, self.calcium_alpha_q30 > 0, self.params,
-            self.pixel_ptr, self.cell_rows, self.cell_cols,
+            pm.pixel_ptr, pm.cell_rows, pm.cell_cols,
         )
 
     def state(self) -> dict[str, np.ndarray]:

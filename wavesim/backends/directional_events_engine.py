@@ -45,13 +45,7 @@ class DirectionalEventsEngine(CPUEngine):
         #: Cell updates done so far, per retina (the dense engine does ``n_cells * t``).
         self.visits = np.zeros(B, np.int64)
         self._setup()
-        # Where each pixel reads one cell of its own (the paper's grid), binary frames come from the ring alone.
-        counts = np.diff(pixel_map.pixel_ptr)
-        cells = pixel_map.cell_rows.astype(np.int64) * C + pixel_map.cell_cols
-        self._pixel_of_cell = None
-        if counts.size and np.all(counts == 1) and np.unique(cells).size == cells.size:
-            self._pixel_of_cell = np.full(R * C, -1, np.int64)
-            self._pixel_of_cell[cells] = np.arange(cells.size)
+        self._pixel_of_cell = _pixel_of_cell(pixel_map, R, C)
 
     def _setup(self) -> None:
         """Fill the ring with the cells that activated within its window up to step ``t``, from the state."""
@@ -74,26 +68,48 @@ class DirectionalEventsEngine(CPUEngine):
         )
         self.t += n_steps
 
-    @property
-    def records_frames(self) -> bool:
-        """Whether :meth:`record_frames` can run (binary frames, one cell per pixel)."""
-        return self._pixel_of_cell is not None and not self.calcium_alpha_q30
+    #: :meth:`record_frames` steps and reads a whole chunk of frames per retina in one call.
+    records_frames = True
 
-    def record_frames(self, out: np.ndarray, targets: np.ndarray) -> None:
+    def _ring_pixels(self, pixel_map):
+        """The cell-to-pixel map that lets binary frames come from the ring alone, or None where they cannot."""
+        if self.calcium_alpha_q30:
+            return None
+        return self._pixel_of_cell if pixel_map is None else _pixel_of_cell(pixel_map, *self.dims[1:])
+
+    def record_frames(self, out: np.ndarray, targets: np.ndarray, pixel_map=None) -> None:
         """Advance to each step of ``targets`` (ascending) and write that frame into ``out[:, i]`` (B, n, H, W)."""
         targets = np.ascontiguousarray(targets, dtype=np.int64)
+        pixel_of_cell = self._ring_pixels(pixel_map)
+        if pixel_of_cell is None:
+            for i, target in enumerate(targets):
+                self.advance(int(target) - self.t)
+                self.read_frame(out[:, i], pixel_map)
+            return
         t = self.tables
         self._events.record(
             self.t, targets, out, self._state_flat, *self.dims, self.inp, self.keys, self.params, self.site_flat,
             t["dr"], t["dc"], t["w"], t["table"], self.ring, self.ring_step, self.head, self.count, self.visits,
-            self._pixel_of_cell,
+            pixel_of_cell,
         )
         self.t = int(targets[-1]) if targets.size else self.t
 
-    def read_frame(self, out: np.ndarray) -> None:
-        """Write the current frame of every retina into ``out`` (B, H, W) uint8."""
-        if self._pixel_of_cell is None or self.calcium_alpha_q30:
-            super().read_frame(out)
+    def read_frame(self, out: np.ndarray, pixel_map=None) -> None:
+        """Write the current frame of every retina into ``out`` (B, H, W) uint8, of ``pixel_map`` (default the engine's)."""
+        pixel_of_cell = self._ring_pixels(pixel_map)
+        if pixel_of_cell is None:
+            super().read_frame(out, pixel_map)
             return
-        self._events.lit_frame(out, self.t, self._state_flat, *self.dims, self.params, self._pixel_of_cell,
+        self._events.lit_frame(out, self.t, self._state_flat, *self.dims, self.params, pixel_of_cell,
                                self.ring, self.ring_step, self.head, self.count)
+
+
+def _pixel_of_cell(pixel_map, R: int, C: int) -> np.ndarray | None:
+    """Each cell's pixel (-1: none) where every pixel reads one cell of its own (the paper's grid), else None."""
+    counts = np.diff(pixel_map.pixel_ptr)
+    cells = pixel_map.cell_rows.astype(np.int64) * C + pixel_map.cell_cols
+    if not counts.size or np.any(counts != 1) or np.unique(cells).size != cells.size:
+        return None
+    out = np.full(R * C, -1, np.int64)
+    out[cells] = np.arange(cells.size)
+    return out

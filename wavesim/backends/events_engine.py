@@ -57,6 +57,7 @@ class EventsEngine(CPUEngine):
         self.events = np.zeros(n, np.int32)
         #: Cell updates done so far, per retina (the dense engine does ``n_cells * t``).
         self.visits = np.zeros(B, np.int64)
+        self._no_frames = np.zeros((B, 0, 1, 1), np.uint8)
         self._setup()
 
     def _setup(self) -> None:
@@ -67,15 +68,24 @@ class EventsEngine(CPUEngine):
 
     def advance(self, n_steps: int) -> None:
         """Run ``n_steps`` model steps."""
-        if n_steps <= 0:
-            return
+        if n_steps > 0:
+            self.record_frames(self._no_frames, np.array([self.t + n_steps]))
+
+    #: :meth:`record_frames` steps and reads a whole chunk of frames per retina in one call.
+    records_frames = True
+
+    def record_frames(self, out: np.ndarray, targets: np.ndarray, pixel_map=None) -> None:
+        """Advance to each step of ``targets`` (ascending) and write that frame into ``out[:, i]`` (B, n, H, W)."""
+        targets = np.ascontiguousarray(targets, dtype=np.int64)
+        pm = pixel_map or self.pixel_map
         t = self.tables
-        self._events.advance(
-            self.t, n_steps, self._state_flat, *self.dims, self.ca, self.calcium_alpha_q30, self.inp, self.keys,
+        self._events.record(
+            self.t, targets, out, self._state_flat, *self.dims, self.ca, self.calcium_alpha_q30, self.inp, self.keys,
             self.params, self.site_flat, t["dr"], t["dc"], t["w"], t["table"], self.code, self.last, self.due,
             self.nxt, self.prv, self.head, self.hot, self.n_hot, self.events, self.visits,
+            pm.pixel_ptr, pm.cell_rows, pm.cell_cols,
         )
-        self.t += n_steps
+        self.t = int(targets[-1]) if targets.size else self.t
 
     def state(self) -> dict[str, np.ndarray]:
         """Copies of the state fields, each (B, R, C) int32, by name (lazy cells brought up to date first)."""

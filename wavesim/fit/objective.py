@@ -393,9 +393,8 @@ class VirtualArray:
         warm_up(sim, sim.steps_for(s.warmup_s), default_warm_cache(self.warm_cache))
         n_frames = max(1, int(round(self.duration_s / s.frame_period_s)))
         out = np.empty((len(params), n_frames, self._pixel_rows.size), dtype=np.uint8)
-        rows, cols = sim.xp.asarray(self._pixel_rows), sim.xp.asarray(self._pixel_cols)
-        for first, chunk in sim.frames(n_frames, chunk_frames=256):
-            out[:, first:first + chunk.shape[1]] = sim.to_host(chunk[:, :, rows, cols])
+        for first, chunk in sim.frames(n_frames, chunk_frames=256, pixels=(self._pixel_rows, self._pixel_cols)):
+            out[:, first:first + chunk.shape[1]] = sim.to_host(chunk)
         return out
 
     def recording(self, electrode_frames: np.ndarray, retina_index: int) -> MEARecording:

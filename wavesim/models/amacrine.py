@@ -177,5 +177,6 @@ MODEL = WaveModel(
     reference=_reference,
     fit_defaults=("H1", "H2", "D_s", "P_s", "tau_K_s"),
     backends=("cpu", "cpu-events", "cuda"),
+    cpu_backend="cpu-events",
     events_engine="wavesim.backends.events_engine:EventsEngine",
 )
