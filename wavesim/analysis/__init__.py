@@ -30,7 +30,7 @@ from wavesim.analysis.correlation import CIProfile, ci_by_distance, correlation_
 from wavesim.analysis.electrodes import electrode_grid, virtual_electrodes
 from wavesim.analysis.fronts import local_speeds, local_wave_speed
 from wavesim.analysis.params import AnalysisParams
-from wavesim.analysis.report import analyse_path, format_table, plot_summaries, write_json
+from wavesim.analysis.report import analyse_path, format_table, plot_summaries, summary_figure, write_json
 from wavesim.analysis.summary import Summary, combine_summaries, summarize
 from wavesim.analysis.waves import (
     Waves,
@@ -63,6 +63,7 @@ __all__ = [
     "plot_summaries",
     "spike_time_tiling",
     "summarize",
+    "summary_figure",
     "virtual_electrodes",
     "write_json",
 ]
