@@ -23,6 +23,8 @@ against recordings. Data flow one way through the modules:
     :class:`Summary` of one input, and pooled summaries.
 :mod:`~wavesim.analysis.report`
     Printed tables, JSON, figures and the ``stats``/``compare`` commands.
+:mod:`~wavesim.analysis.tables`
+    Per-movie wave tables written into a store (``stats --write``).
 """
 
 from wavesim.analysis.bursts import Bursts, detect_pixel_bursts, detect_spike_bursts
@@ -32,6 +34,7 @@ from wavesim.analysis.fronts import local_speeds, local_wave_speed
 from wavesim.analysis.params import AnalysisParams
 from wavesim.analysis.report import analyse_path, format_table, plot_summaries, summary_figure, write_json
 from wavesim.analysis.summary import Summary, combine_summaries, summarize
+from wavesim.analysis.tables import movie_wave_table, write_store_wave_tables
 from wavesim.analysis.waves import (
     Waves,
     detect_mea_waves,
@@ -60,10 +63,12 @@ __all__ = [
     "inter_wave_intervals",
     "local_speeds",
     "local_wave_speed",
+    "movie_wave_table",
     "plot_summaries",
     "spike_time_tiling",
     "summarize",
     "summary_figure",
     "virtual_electrodes",
     "write_json",
+    "write_store_wave_tables",
 ]

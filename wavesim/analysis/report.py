@@ -299,6 +299,45 @@ def _is_zarr_array(path: Path) -> bool:
         return False
 
 
+def store_summaries(store, params: AnalysisParams | None = None, *, progress: bool | None = None
+                    ) -> tuple[dict[int, Summary], AnalysisParams]:
+    """Summarise each complete movie of a store.
+
+    Parameters
+    ----------
+    store : WaveStore
+    params : AnalysisParams, optional
+        With the calcium readout and no ``activity_threshold``, frames are
+        thresholded at 127 (half the uint8 scale).
+    progress : bool or None
+        Show a progress bar (None: only on a terminal).
+
+    Returns
+    -------
+    summaries : dict of int to Summary
+        Per complete movie, named ``STEM[movie]``.
+    params : AnalysisParams
+        The parameters used (the threshold filled in).
+
+    Raises
+    ------
+    ParameterError
+        If the store holds no complete movie.
+    """
+    params = params or AnalysisParams()
+    if params.activity_threshold is None and store.readout == "calcium":
+        params = dataclasses.replace(params, activity_threshold=127.0)
+    indices = store.complete_movies()
+    if not indices:
+        raise ParameterError(f"{store.path}: the store holds no complete movie to analyse")
+    summaries = {
+        i: summarize(load_movie(store.read_movie(i), store.um_per_pixel, store.frame_period_s), params,
+                     name=f"{store.path.stem}[{i}]")
+        for i in tqdm(indices, desc=f"{store.path.name}: movies", disable=None if progress is None else not progress)
+    }
+    return summaries, params
+
+
 def analyse_path(path: str | Path, params: AnalysisParams | None = None, *, um_per_pixel: float | None = None,
                  frame_period_s: float | None = None, progress: bool | None = None) -> Summary:
     """Summarise one input file or store.

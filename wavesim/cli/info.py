@@ -60,6 +60,16 @@ def run(args) -> int:
         if d.size:
             print(f"intended dirs    B_wave {np.abs(np.exp(1j * d).mean()):.3f} over {d.size} waves "
                   f"(the records' rounded directions)")
+    tables = store.wave_tables_attrs
+    if tables is not None:
+        counts = store.wave_counts()
+        analysed = counts >= 0
+        speed = tables.get("analysis", {}).get("speed_method", {}).get("value")
+        print(f"wave tables      {int(counts[analysed].sum())} waves in {int(analysed.sum())}/{store.n_movies} movies "
+              f"(written {tables.get('written_utc')} by wavesim {tables.get('wavesim_version')}, speed {speed}; "
+              f"WaveStore.wave_table(movie))")
+    else:
+        print(f"wave tables      none (wavesim stats {store.path} --write adds them)")
     if args.json:
         print(json.dumps(a, indent=2))
     return 0
