@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from wavesim.analysis.params import AnalysisParams
 from wavesim.analysis.summary import Summary, combine_summaries, summarize
 from wavesim.errors import ParameterError, RecordingFormatError, RecordingNotFoundError, WavesimError
-from wavesim.io.recordings import load_movie, load_recording
+from wavesim.io.recordings import RECORDING_SUFFIXES, load_movie, load_recording
 
 __all__ = ["analyse_path", "format_table", "plot_summaries", "summary_figure", "write_json"]
 
@@ -345,7 +345,7 @@ def analyse_path(path: str | Path, params: AnalysisParams | None = None, *, um_p
     Parameters
     ----------
     path : str or Path
-        An MEA recording (``.h5``/``.hdf5``), a movie file (``.npy``,
+        An MEA recording (``.h5``/``.hdf5``, or ``.nwb`` with pynwb), a movie file (``.npy``,
         ``.tif``/``.tiff``, zarr array) or a wavesim zarr store.
     params : AnalysisParams, optional
         For a store with the calcium readout and no ``activity_threshold``,
@@ -363,28 +363,18 @@ def analyse_path(path: str | Path, params: AnalysisParams | None = None, *, um_p
     """
     params = params or AnalysisParams()
     path = Path(path)
-    if path.suffix.lower() in (".h5", ".hdf5"):
+    if path.suffix.lower() in RECORDING_SUFFIXES:
         return summarize(load_recording(path), params, progress=progress)
     if path.is_dir() and _is_zarr_group(path):
         from wavesim.io.store import open_store
 
-        store = open_store(path)
-        if params.activity_threshold is None and store.readout == "calcium":
-            params = dataclasses.replace(params, activity_threshold=127.0)
-        indices = store.complete_movies()
-        if not indices:
-            raise ParameterError(f"{path}: the store holds no complete movie to analyse")
-        summaries = [
-            summarize(load_movie(store.read_movie(i), store.um_per_pixel, store.frame_period_s), params,
-                      name=f"{path.stem}[{i}]")
-            for i in tqdm(indices, desc=f"{path.name}: movies", disable=None if progress is None else not progress)
-        ]
-        return combine_summaries(summaries, name=path.stem)
+        summaries, _ = store_summaries(open_store(path), params, progress=progress)
+        return combine_summaries(list(summaries.values()), name=path.stem)
     if not path.exists():
         raise RecordingNotFoundError(f"{path} does not exist.")
     if not (path.suffix.lower() in _MOVIE_SUFFIXES or (path.is_dir() and _is_zarr_array(path))):
         raise RecordingFormatError(
-            f"{path} is not an input wavesim analyses: give an MEA recording (.h5), a movie "
+            f"{path} is not an input wavesim analyses: give an MEA recording (.h5, .nwb), a movie "
             f"({', '.join(_MOVIE_SUFFIXES)} or a zarr array) or a wavesim store."
         )
     if um_per_pixel is None or frame_period_s is None:
