@@ -6,7 +6,7 @@ from __future__ import annotations
 def register(subparsers) -> None:
     """Add the ``verify`` command to ``subparsers``."""
     v = subparsers.add_parser("verify", help="check every chunk of a store and its wave tables (exit 1 if damaged)")
-    v.add_argument("store")
+    v.add_argument("store", help="path of a wavesim store")
     v.set_defaults(func=run)
 
 
