@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -53,6 +54,12 @@ def _check_stats_options(args: argparse.Namespace):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ParameterError(f"--{name} must be at least 1 electrode, got {value}.")
+    if args.pitch_um is not None:
+        # the range of the virtual CI grid's pitch, named as the option
+        spec = AnalysisParams.field_specs()["ci_grid_pitch_um"]
+        if not (math.isfinite(args.pitch_um) and spec["low"] <= args.pitch_um <= spec["high"]):
+            raise ParameterError(f"--pitch-um must be a finite number of um in [{spec['low']:g}, {spec['high']:g}], "
+                                 f"got {args.pitch_um:g}.")
     if args.write and not is_wavesim_store(path):
         raise ParameterError(f"--write writes wave tables into a wavesim store; {path} is not one.")
     store = WaveStore(path, mode="r+") if args.write else None
