@@ -87,8 +87,8 @@ def test_nwb_round_trip_of_a_real_recording(tmp_path, capsys):
     # NWB keeps electrode positions as float32 (rel_x, rel_y in um); the sample's are whole um
     _assert_same_recording(back, original)
     assert back.metadata["channel_names"] == names
-    assert back.metadata["genotype"] == original.metadata["genotype"] and back.metadata["summary"]["frate"][:3] == pytest.approx(
-        original.metadata["summary"]["frate"][:3])
+    assert back.metadata["genotype"] == original.metadata["genotype"]
+    assert back.metadata["summary"]["frate"] == pytest.approx(list(original.metadata["summary"]["frate"]))
     assert main(["stats", str(SAMPLE), "--export-electrodes", str(tmp_path / "cli.nwb")]) == 0
     capsys.readouterr()
     assert main(["compare", str(SAMPLE), str(tmp_path / "cli.nwb")]) == 0

@@ -36,7 +36,8 @@ def register(subparsers) -> None:
     g.add_argument("--blur-um", type=float, default=None,
                    help="Gaussian blur sd of calcium frames, um (default 0: none; --readout calcium only)")
     g.add_argument("--backend", choices=BACKENDS, default="auto",
-                   help="simulation backend: auto picks cuda where a GPU is usable, else the model's fastest CPU engine (default %(default)s)")
+                   help="simulation backend: auto picks cuda where a GPU is usable, else the model's CPU engine "
+                        "(default %(default)s)")
     g.add_argument("--seed", type=int, default=0, help="dataset seed (default %(default)s)")
     g.add_argument("--movie-range", default=None, help="START:STOP, the movies this process writes (split runs)")
     g.add_argument("--batch-size", type=int, default=None, help="retinas simulated at once (>= 1)")

@@ -7,7 +7,8 @@ def register(subparsers) -> None:
     """Add the ``info`` command to ``subparsers``."""
     i = subparsers.add_parser("info", help="provenance and summary of a store")
     i.add_argument("store", help="path of a wavesim store")
-    i.add_argument("--sample", type=int, default=8, help="movies read for the activity summary, >= 1 (default %(default)s)")
+    i.add_argument("--sample", type=int, default=8,
+                   help="movies read for the activity summary, >= 1 (default %(default)s)")
     i.add_argument("--json", action="store_true", help="also print all attributes as JSON")
     i.set_defaults(func=run)
 

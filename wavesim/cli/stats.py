@@ -13,12 +13,15 @@ import dataclasses
 import math
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from ..analysis import AnalysisParams, analyse_path, format_table, plot_summaries, write_json
 from ..analysis.params import SPEED_METHODS
 from ..errors import ParameterError, WavesimError
 from ._paths import check_output_file
+
+if TYPE_CHECKING:
+    from ..io.recordings import MEARecording
 
 #: Grid of --export-electrodes where not given: an 8 x 8 array of 100 um pitch, like the MCS arrays.
 GRID_DEFAULTS = {"rows": 8, "cols": 8, "pitch_um": 100.0}
@@ -92,7 +95,7 @@ def _grid(args: argparse.Namespace) -> tuple[int, int, float]:
                  for name in ("rows", "cols", "pitch_um"))
 
 
-def _electrode_recordings(args: argparse.Namespace, params: AnalysisParams) -> dict[str, object]:
+def _electrode_recordings(args: argparse.Namespace, params: AnalysisParams) -> dict[str, MEARecording]:
     """``{file: MEARecording}`` to export: virtual electrodes on each complete movie, or the recording itself."""
     from ..analysis.electrodes import grid_virtual_electrodes
     from ..io.recordings import load_movie, load_recording
@@ -156,9 +159,9 @@ def _report(paths: Sequence[str], args: argparse.Namespace) -> int:
                 Path(output).parent.mkdir(parents=True, exist_ok=True)
         if store is not None:
             _write_wave_tables(store, per_movie, used)
-        for output, recording in exports.items():
+        if exports:
             from ..io.recordings import write_recording
-
+        for output, recording in exports.items():
             print(f"wrote {write_recording(recording, output)} ({recording.n_channels} electrodes, "
                   f"{recording.n_spikes} spikes)")
         if args.json:

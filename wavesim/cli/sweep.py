@@ -265,7 +265,8 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="points simulated at once (default 16 on cuda, "
                                                                 "2 on cpu)")
     p.add_argument("--backend", choices=BACKENDS, default="auto",
-                   help="simulation backend: auto picks cuda where a GPU is usable, else the model's fastest CPU engine (default %(default)s)")
+                   help="simulation backend: auto picks cuda where a GPU is usable, else the model's CPU engine "
+                        "(default %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="discard a sweep already in OUT and start again")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

@@ -3,7 +3,8 @@
 :mod:`~wavesim.io.store` creates, opens, reads and writes zarr stores of
 simulated movies; :mod:`~wavesim.io.recordings` loads MEA recordings and
 imaging movies and writes MEA recordings (:mod:`~wavesim.io.nwb` as NWB);
-:mod:`~wavesim.io.wave_tables` keeps a store's per-movie wave tables; :mod:`~wavesim.io.render` writes a movie as a GIF or MP4;
+:mod:`~wavesim.io.wave_tables` keeps a store's per-movie wave tables;
+:mod:`~wavesim.io.render` writes a movie as a GIF or MP4;
 :mod:`~wavesim.io.verify` checks every chunk of a store;
 :mod:`~wavesim.io.dataset` opens a store as a labelled xarray Dataset and
 :mod:`~wavesim.io.napari` is napari's reader of stores.

@@ -34,7 +34,8 @@ import numpy as np
 
 from ..errors import StoreCorruptError, StoreError
 
-__all__ = ["WAVE_COLUMNS", "check_wave_tables", "read_wave_counts", "read_wave_table", "wave_tables_attrs", "write_wave_tables"]
+__all__ = ["WAVE_COLUMNS", "check_wave_tables", "read_wave_counts", "read_wave_table", "wave_tables_attrs",
+           "write_wave_tables"]
 
 GROUP = "waves"
 #: Columns of a wave table: ``{name: (units, long_name)}``; all float64.
