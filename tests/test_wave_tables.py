@@ -30,7 +30,7 @@ def test_stats_write_puts_the_analysis_of_each_movie_into_the_store(small_store,
     path = _copy(small_store[0], tmp_path)
     movies_before = _movie_files(path)
     assert main(["stats", str(path), "--write", "--min-size-fraction", "0.1"]) == 0
-    assert "wrote the wave tables of 6 movies" in capsys.readouterr().out
+    assert "wrote the wave tables of 6 movie(s)" in capsys.readouterr().out
     store = open_store(path)
     params = AnalysisParams(min_size_fraction=0.1)
     assert store.wave_tables_attrs["analysis"]["min_size_fraction"] == {"value": 0.1, "unit": "1"}

@@ -180,7 +180,7 @@ def _write_wave_tables(store, per_movie: dict, params: AnalysisParams) -> None:
     store.write_wave_tables({m: movie_wave_table(s, store.um_per_pixel) for m, s in per_movie.items()},
                             wave_tables_provenance(params))
     n_waves = sum(s.n_waves for s in per_movie.values())
-    print(f"wrote the wave tables of {len(per_movie)} movies ({n_waves} waves) into {store.path}/waves")
+    print(f"wrote the wave tables of {len(per_movie)} movie(s) ({n_waves} waves) into {store.path}/waves")
 
 
 def _run_stats(args: argparse.Namespace) -> int:
