@@ -23,15 +23,18 @@ against recordings. Data flow one way through the modules:
     :class:`Summary` of one input, and pooled summaries.
 :mod:`~wavesim.analysis.report`
     Printed tables, JSON, figures and the ``stats``/``compare`` commands.
+:mod:`~wavesim.analysis.tables`
+    Per-movie wave tables written into a store (``stats --write``).
 """
 
 from wavesim.analysis.bursts import Bursts, detect_pixel_bursts, detect_spike_bursts
 from wavesim.analysis.correlation import CIProfile, ci_by_distance, correlation_index, spike_time_tiling
-from wavesim.analysis.electrodes import electrode_grid, virtual_electrodes
+from wavesim.analysis.electrodes import centred_grid_um, electrode_grid, grid_virtual_electrodes, virtual_electrodes
 from wavesim.analysis.fronts import local_speeds, local_wave_speed
 from wavesim.analysis.params import AnalysisParams
-from wavesim.analysis.report import analyse_path, format_table, plot_summaries, write_json
+from wavesim.analysis.report import analyse_path, format_table, plot_summaries, summary_figure, write_json
 from wavesim.analysis.summary import Summary, combine_summaries, summarize
+from wavesim.analysis.tables import movie_wave_table, write_store_wave_tables
 from wavesim.analysis.waves import (
     Waves,
     detect_mea_waves,
@@ -47,6 +50,7 @@ __all__ = [
     "Summary",
     "Waves",
     "analyse_path",
+    "centred_grid_um",
     "ci_by_distance",
     "combine_summaries",
     "correlation_index",
@@ -57,12 +61,16 @@ __all__ = [
     "electrode_grid",
     "format_table",
     "frame_wave_labels",
+    "grid_virtual_electrodes",
     "inter_wave_intervals",
     "local_speeds",
     "local_wave_speed",
+    "movie_wave_table",
     "plot_summaries",
     "spike_time_tiling",
     "summarize",
+    "summary_figure",
     "virtual_electrodes",
     "write_json",
+    "write_store_wave_tables",
 ]

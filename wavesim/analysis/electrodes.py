@@ -7,6 +7,7 @@ trains.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -16,7 +17,7 @@ from wavesim.analysis.params import check_argument
 from wavesim.errors import ParameterError
 from wavesim.io.recordings import MEARecording, Movie
 
-__all__ = ["electrode_grid", "virtual_electrodes"]
+__all__ = ["centred_grid_um", "electrode_grid", "grid_virtual_electrodes", "virtual_electrodes"]
 
 
 def electrode_grid(n_rows: int, n_cols: int, pitch_um: float, *, hexagonal: bool = False,
@@ -144,3 +145,87 @@ def virtual_electrodes(movie: Movie, positions_um: np.ndarray, origin_um: tuple[
         source=None,
     )
 
+
+
+def centred_grid_um(frame_shape_px: tuple[int, int], um_per_pixel: float, n_rows: int, n_cols: int,
+                    pitch_um: float) -> np.ndarray:
+    """A square electrode grid centred on a movie's frame, in the frame's pixel-centre coordinates.
+
+    Parameters
+    ----------
+    frame_shape_px : (int, int)
+        Frame height and width, pixels.
+    um_per_pixel : float (um)
+    n_rows, n_cols : int
+        Electrodes per column and per row (as :func:`electrode_grid`).
+    pitch_um : float (um)
+        Distance between neighbouring electrodes.
+
+    Returns
+    -------
+    ndarray, shape (n_rows * n_cols, 2)
+        x, y in um, with pixel (i, j) centred at ((j + 0.5), (i + 0.5)) x
+        um_per_pixel, as a store's ``x`` and ``y`` coordinates; row by row.
+
+    Raises
+    ------
+    ParameterError
+        If an argument is out of range, or the grid reaches beyond the
+        outermost pixel centres.
+    """
+    positions_um = electrode_grid(n_rows, n_cols, pitch_um)
+    height_px, width_px = frame_shape_px
+    grid_um = np.array([n_cols - 1, n_rows - 1]) * pitch_um
+    frame_um = (np.array([width_px, height_px]) - 1) * um_per_pixel
+    if np.any(grid_um > frame_um + 1e-9 * um_per_pixel):
+        raise ParameterError(
+            f"a grid of {n_rows} rows x {n_cols} columns of electrodes {pitch_um:g} um apart spans {grid_um[0]:g} um "
+            f"in x and {grid_um[1]:g} um in y, more than the movie's pixel centres ({frame_um[0]:g} um in x, "
+            f"{frame_um[1]:g} um in y): use fewer rows or columns, or a smaller pitch"
+        )
+    centre_um = np.array([width_px, height_px]) * um_per_pixel / 2
+    return positions_um + (centre_um - grid_um / 2)
+
+
+def grid_virtual_electrodes(movie: Movie, n_rows: int = 8, n_cols: int = 8, pitch_um: float = 100.0, *,
+                            rate_hz: float = 20.0, seed: int = 0, threshold: float | None = None) -> MEARecording:
+    """Virtual spike trains of a square electrode grid centred on a movie.
+
+    :func:`virtual_electrodes` at the positions of :func:`centred_grid_um`:
+    each electrode reads its nearest pixel and fires Poisson spikes at
+    ``rate_hz`` while that pixel is active. Write the result with
+    :func:`wavesim.io.write_recording` to give it to other tools.
+
+    Parameters
+    ----------
+    movie : Movie
+    n_rows, n_cols : int
+    pitch_um : float (um)
+    rate_hz : float (1/s)
+    seed : int
+    threshold : float, optional
+        Activity threshold as in :class:`AnalysisParams`.
+
+    Returns
+    -------
+    MEARecording
+        Positions in the movie's pixel-centre coordinates (um);
+        ``array_name`` ``virtual_{n_rows}x{n_cols}_{pitch}um``.
+
+    Raises
+    ------
+    ParameterError
+        As :func:`centred_grid_um` and :func:`virtual_electrodes`.
+
+    Examples
+    --------
+    >>> frames = np.zeros((40, 20, 20), np.uint8); frames[10:20] = 1
+    >>> recording = grid_virtual_electrodes(Movie(frames, 50.0, 0.5), 4, 4, 200.0, seed=1)
+    >>> recording.n_channels, recording.duration_s
+    (16, 20.0)
+    """
+    positions_um = centred_grid_um(movie.frames.shape[1:], movie.um_per_pixel, n_rows, n_cols, pitch_um)
+    half_pixel_um = movie.um_per_pixel / 2
+    recording = virtual_electrodes(movie, positions_um, (half_pixel_um, half_pixel_um), rate_hz=rate_hz,
+                                   seed=seed, threshold=threshold)
+    return dataclasses.replace(recording, array_name=f"virtual_{n_rows}x{n_cols}_{pitch_um:g}um")

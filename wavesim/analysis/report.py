@@ -22,9 +22,9 @@ from tqdm.auto import tqdm
 from wavesim.analysis.params import AnalysisParams
 from wavesim.analysis.summary import Summary, combine_summaries, summarize
 from wavesim.errors import ParameterError, RecordingFormatError, RecordingNotFoundError, WavesimError
-from wavesim.io.recordings import load_movie, load_recording
+from wavesim.io.recordings import RECORDING_SUFFIXES, load_movie, load_recording
 
-__all__ = ["analyse_path", "format_table", "plot_summaries", "write_json"]
+__all__ = ["analyse_path", "format_table", "plot_summaries", "summary_figure", "write_json"]
 
 # (label, Summary attribute, format) of the printed table
 _TABLE_ROWS = (
@@ -108,14 +108,13 @@ def _finite(values: np.ndarray) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
-def plot_summaries(summaries: Sequence[Summary], path: str | Path) -> Path:
-    """Save a figure overlaying the distributions of several summaries.
+#: Map panels per figure row: two inputs, each an initiation map and a participation map.
+_MAP_COLUMNS = 4
+_MAP_ROW_HEIGHT_IN = 3.6
 
-    Panels: inter-wave-interval histogram, wave-size distribution and
-    speed distribution (fraction of values per bin, shared bins; intervals
-    and speeds on log-spaced bins, since both have long tails), the
-    correlation index (log scale) and the spike time tiling coefficient
-    against electrode distance (mean +- standard error per distance bin).
+
+def plot_summaries(summaries: Sequence[Summary], path: str | Path) -> Path:
+    """Save :func:`summary_figure` of several summaries to an image file.
 
     Parameters
     ----------
@@ -127,11 +126,54 @@ def plot_summaries(summaries: Sequence[Summary], path: str | Path) -> Path:
     -------
     Path
     """
+    path = Path(path)
+    summary_figure(summaries).savefig(path)
+    return path
+
+
+def summary_figure(summaries: Sequence[Summary]):
+    """A figure overlaying the distributions of several summaries, and each one's maps.
+
+    Panels: inter-wave-interval histogram, wave-size distribution and
+    speed distribution (fraction of values per bin, shared bins; intervals
+    and speeds on log-spaced bins, since both have long tails), the
+    correlation index (log scale) and the spike time tiling coefficient
+    against electrode distance (mean +- standard error per distance bin).
+    Then two maps per input: where waves start (each wave's initiation
+    point, :attr:`Summary.wave_initiation_um`, over the sites) and each
+    site's participation (:attr:`Summary.site_participation`, the fraction
+    of the waves that recruit it), as an image where the sites form a
+    regular grid (movies, square arrays) and as coloured dots otherwise.
+    Maps put +y down, as in movie frames.
+
+    Parameters
+    ----------
+    summaries : sequence of Summary
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Map axes are titled ``"wave initiation: NAME"`` and
+        ``"participation: NAME"``.
+    """
     from matplotlib.figure import Figure  # no pyplot: works without a display
+
+    map_rows = -(-2 * len(summaries) // _MAP_COLUMNS)
+    figure = Figure(figsize=(14, 7.5 + _MAP_ROW_HEIGHT_IN * map_rows), layout="constrained")
+    top, bottom = figure.subfigures(2, 1, height_ratios=[7.5, _MAP_ROW_HEIGHT_IN * map_rows])
+    _distribution_panels(top, summaries)
+    map_axes = bottom.subplots(map_rows, _MAP_COLUMNS, squeeze=False).ravel()
+    for k, s in enumerate(summaries):
+        _initiation_map(map_axes[2 * k], s, f"C{k}")
+        _participation_map(map_axes[2 * k + 1], s)
+    for ax in map_axes[2 * len(summaries):]:
+        ax.remove()
+    return figure
+
+
+def _distribution_panels(figure, summaries: Sequence[Summary]) -> None:
     from matplotlib.ticker import NullFormatter
 
-    path = Path(path)
-    figure = Figure(figsize=(14, 7.5), layout="constrained")
     axes = figure.subplots(2, 3)
     axes[0, 2].remove()
     panels = (
@@ -181,8 +223,58 @@ def plot_summaries(summaries: Sequence[Summary], path: str | Path) -> Path:
     for ax in axes.flat:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize="small")
-    figure.savefig(path)
-    return path
+
+
+def _grid_image(positions_um: np.ndarray, values: np.ndarray):
+    """``values`` of sites on a full regular grid as an (ny, nx) image and its extent (y down); None otherwise."""
+    xs, ys = np.unique(positions_um[:, 0]), np.unique(positions_um[:, 1])
+    if xs.size < 2 or ys.size < 2 or xs.size * ys.size != len(positions_um):
+        return None
+    dx, dy = np.diff(xs), np.diff(ys)
+    if not (np.allclose(dx, dx[0]) and np.allclose(dy, dy[0])):
+        return None
+    image = np.full((ys.size, xs.size), np.nan)
+    image[np.searchsorted(ys, positions_um[:, 1]), np.searchsorted(xs, positions_um[:, 0])] = values
+    extent = (xs[0] - dx[0] / 2, xs[-1] + dx[0] / 2, ys[-1] + dy[0] / 2, ys[0] - dy[0] / 2)
+    return image, extent
+
+
+def _map_axes(ax, title: str) -> None:
+    ax.set_title(title, fontsize="medium")
+    ax.set_xlabel("x (um)")
+    ax.set_ylabel("y (um)")
+    ax.set_aspect("equal")
+    if not ax.yaxis_inverted():
+        ax.invert_yaxis()
+
+
+def _initiation_map(ax, s: Summary, colour: str) -> None:
+    positions_um = s.site_positions_um
+    if len(positions_um):
+        ax.scatter(positions_um[:, 0], positions_um[:, 1], s=2, color="0.85", marker="s", linewidths=0)
+    points = s.wave_initiation_um[np.isfinite(s.wave_initiation_um).all(axis=1)]
+    ax.scatter(points[:, 0], points[:, 1], s=14, color=colour, alpha=0.6, linewidths=0,
+               label=f"{len(points)} waves")
+    if len(points):
+        ax.legend(fontsize="small", loc="upper right")
+    _map_axes(ax, f"wave initiation: {s.name}")
+
+
+def _participation_map(ax, s: Summary) -> None:
+    values = s.site_participation
+    if len(values):
+        grid = _grid_image(s.site_positions_um, values)
+        if grid is not None:
+            image, extent = grid
+            shown = ax.imshow(image, extent=extent, vmin=0, vmax=1, cmap="viridis", interpolation="nearest")
+        else:
+            shown = ax.scatter(s.site_positions_um[:, 0], s.site_positions_um[:, 1], c=values, vmin=0, vmax=1,
+                               cmap="viridis", s=25)
+        ax.figure.colorbar(shown, ax=ax, label="fraction of waves")
+    else:
+        ax.text(0.5, 0.5, "sites differ between the pooled inputs", ha="center", va="center",
+                transform=ax.transAxes, fontsize="small")
+    _map_axes(ax, f"participation: {s.name}")
 
 
 def _is_zarr_group(path: Path) -> bool:
@@ -207,6 +299,45 @@ def _is_zarr_array(path: Path) -> bool:
         return False
 
 
+def store_summaries(store, params: AnalysisParams | None = None, *, progress: bool | None = None
+                    ) -> tuple[dict[int, Summary], AnalysisParams]:
+    """Summarise each complete movie of a store.
+
+    Parameters
+    ----------
+    store : WaveStore
+    params : AnalysisParams, optional
+        With the calcium readout and no ``activity_threshold``, frames are
+        thresholded at 127 (half the uint8 scale).
+    progress : bool or None
+        Show a progress bar (None: only on a terminal).
+
+    Returns
+    -------
+    summaries : dict of int to Summary
+        Per complete movie, named ``STEM[movie]``.
+    params : AnalysisParams
+        The parameters used (the threshold filled in).
+
+    Raises
+    ------
+    ParameterError
+        If the store holds no complete movie.
+    """
+    params = params or AnalysisParams()
+    if params.activity_threshold is None and store.readout == "calcium":
+        params = dataclasses.replace(params, activity_threshold=127.0)
+    indices = store.complete_movies()
+    if not indices:
+        raise ParameterError(f"{store.path}: the store holds no complete movie to analyse")
+    summaries = {
+        i: summarize(load_movie(store.read_movie(i), store.um_per_pixel, store.frame_period_s), params,
+                     name=f"{store.path.stem}[{i}]")
+        for i in tqdm(indices, desc=f"{store.path.name}: movies", disable=None if progress is None else not progress)
+    }
+    return summaries, params
+
+
 def analyse_path(path: str | Path, params: AnalysisParams | None = None, *, um_per_pixel: float | None = None,
                  frame_period_s: float | None = None, progress: bool | None = None) -> Summary:
     """Summarise one input file or store.
@@ -214,7 +345,7 @@ def analyse_path(path: str | Path, params: AnalysisParams | None = None, *, um_p
     Parameters
     ----------
     path : str or Path
-        An MEA recording (``.h5``/``.hdf5``), a movie file (``.npy``,
+        An MEA recording (``.h5``/``.hdf5``, or ``.nwb`` with pynwb), a movie file (``.npy``,
         ``.tif``/``.tiff``, zarr array) or a wavesim zarr store.
     params : AnalysisParams, optional
         For a store with the calcium readout and no ``activity_threshold``,
@@ -232,28 +363,18 @@ def analyse_path(path: str | Path, params: AnalysisParams | None = None, *, um_p
     """
     params = params or AnalysisParams()
     path = Path(path)
-    if path.suffix.lower() in (".h5", ".hdf5"):
+    if path.suffix.lower() in RECORDING_SUFFIXES:
         return summarize(load_recording(path), params, progress=progress)
     if path.is_dir() and _is_zarr_group(path):
         from wavesim.io.store import open_store
 
-        store = open_store(path)
-        if params.activity_threshold is None and store.readout == "calcium":
-            params = dataclasses.replace(params, activity_threshold=127.0)
-        indices = store.complete_movies()
-        if not indices:
-            raise ParameterError(f"{path}: the store holds no complete movie to analyse")
-        summaries = [
-            summarize(load_movie(store.read_movie(i), store.um_per_pixel, store.frame_period_s), params,
-                      name=f"{path.stem}[{i}]")
-            for i in tqdm(indices, desc=f"{path.name}: movies", disable=None if progress is None else not progress)
-        ]
-        return combine_summaries(summaries, name=path.stem)
+        summaries, _ = store_summaries(open_store(path), params, progress=progress)
+        return combine_summaries(list(summaries.values()), name=path.stem)
     if not path.exists():
         raise RecordingNotFoundError(f"{path} does not exist.")
     if not (path.suffix.lower() in _MOVIE_SUFFIXES or (path.is_dir() and _is_zarr_array(path))):
         raise RecordingFormatError(
-            f"{path} is not an input wavesim analyses: give an MEA recording (.h5), a movie "
+            f"{path} is not an input wavesim analyses: give an MEA recording (.h5, .nwb), a movie "
             f"({', '.join(_MOVIE_SUFFIXES)} or a zarr array) or a wavesim store."
         )
     if um_per_pixel is None or frame_period_s is None:

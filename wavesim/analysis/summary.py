@@ -40,8 +40,11 @@ class Summary:
     """Summary statistics of one movie or recording (or a pooled set).
 
     Scalars carry their unit in their name; ``nan`` marks a statistic that
-    is undefined (e.g. no waves). Arrays hold the distributions behind them.
-    ``to_dict`` gives a JSON-ready dict.
+    is undefined (e.g. no waves). Arrays hold the distributions behind them:
+    per wave (``wave_*``, in order of onset; positions (x, y) in um with
+    pixel (row 0, col 0) at the origin for movies, +y down) and per site
+    (``site_*``: pixels of a movie, distinct electrode positions of a
+    recording). ``to_dict`` gives a JSON-ready dict.
     """
 
     name: str
@@ -73,6 +76,11 @@ class Summary:
     wave_size_fraction: np.ndarray = field(repr=False)
     wave_speed_um_per_s: np.ndarray = field(repr=False)
     wave_direction_rad: np.ndarray = field(repr=False)
+    wave_area_um2: np.ndarray = field(repr=False)
+    wave_centroid_um: np.ndarray = field(repr=False)
+    wave_initiation_um: np.ndarray = field(repr=False)
+    site_positions_um: np.ndarray = field(repr=False)
+    site_n_waves: np.ndarray = field(repr=False)
     ci_profile: CIProfile = field(repr=False)
     sttc_profile: CIProfile = field(repr=False)
     params: dict[str, Any] = field(repr=False, default_factory=dict)
@@ -83,6 +91,17 @@ class Summary:
         "n_waves_with_speed", "mean_size_fraction", "participation_fraction",
         "fraction_bursts_in_waves", "direction_bias", "ci_closest_distance_um", "ci_closest", "sttc_closest",
     )
+
+    @property
+    def site_participation(self) -> np.ndarray:
+        """Fraction of the waves in which each site takes part, (n_sites,); nan without waves.
+
+        Aligned with ``site_positions_um``; empty for a pooled summary of
+        inputs whose sites lie in different places.
+        """
+        if not self.n_waves:
+            return np.full(self.site_n_waves.shape, np.nan)
+        return self.site_n_waves / self.n_waves
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: scalars, distributions and the CI and STTC profiles; nan as None."""
@@ -101,6 +120,16 @@ class Summary:
             "size_fraction": clean(self.wave_size_fraction),
             "speed_um_per_s": clean(self.wave_speed_um_per_s),
             "direction_rad": clean(self.wave_direction_rad),
+            "area_um2": clean(self.wave_area_um2),
+            "centroid_x_um": clean(self.wave_centroid_um[:, 0]),
+            "centroid_y_um": clean(self.wave_centroid_um[:, 1]),
+            "initiation_x_um": clean(self.wave_initiation_um[:, 0]),
+            "initiation_y_um": clean(self.wave_initiation_um[:, 1]),
+        }
+        result["sites"] = {
+            "x_um": clean(self.site_positions_um[:, 0]),
+            "y_um": clean(self.site_positions_um[:, 1]),
+            "n_waves": [int(n) for n in self.site_n_waves],
         }
         result["iwi_s"] = clean(self.iwi_s)
         result["ci_vs_distance"] = {
@@ -134,7 +163,8 @@ def _make_summary(name: str, kind: str, n_sites: int, duration_s: float, n_burst
                   n_bursts_in_waves: int, n_participating: int, iwi_s: np.ndarray,
                   onset_s: np.ndarray, wave_duration_s: np.ndarray, size_fraction: np.ndarray,
                   speed: np.ndarray, direction: np.ndarray, profile: CIProfile, sttc_profile: CIProfile,
-                  params: dict[str, Any]) -> Summary:
+                  params: dict[str, Any], *, area_um2: np.ndarray, centroid_um: np.ndarray,
+                  initiation_um: np.ndarray, site_positions_um: np.ndarray, site_n_waves: np.ndarray) -> Summary:
     distance_um, ci = _closest_ci(profile)
     _, sttc = _closest_ci(sttc_profile)
     return Summary(
@@ -154,7 +184,9 @@ def _make_summary(name: str, kind: str, n_sites: int, duration_s: float, n_burst
         n_sites_participating=int(n_participating),
         iwi_s=iwi_s, wave_onset_s=onset_s, wave_duration_s=wave_duration_s,
         wave_size_fraction=size_fraction, wave_speed_um_per_s=speed,
-        wave_direction_rad=direction, ci_profile=profile, sttc_profile=sttc_profile, params=params,
+        wave_direction_rad=direction, wave_area_um2=area_um2, wave_centroid_um=centroid_um.reshape(-1, 2),
+        wave_initiation_um=initiation_um.reshape(-1, 2), site_positions_um=site_positions_um.reshape(-1, 2),
+        site_n_waves=site_n_waves, ci_profile=profile, sttc_profile=sttc_profile, params=params,
     )
 
 
@@ -199,14 +231,17 @@ def summarize(data: MEARecording | Movie, params: AnalysisParams | None = None, 
     if isinstance(data, Movie):
         kind, label = "movie", name or "movie"
         waves = detect_movie_waves(data, params)
-        site_group = np.arange(data.frames.shape[1] * data.frames.shape[2])
+        _, height, width = data.frames.shape
+        site_group = np.arange(height * width)
+        row, col = np.divmod(site_group, width)
+        site_positions_um = np.column_stack([col, row]) * data.um_per_pixel  # as detect_movie_waves places pixels
         steps.update()
         spikes = virtual_electrodes(data, _ci_grid(data, params), rate_hz=params.virtual_rate_hz,
                                     seed=params.seed, threshold=params.activity_threshold)
     elif isinstance(data, MEARecording):
         kind, label = "mea", name or data.name
         waves = detect_mea_waves(data, params)
-        site_group, _ = _electrodes(data.positions_um)
+        site_group, site_positions_um = _electrodes(data.positions_um)
         steps.update()
         spikes = data
     else:
@@ -224,7 +259,9 @@ def summarize(data: MEARecording | Movie, params: AnalysisParams | None = None, 
         label, kind, waves.n_site_groups, waves.recording_duration_s, waves.n_bursts,
         waves.n_bursts_in_waves, waves.participating_groups(site_group), iwi_s, waves.onset_s,
         waves.duration_s, waves.size_fraction, waves.speed_um_per_s, waves.direction_rad, profile, sttc_profile,
-        params.to_dict(),
+        params.to_dict(), area_um2=waves.area_um2, centroid_um=waves.centroid_um, initiation_um=waves.initiation_um,
+        site_positions_um=site_positions_um,
+        site_n_waves=waves.waves_per_group(site_group, len(site_positions_um)),
     )
 
 
@@ -260,10 +297,19 @@ def combine_summaries(summaries: Sequence[Summary], name: str) -> Summary:
                    np.concatenate([getattr(s, name).pair_ci for s in summaries]), width)
         for name in ("ci_profile", "sttc_profile")
     )
+    # per-site maps pool only over inputs whose sites lie in the same places (e.g. the movies of one store)
+    positions_um = summaries[0].site_positions_um
+    if all(s.site_positions_um.shape == positions_um.shape and np.array_equal(s.site_positions_um, positions_um)
+           for s in summaries):
+        site_n_waves = np.sum([s.site_n_waves for s in summaries], axis=0)
+    else:
+        positions_um, site_n_waves = np.zeros((0, 2)), np.zeros(0, np.int64)
     return _make_summary(
         name, summaries[0].kind, sum(s.n_sites for s in summaries), sum(s.duration_s for s in summaries),
         sum(s.n_bursts for s in summaries), sum(s.n_bursts_in_waves for s in summaries),
         sum(s.n_sites_participating for s in summaries), cat("iwi_s"), cat("wave_onset_s"),
         cat("wave_duration_s"), cat("wave_size_fraction"), cat("wave_speed_um_per_s"),
-        cat("wave_direction_rad"), profile, sttc_profile, summaries[0].params,
+        cat("wave_direction_rad"), profile, sttc_profile, summaries[0].params, area_um2=cat("wave_area_um2"),
+        centroid_um=cat("wave_centroid_um"), initiation_um=cat("wave_initiation_um"),
+        site_positions_um=positions_um, site_n_waves=site_n_waves,
     )

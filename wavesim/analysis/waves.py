@@ -79,6 +79,9 @@ class Waves:
         counter-clockwise from +x (+y is down for movies: row order).
     initiation_um : ndarray, shape (n_waves, 2)
         Initiation point (x, y) in um.
+    centroid_um : ndarray, shape (n_waves, 2)
+        Mean position (x, y) of the wave's recruited sites (pixels or
+        channels), um.
     member_wave, member_site, member_onset_s : ndarray
         One row per recruited site (channel or pixel) and wave: the wave
         index, the site and the site's first onset in that wave, s.
@@ -102,6 +105,7 @@ class Waves:
     front: np.ndarray
     direction_rad: np.ndarray
     initiation_um: np.ndarray
+    centroid_um: np.ndarray
     member_wave: np.ndarray
     member_site: np.ndarray
     member_onset_s: np.ndarray
@@ -117,6 +121,24 @@ class Waves:
         """Number of pixels or electrodes recruited by at least one wave."""
         return int(np.unique(site_group[self.member_site]).size)
 
+    def waves_per_group(self, site_group: np.ndarray, n_groups: int) -> np.ndarray:
+        """Number of waves that recruit each pixel or electrode.
+
+        Parameters
+        ----------
+        site_group : ndarray of int
+            The group (pixel or electrode) of each site; channels on one
+            electrode share a group.
+        n_groups : int
+            Number of groups.
+
+        Returns
+        -------
+        ndarray of int64, shape (n_groups,)
+            A group recruited twice in one wave (two channels) counts once.
+        """
+        keys = np.unique(self.member_wave.astype(np.int64) * n_groups + site_group[self.member_site])
+        return np.bincount(keys % n_groups, minlength=n_groups).astype(np.int64)
 
 
 def _build_waves(
@@ -151,6 +173,9 @@ def _build_waves(
     front = np.full(n_waves, "", dtype=object)
     direction = np.full(n_waves, np.nan)
     initiation = np.full((n_waves, 2), np.nan)
+    member_positions_um = site_positions_um[member_site]
+    centroid = np.stack([np.bincount(member_wave, weights=member_positions_um[:, k], minlength=n_waves)
+                         for k in range(2)], axis=1) / np.maximum(np.diff(starts), 1)[:, None]
     for w in range(n_waves):
         rows = slice(starts[w], starts[w + 1])
         positions_um = site_positions_um[member_site[rows]]
@@ -172,6 +197,7 @@ def _build_waves(
         front=front.astype(str),
         direction_rad=direction,
         initiation_um=initiation,
+        centroid_um=centroid.reshape(n_waves, 2),
         member_wave=member_wave,
         member_site=member_site,
         member_onset_s=member_onset_s,
@@ -187,10 +213,10 @@ def _min_sites(n_groups: int, params: AnalysisParams) -> int:
 
 
 
-def _electrodes(positions_um: np.ndarray) -> tuple[np.ndarray, int]:
-    """Electrode index of each channel (channels sharing a position share one)."""
+def _electrodes(positions_um: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Electrode index of each channel (channels sharing a position share one), and the electrodes' positions."""
     unique, inverse = np.unique(positions_um, axis=0, return_inverse=True)
-    return inverse.ravel(), len(unique)
+    return inverse.ravel(), unique
 
 
 def detect_mea_waves(recording: MEARecording, params: AnalysisParams | None = None,
@@ -220,7 +246,8 @@ def detect_mea_waves(recording: MEARecording, params: AnalysisParams | None = No
     params = params or AnalysisParams()
     bursts = bursts if bursts is not None else detect_spike_bursts(recording.spike_times_s, params)
     positions_um = recording.positions_um
-    electrode, n_electrodes = _electrodes(positions_um)
+    electrode, electrode_positions_um = _electrodes(positions_um)
+    n_electrodes = len(electrode_positions_um)
     pitch_um = median_pitch_um(positions_um)
     radius_um = params.neighbour_radius_um or _RADIUS_PER_PITCH * pitch_um
     local_radius_um = params.local_speed_radius_um or _RADIUS_PER_PITCH * pitch_um

@@ -112,17 +112,20 @@ def register(subparsers) -> None:
                     "recording's electrode positions, match the recording's statistics (Optuna study; resumable, "
                     "shareable by several processes).",
     )
-    p.add_argument("recording", help="MEA recording (.h5)")
+    p.add_argument("recording", help="MEA recording (.h5, or .nwb with pynwb)")
     p.add_argument("--out", required=True, help="output folder: best_params.toml, report.json, comparison.png")
     p.add_argument("--storage", default=None,
                    help="journal file or database URL of the study (default OUT/study.journal); "
                         "processes given the same storage work on one study")
-    p.add_argument("--study-name", default="wavesim-fit")
-    p.add_argument("--trials", type=int, default=50, help="complete trials of the whole study (default 50)")
+    p.add_argument("--study-name", default="wavesim-fit",
+                   help="name of the study in --storage; processes with the same name share it (default %(default)s)")
+    p.add_argument("--trials", type=int, default=50, help="complete trials of the whole study (default %(default)s)")
     p.add_argument("--batch-size", type=int, default=None,
                    help="candidates simulated in one batch (default 8 on cuda, 2 on cpu)")
-    p.add_argument("--sampler", choices=SAMPLERS, default="tpe")
-    p.add_argument("--seed", type=int, default=0, help="seed of the simulated retinas, the same for every candidate")
+    p.add_argument("--sampler", choices=SAMPLERS, default="tpe",
+                   help="Optuna sampler of the candidates (default %(default)s)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the simulated retinas, the same for every candidate (default %(default)s)")
     p.add_argument("--sampler-seed", type=int, default=None,
                    help="seed of the sampler (default: from --seed, the study name and the process's first trial, "
                         "distinct for each process sharing a study)")
@@ -131,23 +134,29 @@ def register(subparsers) -> None:
                    help="starting preset, the study's first trial (default: the model's default, mouse)")
     p.add_argument("--params", default=None,
                    help="TOML parameter file to start from (the study's first trial, instead of --preset)")
-    p.add_argument("--fit", default=None, help=f"comma-separated parameters to fit (default: the model's; amacrine {','.join(DEFAULT_FITTED)})")
+    p.add_argument("--fit", default=None,
+                   help=f"comma-separated parameters to fit (default: the model's; amacrine {','.join(DEFAULT_FITTED)})")
     p.add_argument("--range", action="append", metavar="NAME=LOW:HIGH",
                    help="search range of a parameter (default: its allowed range); repeatable")
     p.add_argument("--weight", action="append", metavar="TERM=W",
                    help=f"weight of an objective term ({', '.join(TERM_NAMES)}; default 1); repeatable")
-    p.add_argument("--retinas", type=int, default=2, help="retinas per candidate (default 2)")
-    p.add_argument("--warmup-s", type=float, default=900.0)
-    p.add_argument("--duration-s", type=float, default=None, help="simulated time per retina (default: the recording's)")
-    p.add_argument("--margin-um", type=float, default=500.0, help="retina beyond the electrode layout (default 500)")
-    p.add_argument("--um-per-pixel", type=float, default=34.0)
-    p.add_argument("--frame-period-s", type=float, default=0.25)
-    p.add_argument("--min-waves", type=int, default=5, help="fewest recorded waves to fit (default 5)")
+    p.add_argument("--retinas", type=int, default=2, help="retinas per candidate (default %(default)s)")
+    p.add_argument("--warmup-s", type=float, default=900.0,
+                   help="simulated time before sampling, s (default %(default)g)")
+    p.add_argument("--duration-s", type=float, default=None,
+                   help="simulated time per retina (default: the recording's)")
+    p.add_argument("--margin-um", type=float, default=500.0,
+                   help="retina beyond the electrode layout, um (default %(default)g)")
+    p.add_argument("--um-per-pixel", type=float, default=34.0, help="readout pixel size, um (default %(default)g)")
+    p.add_argument("--frame-period-s", type=float, default=0.25, help="readout frame period, s (default %(default)g)")
+    p.add_argument("--min-waves", type=int, default=5, help="fewest recorded waves to fit (default %(default)s)")
     p.add_argument("--speed-method", choices=SPEED_METHODS, default="local",
                    help="wave speed of the speed term, for recording and simulation alike: median of local plane "
-                        "fits (default) or one whole-wave front fit")
-    p.add_argument("--backend", choices=BACKENDS, default="auto")
-    p.add_argument("--no-progress", action="store_true")
+                        "fits ('local') or one whole-wave front fit ('front') (default %(default)s)")
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="simulation backend: auto picks cuda where a GPU is usable, else the model's CPU engine "
+                        "(default %(default)s)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--no-warm-cache", action="store_true",
                    help="neither reuse nor store warmed-up retinas (as WAVESIM_NO_WARM_CACHE=1)")
     p.set_defaults(func=_run_fit, command="fit")

@@ -16,7 +16,7 @@ def register(subparsers) -> None:
     g.add_argument("--preset", default=None, help="parameter preset of the model (amacrine: mouse (default), ferret, "
                    "rabbit, chick, turtle)")
     g.add_argument("--params", default=None, help="TOML file with 'model', 'preset' and a [parameters] table")
-    g.add_argument("--movies", type=int, default=4, help="number of movies in the dataset (default 4)")
+    g.add_argument("--movies", type=int, default=4, help="number of movies in the dataset (default %(default)s)")
     g.add_argument("--duration-s", type=float, default=None,
                    help="length of each movie in s (default 60; directional: 64, i.e. 128 frames)")
     g.add_argument("--warmup-s", type=float, default=None,
@@ -25,16 +25,20 @@ def register(subparsers) -> None:
     g.add_argument("--height-um", type=float, default=None, help="retina height in um (default: the width)")
     g.add_argument("--spacing-um", type=float, default=None,
                    help="distance between neighbouring cells in um (default 34; directional: 50, one cell a pixel)")
-    g.add_argument("--shape", choices=("rectangle", "disc"), default="rectangle", help="retina shape")
+    g.add_argument("--shape", choices=("rectangle", "disc"), default="rectangle",
+                   help="retina shape (default %(default)s)")
     g.add_argument("--um-per-pixel", type=float, default=None, help="pixel size in um (default 50)")
     g.add_argument("--frame-period-s", type=float, default=None, help="seconds per frame (default 0.5)")
-    g.add_argument("--readout", choices=("binary", "calcium"), default="binary", help="frame type")
+    g.add_argument("--readout", choices=("binary", "calcium"), default="binary",
+                   help="frame type: 0/1 active cells, or a calcium-like uint8 signal (default %(default)s)")
     g.add_argument("--calcium-tau-s", type=float, default=None,
                    help="calcium filter time constant, s (default 1; --readout calcium only)")
     g.add_argument("--blur-um", type=float, default=None,
                    help="Gaussian blur sd of calcium frames, um (default 0: none; --readout calcium only)")
-    g.add_argument("--backend", choices=BACKENDS, default="auto")
-    g.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    g.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="simulation backend: auto picks cuda where a GPU is usable, else the model's CPU engine "
+                        "(default %(default)s)")
+    g.add_argument("--seed", type=int, default=0, help="dataset seed (default %(default)s)")
     g.add_argument("--movie-range", default=None, help="START:STOP, the movies this process writes (split runs)")
     g.add_argument("--batch-size", type=int, default=None, help="retinas simulated at once (>= 1)")
     g.add_argument("--resume", action="store_true", help="finish an existing store, skipping complete movies")

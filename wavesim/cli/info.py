@@ -6,8 +6,9 @@ from __future__ import annotations
 def register(subparsers) -> None:
     """Add the ``info`` command to ``subparsers``."""
     i = subparsers.add_parser("info", help="provenance and summary of a store")
-    i.add_argument("store")
-    i.add_argument("--sample", type=int, default=8, help="movies read for the activity summary (>= 1)")
+    i.add_argument("store", help="path of a wavesim store")
+    i.add_argument("--sample", type=int, default=8,
+                   help="movies read for the activity summary, >= 1 (default %(default)s)")
     i.add_argument("--json", action="store_true", help="also print all attributes as JSON")
     i.set_defaults(func=run)
 
@@ -60,6 +61,16 @@ def run(args) -> int:
         if d.size:
             print(f"intended dirs    B_wave {np.abs(np.exp(1j * d).mean()):.3f} over {d.size} waves "
                   f"(the records' rounded directions)")
+    tables = store.wave_tables_attrs
+    if tables is not None:
+        counts = store.wave_counts()
+        analysed = counts >= 0
+        speed = tables.get("analysis", {}).get("speed_method", {}).get("value")
+        print(f"wave tables      {int(counts[analysed].sum())} waves in {int(analysed.sum())}/{store.n_movies} movies "
+              f"(written {tables.get('written_utc')} by wavesim {tables.get('wavesim_version')}, speed {speed}; "
+              f"WaveStore.wave_table(movie))")
+    else:
+        print(f"wave tables      none (wavesim stats {store.path} --write adds them)")
     if args.json:
         print(json.dumps(a, indent=2))
     return 0

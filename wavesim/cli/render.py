@@ -10,11 +10,12 @@ from ._paths import check_output_file
 def register(subparsers) -> None:
     """Add the ``render`` command to ``subparsers``."""
     r = subparsers.add_parser("render", help="animated GIF of a movie, with time stamps and a scale bar")
-    r.add_argument("store")
-    r.add_argument("--movie", type=int, default=0, help="index of a complete movie (default 0)")
-    r.add_argument("--out", default=None, help="output .gif (or .mp4 with imageio-ffmpeg); default "
-                   "STORE.movieN.gif next to the store")
-    r.add_argument("--start-s", type=float, default=0.0, help="start of the window within the movie, s (default 0)")
+    r.add_argument("store", help="path of a wavesim store")
+    r.add_argument("--movie", type=int, default=0, help="index of a complete movie (default %(default)s)")
+    r.add_argument("--out", default=None, help="output .gif (or .mp4 with imageio-ffmpeg) "
+                   "(default STORE.movieN.gif next to the store)")
+    r.add_argument("--start-s", type=float, default=0.0,
+                   help="start of the window within the movie, s (default %(default)g)")
     r.add_argument("--duration-s", type=float, default=None, help="length of the window, s (default: to the end)")
     r.add_argument("--fps", type=float, default=None, help="playback frames/s (default: real time, at most 20)")
     r.set_defaults(func=run)

@@ -238,10 +238,12 @@ def register(subparsers) -> None:
     p.add_argument("--height-um", type=float, default=None, help="retina height in um (default: the width)")
     p.add_argument("--spacing-um", type=float, default=None, help="distance between neighbouring cells in um "
                                                                   "(default 34; directional: 50)")
-    p.add_argument("--shape", choices=("rectangle", "disc"), default="rectangle", help="retina shape")
+    p.add_argument("--shape", choices=("rectangle", "disc"), default="rectangle",
+                   help="retina shape (default %(default)s)")
     p.add_argument("--um-per-pixel", type=float, default=None, help="pixel size in um (default 50)")
     p.add_argument("--frame-period-s", type=float, default=None, help="seconds per frame (default 0.5)")
-    p.add_argument("--readout", choices=("binary", "calcium"), default="binary", help="frame type")
+    p.add_argument("--readout", choices=("binary", "calcium"), default="binary",
+                   help="frame type: 0/1 active cells, or a calcium-like uint8 signal (default %(default)s)")
     p.add_argument("--calcium-tau-s", type=float, default=None, help="calcium filter time constant, s (default 1)")
     p.add_argument("--blur-um", type=float, default=None, help="Gaussian blur sd of calcium frames, um (default 0)")
     p.add_argument("--threshold", type=float, default=None,
@@ -262,7 +264,9 @@ def register(subparsers) -> None:
     p.add_argument("--figure", default=None, help="figure file (default OUT/sweep.png)")
     p.add_argument("--batch-size", type=int, default=None, help="points simulated at once (default 16 on cuda, "
                                                                 "2 on cpu)")
-    p.add_argument("--backend", choices=BACKENDS, default="auto")
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="simulation backend: auto picks cuda where a GPU is usable, else the model's CPU engine "
+                        "(default %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="discard a sweep already in OUT and start again")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

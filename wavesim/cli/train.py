@@ -163,11 +163,14 @@ def run_evaluate(args) -> int:
 
 
 def _common(parser) -> None:
-    parser.add_argument("--batch-size", type=int, default=16, help="clips or pairs per update (default 16)")
-    parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default 1e-4)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ... (default auto)")
-    parser.add_argument("--size-px", type=int, default=64, help="frame size of next-frame clips (default 64)")
+    parser.add_argument("--batch-size", type=int, default=16, help="clips or pairs per update (default %(default)s)")
+    parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default %(default)g)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the initial weights, the data order, simulated waves, targets and probes "
+                             "(default %(default)s)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ... (default %(default)s)")
+    parser.add_argument("--size-px", type=int, default=64,
+                        help="frame size of next-frame clips, pixels (default %(default)s)")
 
 
 def register(subparsers) -> None:
@@ -175,51 +178,57 @@ def register(subparsers) -> None:
 
     defaults = WaveSource()
     p = subparsers.add_parser(
-        "pretrain", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "pretrain",
         help="pre-train a network on waves (next-frame as May et al. 2025, or contrastive)",
         description="Next-frame pre-training follows May et al. (2025) by default: fixed training and validation "
                     "sets of 11-frame 64 x 64 wave clips (simulated from --wave-model/--wave-preset, or read from "
                     "--store and --validation-store), batches of 16, Adam 1e-4, summed squared error, a "
                     "validation-only epoch 0, early stopping after --patience epochs without a better validation "
                     "error, the best weights kept and saved. --updates N instead streams waves for N steps.")
-    p.add_argument("--task", choices=("next_frame", "contrastive"), default="next_frame")
-    p.add_argument("--wave-model", default=PAPER_WAVES["wave_model"], help="registered wave model of the waves")
+    p.add_argument("--task", choices=("next_frame", "contrastive"), default="next_frame",
+                   help="next-frame prediction (May et al. 2025) or contrastive pre-training (default %(default)s)")
+    p.add_argument("--wave-model", default=PAPER_WAVES["wave_model"],
+                   help="registered wave model of the waves (default %(default)s)")
     p.add_argument("--wave-preset", default=None,
                    help=f"preset of --wave-model (default: {PAPER_WAVES['wave_preset']} for the paper's "
                         f"{PAPER_WAVES['wave_model']} waves, else the model's default preset)")
     p.add_argument("--training-clips", type=int, default=defaults.training_clips,
-                   help="clips in the simulated training set")
+                   help="clips in the simulated training set (default %(default)s)")
     p.add_argument("--validation-clips", type=int, default=defaults.validation_clips,
-                   help="clips in the simulated validation set")
-    p.add_argument("--retinas", type=int, default=defaults.n_retinas, help="retinas simulated together")
+                   help="clips in the simulated validation set (default %(default)s)")
+    p.add_argument("--retinas", type=int, default=defaults.n_retinas,
+                   help="retinas simulated together (default %(default)s)")
     p.add_argument("--warmup-s", type=float, default=None,
                    help="warm-up of simulated waves, s (default: the wave model's; 0 for the paper's single waves)")
     p.add_argument("--store", nargs="+", default=None, help="wavesim stores of training waves")
     p.add_argument("--validation-store", nargs="+", default=None, help="wavesim stores of validation waves")
-    p.add_argument("--max-epochs", type=int, default=PAPER_MAX_EPOCHS, help="epochs at most (next_frame)")
-    p.add_argument("--patience", type=int, default=5, help="epochs without improvement before stopping")
+    p.add_argument("--max-epochs", type=int, default=PAPER_MAX_EPOCHS,
+                   help="epochs at most (next_frame) (default %(default)s)")
+    p.add_argument("--patience", type=int, default=5,
+                   help="epochs without improvement before stopping (default %(default)s)")
     p.add_argument("--updates", type=int, default=None,
                    help="stream waves for this many steps instead of epochs (required for contrastive and --live)")
     p.add_argument("--live", action="store_true", help="with --updates: simulate the waves while training")
-    p.add_argument("--backend", default="auto", help="backend of simulated waves")
+    p.add_argument("--backend", default="auto", help="backend of simulated waves (default %(default)s)")
     p.add_argument("--cell", choices=("rnn", "gru", "peephole_lstm", "lstm"), default="rnn",
-                   help="recurrent cell (next_frame)")
-    p.add_argument("--hidden-channels", type=int, default=64, help="channels of the recurrent layers (next_frame)")
+                   help="recurrent cell (next_frame) (default %(default)s)")
+    p.add_argument("--hidden-channels", type=int, default=64,
+                   help="channels of the recurrent layers (next_frame) (default %(default)s)")
     p.add_argument("--shuffle-frames", action="store_true", help="control: shuffle each clip's frames (next_frame)")
     p.add_argument("--out", required=True, help="checkpoint file to write")
     p.add_argument("--log-dir", default=None, help="folder of the CSV/JSON log and curves (default: beside --out)")
     _common(p)
     p.set_defaults(func=run_pretrain)
 
-    e = subparsers.add_parser("evaluate", help="evaluate a checkpoint: next-frame target training, or probes",
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    e = subparsers.add_parser("evaluate", help="evaluate a checkpoint: next-frame target training, or probes")
     e.add_argument("checkpoint", nargs="?", help="checkpoint from wavesim pretrain")
     e.add_argument("--random-init", choices=("next_frame", "contrastive"), default=None,
                    help="evaluate a randomly initialised network of this task instead of a checkpoint")
-    e.add_argument("--target", default="corridor", help="corridor, natural, a .npy video or a folder of frames")
-    e.add_argument("--epochs", type=int, default=1, help="target training epochs (next_frame)")
-    e.add_argument("--movies", type=int, default=20, help="target movies to make (next_frame)")
-    e.add_argument("--frames", type=int, default=60, help="frames per target movie (next_frame)")
+    e.add_argument("--target", default="corridor",
+                   help="corridor, natural, a .npy video or a folder of frames (default %(default)s)")
+    e.add_argument("--epochs", type=int, default=1, help="target training epochs (next_frame) (default %(default)s)")
+    e.add_argument("--movies", type=int, default=20, help="target movies to make (next_frame) (default %(default)s)")
+    e.add_argument("--frames", type=int, default=60, help="frames per target movie (next_frame) (default %(default)s)")
     e.add_argument("--out", required=True, help="folder for metrics.json, the log and the curves")
     _common(e)
     e.set_defaults(func=run_evaluate)

@@ -1,4 +1,4 @@
-"""Loading real recordings of retinal waves.
+"""Loading real recordings of retinal waves, and writing MEA recordings.
 
 Two kinds of recording are read:
 
@@ -6,18 +6,23 @@ Two kinds of recording are read:
   wave repository of Eglen et al. (2014, GigaScience 3:3): ``spikes`` (all
   spike times in s, grouped by channel), ``sCount`` (spikes per channel),
   ``epos`` (electrode positions in um, 2 x channels), ``array`` (layout name)
-  and optional ``meta/*``, ``summary/*`` and ``names`` fields;
+  and optional ``meta/*``, ``summary/*`` and ``names`` fields; or as NWB
+  files (:mod:`wavesim.io.nwb`, needs pynwb);
 * calcium-imaging (or simulated) movies given as an array or as a ``.npy``,
   ``.tif``/``.tiff`` or zarr file.
 
 Both loaders validate what they read and raise
 :class:`wavesim.errors.RecordingFormatError` naming the file and the field
-when something is missing or malformed.
+when something is missing or malformed. :func:`write_recording` writes an
+MEA recording (e.g. virtual electrodes on a simulated movie) in either MEA
+format, so that other tools, and :func:`load_recording`, read it back.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +33,11 @@ from scipy.spatial import cKDTree
 
 from wavesim.errors import ParameterError, RecordingFormatError, RecordingNotFoundError
 
-__all__ = ["MEARecording", "Movie", "load_recording", "load_movie", "median_pitch_um"]
+__all__ = ["MEARecording", "Movie", "load_recording", "load_movie", "median_pitch_um", "write_recording"]
 
 _REQUIRED_FIELDS = ("spikes", "sCount", "epos", "array")
+#: Suffixes of the MEA files :func:`load_recording` reads and :func:`write_recording` writes.
+RECORDING_SUFFIXES = (".h5", ".hdf5", ".nwb")
 _MOVIE_SUFFIXES = (".npy", ".tif", ".tiff", ".zarr")
 _AGE_TEXT = re.compile(r"^\s*[Pp]?\s*(\d+(?:\.\d+)?)\s*$")
 
@@ -278,17 +285,18 @@ def _split_spikes(spikes: np.ndarray, counts: np.ndarray, path: Path) -> tuple[n
 
 
 def load_recording(path: str | Path) -> MEARecording:
-    """Load an MEA recording from a retinal wave repository HDF5 file.
+    """Load an MEA recording from a retinal wave repository HDF5 file, or from an NWB file.
 
     Accepts the variants found in the repository: fields stored as scalars
     or one-element arrays, strings as bytes or str, integer or float ages,
     and square or hexagonal arrays of any pitch (positions are taken from
-    ``epos``, never inferred from the array name).
+    ``epos``, never inferred from the array name). A ``.nwb`` file is read
+    by :func:`wavesim.io.nwb.load_nwb` (needs pynwb).
 
     Parameters
     ----------
     path : str or Path
-        The ``.h5`` file.
+        The ``.h5`` (or ``.nwb``) file.
 
     Returns
     -------
@@ -308,6 +316,10 @@ def load_recording(path: str | Path) -> MEARecording:
     import h5py
 
     path = Path(path)
+    if path.suffix.lower() == ".nwb":
+        from wavesim.io.nwb import load_nwb
+
+        return load_nwb(path)
     if not path.is_file():
         raise RecordingNotFoundError(f"{path}: no such recording file")
     try:
@@ -368,6 +380,98 @@ def load_recording(path: str | Path) -> MEARecording:
         metadata=metadata,
         source=path,
     )
+
+
+def write_recording(recording: MEARecording, path: str | Path) -> Path:
+    """Write an MEA recording in the retinal wave repository's HDF5 layout, or as NWB (``.nwb``).
+
+    HDF5 fields: ``spikes`` (float64, all spike times in s, channel after
+    channel), ``sCount`` (int32, spikes per channel), ``epos`` (float64,
+    2 x channels: x and y in um), ``array`` (the layout name),
+    ``summary/duration`` (s), ``meta/age`` (postnatal days, where known),
+    ``names`` (where ``metadata`` has ``channel_names``), and the other
+    metadata as ``meta/NAME`` (``summary`` entries as ``summary/NAME``;
+    nested tables as JSON text). :func:`load_recording` reads it back with
+    the same spike times, positions and duration. The file is written
+    beside ``path`` and renamed into place, so a failed write leaves no file.
+
+    Parameters
+    ----------
+    recording : MEARecording
+    path : str or Path
+        ``.h5``/``.hdf5``, or ``.nwb`` for :func:`wavesim.io.nwb.write_nwb`
+        (needs pynwb); replaced if it exists.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ParameterError
+        If the suffix is none of ``.h5``, ``.hdf5``, ``.nwb``.
+    """
+    import h5py
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in RECORDING_SUFFIXES:
+        raise ParameterError(f"{path}: a recording file must end in {', '.join(RECORDING_SUFFIXES)}, "
+                             f"got {suffix or 'no suffix'!r}.")
+    if suffix == ".nwb":
+        from wavesim.io.nwb import write_nwb
+
+        return write_nwb(recording, path)
+    trains = recording.spike_times_s
+    tmp = path.parent / f".{path.name}.writing-{os.getpid()}"
+    try:
+        with h5py.File(tmp, "w") as h5:
+            h5["spikes"] = np.concatenate(trains) if recording.n_spikes else np.zeros(0)
+            h5["sCount"] = np.array([t.size for t in trains], dtype=np.int32)
+            h5["epos"] = recording.positions_um.T
+            h5["array"] = np.array([recording.array_name.encode()])
+            h5["summary/duration"] = np.array([recording.duration_s])
+            if recording.age is not None:
+                h5["meta/age"] = np.array([recording.age])
+            for name, value in recording.metadata.items():
+                if name == "channel_names":
+                    h5["names"] = np.array([str(n).encode() for n in value])
+                elif name == "summary" and isinstance(value, dict):
+                    for key, entry in value.items():
+                        if key != "duration":
+                            h5[f"summary/{key}"] = _h5_value(entry)
+                elif value is not None:
+                    h5[f"meta/{name}"] = _h5_value(value)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _json_ready(value: Any) -> Any:
+    """Metadata as JSON values: arrays as lists, non-finite numbers as None."""
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return _json_ready(value.tolist())
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        return _json_ready(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _h5_value(value: Any) -> np.ndarray:
+    """A metadata value as an HDF5 dataset: strings as bytes, tables as JSON text, as the repository stores them."""
+    if isinstance(value, dict):
+        return np.array([json.dumps(_json_ready(value)).encode()])
+    if isinstance(value, str):
+        return np.array([value.encode()])
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return np.array([v.encode() for v in value])
+    return np.atleast_1d(np.asarray(value))
 
 
 def _read_movie_file(path: Path) -> np.ndarray:

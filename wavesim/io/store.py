@@ -7,6 +7,8 @@ Layout (one store per dataset)::
         written_chunks  (movie, time chunk) uint8, 1 once that chunk of movies is written
         complete        (movie,) uint8, 1 once every frame of that movie is written
         movie, time, y, x   coordinates: movie index, time (s) and pixel centres (um)
+        records/<name>  (movie,) per-movie records of the model (e.g. a single wave's initiation cell)
+        waves/          the detected waves' tables, once ``wavesim stats --write`` ran (see :mod:`.wave_tables`)
 
 The coordinate arrays carry CF-style ``units`` and ``long_name`` attributes
 and every array names its dimensions (zarr v3 ``dimension_names``), and the
@@ -61,6 +63,7 @@ from ..lattice import Retina
 from ..models import get_model, model_of
 from ..readout import Readout
 from ..simulate import Timing, n_frames
+from .wave_tables import read_wave_counts, read_wave_table, wave_tables_attrs, write_wave_tables
 
 FORMAT_NAME = "wavesim-movies"
 FORMAT_VERSION = 2
@@ -337,8 +340,8 @@ class WaveStore:
     path : str or Path
         The store's folder.
     mode : {"r", "r+"}
-        ``r+`` allows :meth:`write_frames`, :meth:`mark_complete` and
-        :meth:`mark_incomplete`.
+        ``r+`` allows :meth:`write_frames`, :meth:`mark_complete`,
+        :meth:`mark_incomplete` and :meth:`write_wave_tables`.
 
     Raises
     ------
@@ -353,6 +356,7 @@ class WaveStore:
         import zarr
 
         self.path = Path(path)
+        self.mode = mode
         if not self.path.exists():
             raise StoreNotFoundError(f"No wavesim store at {self.path}: the path does not exist.")
         try:
@@ -597,6 +601,96 @@ class WaveStore:
             fill = np.nan if values.dtype.kind == "f" else -1
             out[name] = np.where(done, values, fill).astype(values.dtype)
         return out
+
+    @property
+    def wave_tables_attrs(self) -> dict[str, Any] | None:
+        """Attributes of the wave tables (the analysis parameters, when and how written); None if there are none."""
+        return wave_tables_attrs(self.path)
+
+    def wave_counts(self) -> np.ndarray:
+        """(n_movies,) int64: waves in each movie's table, -1 where a movie has none (see :meth:`wave_table`).
+
+        Raises
+        ------
+        StoreError
+            If the store has no wave tables.
+        StoreCorruptError
+            If they are damaged.
+        """
+        return read_wave_counts(self.path, self.n_movies)
+
+    def wave_table(self, movie: int) -> dict[str, np.ndarray]:
+        """The waves detected in ``movie`` by ``wavesim stats --write``, one row per wave in order of onset.
+
+        Columns are those of :data:`wavesim.io.wave_tables.WAVE_COLUMNS`, each an
+        (n_waves,) float64 array: ``onset_s`` and ``duration_s`` (s),
+        ``size_fraction`` (of the frame's pixels) and ``area_um2`` (um^2),
+        ``centroid_x_um``, ``centroid_y_um``, ``initiation_x_um``,
+        ``initiation_y_um`` (um, pixel centres as the ``x`` and ``y``
+        coordinates, +y down), ``direction_rad`` (counter-clockwise from +x)
+        and ``speed_um_per_s``. The analysis parameters are in
+        :attr:`wave_tables_attrs`.
+
+        Parameters
+        ----------
+        movie : int
+            A complete movie.
+
+        Returns
+        -------
+        dict of str to ndarray
+
+        Raises
+        ------
+        MovieIndexError
+            If ``movie`` is outside the store.
+        StoreError
+            If the movie is not complete, or has no wave table (none written,
+            or it was not complete when they were).
+        StoreCorruptError
+            If the table fails its checksums.
+
+        Examples
+        --------
+        >>> table = open_store("waves.zarr").wave_table(3)          # doctest: +SKIP
+        >>> table["speed_um_per_s"].mean()                          # doctest: +SKIP
+        """
+        if not 0 <= movie < self.n_movies:
+            raise MovieIndexError(
+                f"movie {movie} is outside {self.path}, which holds movies 0 to {self.n_movies - 1}."
+            )
+        if not self._flags(movie):
+            raise StoreError(f"movie {movie} of {self.path} is not completely written, so it has no wave table.")
+        return read_wave_table(self.path, movie, self.n_movies)
+
+    def write_wave_tables(self, tables: dict[int, dict[str, np.ndarray]], attrs: dict[str, Any]) -> None:
+        """Replace the store's wave tables (store opened ``r+``): one table per complete movie in ``tables``.
+
+        The tables are written beside the store and renamed into place, so a
+        reader sees the old tables or the new ones, never half of them; the
+        movies are not touched.
+
+        Parameters
+        ----------
+        tables : dict of int to dict of str to ndarray
+            Per movie, its columns (see :meth:`wave_table`); movies left out
+            have no table afterwards.
+        attrs : dict
+            JSON-serialisable attributes, e.g. the analysis parameters.
+
+        Raises
+        ------
+        StoreError
+            If the store is opened read-only, a movie is not complete, or a table is malformed.
+        """
+        if self.mode == "r":
+            raise StoreError(f"{self.path} is opened read-only; open it with mode='r+' to write wave tables.")
+        complete = self.complete_mask()
+        unfinished = sorted(m for m in tables if not (0 <= m < self.n_movies and complete[m]))
+        if unfinished:
+            raise StoreError(f"movies {unfinished} of {self.path} are not complete; only complete movies get wave "
+                             f"tables.")
+        write_wave_tables(self.path, tables, self.n_movies, attrs, consolidate=self.consolidated)
 
     def mark_complete(self, movie: int) -> None:
         """Flag ``movie`` as completely written, after its last frame (store opened ``r+``)."""

@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from .store import ChunkDamage, open_store
+from .wave_tables import check_wave_tables
 
 __all__ = ["VerifyReport", "verify_store"]
 
@@ -27,6 +28,9 @@ class VerifyReport:
         The complete movies, every chunk of which was checked.
     damage : tuple of ChunkDamage
         Every damaged chunk, by movie and frame.
+    wave_tables_problem : str or None
+        What is wrong with the wave tables (``wavesim stats --write``), or
+        None where they are sound or absent.
     """
 
     path: Path
@@ -34,11 +38,12 @@ class VerifyReport:
     n_movies: int
     checked: tuple[int, ...]
     damage: tuple[ChunkDamage, ...]
+    wave_tables_problem: str | None = None
 
     @property
     def ok(self) -> bool:
         """Whether no damage was found."""
-        return not self.damage
+        return not self.damage and self.wave_tables_problem is None
 
     @property
     def damaged_movies(self) -> list[int]:
@@ -47,12 +52,13 @@ class VerifyReport:
 
 
 def verify_store(path, movies=None) -> VerifyReport:
-    """Check every chunk of every complete movie of the store at ``path``.
+    """Check every chunk of every complete movie of the store at ``path``, and its wave tables.
 
     A chunk is damaged if it is not listed in the movie's manifest of written
     chunks, its file is missing, or it fails its checksum or decompression.
     Movies not yet complete are not checked (``generate --resume`` rewrites
-    them anyway).
+    them anyway). Wave tables, where ``wavesim stats --write`` wrote them,
+    are read whole (:func:`~wavesim.io.wave_tables.check_wave_tables`).
 
     Parameters
     ----------
@@ -84,4 +90,5 @@ def verify_store(path, movies=None) -> VerifyReport:
         n_movies=store.n_movies,
         checked=tuple(complete),
         damage=tuple(damage),
+        wave_tables_problem=check_wave_tables(store.path, store.n_movies),
     )
