@@ -49,7 +49,9 @@ def _assert_same(a, b):
 def test_restore_then_n_steps_equals_n_more_steps_on_every_backend(case, tmp_path):
     c = CASES[case]
     n_frames = 4 if "cuda" in BACKENDS else 12
-    for saved_on in BACKENDS:
+    # The CUDA simulator runs a few steps a second: there the state is reached on the CPU, restored on cuda,
+    # and cuda's own save after its frames is checked against the CPU's.
+    for saved_on in [b for b in BACKENDS if b != "cuda"]:
         sim = ws.Simulation(c["params"], [5, 9], retina=c["retina"], readout=c["readout"], backend=saved_on)
         sim.advance(c["steps"])
         # Save mid-activity (a cell that began firing within 3 steps), so that a restore must rebuild what
@@ -60,9 +62,14 @@ def test_restore_then_n_steps_equals_n_more_steps_on_every_backend(case, tmp_pat
         state = sim.save_state()
         state.save(tmp_path / "state.npz")
         expected = _run(sim, n_frames)
+        after = sim.save_state()
         for restored_on in BACKENDS:
-            loaded = ws.SimulationState.load(tmp_path / "state.npz")
-            _assert_same(_run(ws.Simulation.from_state(loaded, backend=restored_on), n_frames), expected)
+            restored = ws.Simulation.from_state(ws.SimulationState.load(tmp_path / "state.npz"), backend=restored_on)
+            _assert_same(_run(restored, n_frames), expected)
+            saved_again = restored.save_state()
+            assert saved_again.step == after.step and np.array_equal(saved_again.fields, after.fields)
+            assert (saved_again.calcium is None) == (after.calcium is None)
+            assert after.calcium is None or np.array_equal(saved_again.calcium, after.calcium)
         # Restoring rewinds a simulation that ran on.
         sim.restore(state)
         assert sim.step == state.step

@@ -32,11 +32,11 @@ checked = []
 from wavesim.analysis import electrode_grid  # noqa: E402
 from wavesim.fit.objective import SimulationSettings, VirtualArray  # noqa: E402
 
-# the fit's batch: two candidates x two retinas, only the electrode pixels leave the device
-settings = dict(n_retinas=2, seed=3, margin_um=60.0, um_per_pixel=30.0, frame_period_s=0.05, warmup_s=0.2)
+# the fit's batch: two candidates x one retina, only the electrode pixels leave the device
+settings = dict(n_retinas=1, seed=4, margin_um=60.0, um_per_pixel=30.0, frame_period_s=0.05, warmup_s=0.2)
 electrodes = {backend: VirtualArray(electrode_grid(2, 3, 90.0), 0.15, SimulationSettings(backend=backend, **settings))
               .simulate(params) for backend in ("cuda", "cpu")}
-assert electrodes["cuda"].shape == (4, 3, 6) and np.array_equal(electrodes["cuda"], electrodes["cpu"])
+assert electrodes["cuda"].shape == (2, 3, 6) and np.array_equal(electrodes["cuda"], electrodes["cpu"])
 assert electrodes["cpu"].any()
 checked.append("fit")
 
