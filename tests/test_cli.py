@@ -144,8 +144,9 @@ def test_info_sample_must_be_positive(unfinished_store, capsys):
     assert code == 2 and err == "wavesim info: error: --sample must be at least 1 movie, got 0.\n"
 
 
-def test_python_m_wavesim_cli_runs_main():
-    result = subprocess.run([sys.executable, "-m", "wavesim.cli", "--version"], capture_output=True, text=True)
+@pytest.mark.parametrize("module", ["wavesim", "wavesim.cli"])
+def test_python_m_runs_the_cli(module):
+    result = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("wavesim ")
 
 

@@ -1,0 +1,7 @@
+"""``python -m wavesim``: the same as the ``wavesim`` console script."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
