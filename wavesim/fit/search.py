@@ -163,7 +163,8 @@ def _log_scale(low: float, high: float) -> bool:
     return low > 0 and high / low >= 10
 
 
-def _make_sampler(name: str, seed: int | None):
+def _make_sampler(name: str, seed: int | None, start: Mapping[str, float] | None = None):
+    """The named sampler; CMA-ES starts its search distribution at ``start`` (default: the ranges' centre)."""
     import optuna
 
     if name == "tpe":
@@ -173,7 +174,8 @@ def _make_sampler(name: str, seed: int | None):
             import cmaes  # noqa: F401
         except ImportError:
             raise ParameterError("sampler 'cmaes' needs the cmaes package: pip install cmaes") from None
-        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+        return optuna.samplers.CmaEsSampler(x0=dict(start) if start else None, seed=seed,
+                                            warn_independent_sampling=False)
     raise ParameterError(f"sampler must be one of {SAMPLERS}, got {name!r}.")
 
 
@@ -286,7 +288,7 @@ def _derived_seed(seed: int, study_name: str, trial_number: int) -> int:
     return int.from_bytes(digest[:4], "little")
 
 
-def _ask_first(study, sampler: str, seed: int, distributions) -> Any:
+def _ask_first(study, sampler: str, seed: int, distributions, start: Mapping[str, float]) -> Any:
     """Ask this process's first trial and seed its sampler from that trial's number.
 
     Processes sharing a study must not draw the same candidates, so each
@@ -299,7 +301,7 @@ def _ask_first(study, sampler: str, seed: int, distributions) -> Any:
     new sampler.
     """
     trial = study.ask()
-    study.sampler = _make_sampler(sampler, _derived_seed(seed, study.study_name, trial.number))
+    study.sampler = _make_sampler(sampler, _derived_seed(seed, study.study_name, trial.number), start)
     for name, d in distributions.items():
         trial.suggest_float(name, d.low, d.high, log=d.log)
     return trial
@@ -374,13 +376,14 @@ def _search(objective, ranges, base, storage, study_name, n_trials, batch_size, 
               "model": model_of(base).name, "base": base.to_dict()}
     # with no sampler seed, this one only checks the sampler name: _ask_first replaces it
     first_seed = _derived_seed(seed, study_name, -1) if sampler_seed is None else sampler_seed
-    study = open_study(storage, study_name, config, _make_sampler(sampler, first_seed))
+    start = start_point(base, ranges)[0]
+    study = open_study(storage, study_name, config, _make_sampler(sampler, first_seed, start))
     fail_stale_trials(study, stale_after_s)
     distributions = {name: optuna.distributions.FloatDistribution(low, high, log=_log_scale(low, high))
                      for name, (low, high) in ranges.items()}
     worker = _worker_id()
     seeded = sampler_seed is not None
-    _enqueue_start(study, start_point(base, ranges)[0], n_trials)
+    _enqueue_start(study, start, n_trials)
 
     def n_complete():
         return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
@@ -393,7 +396,7 @@ def _search(objective, ranges, base, storage, study_name, n_trials, batch_size, 
             break
         asked = []
         if not seeded:
-            asked.append(_ask_first(study, sampler, seed, distributions))
+            asked.append(_ask_first(study, sampler, seed, distributions, start))
             seeded = True
         asked += [study.ask(distributions) for _ in range(batch_size - len(asked))]
         trials = study.get_trials(deepcopy=False)
