@@ -196,6 +196,8 @@ TABLE = [
     (["fit", "{rec}", *FIT, "--batch-size", "0"], r"batch.* at least 1.*got 0|batch size must be a positive integer"),
     (["fit", "{rec}", *FIT, "--retinas", "0"], r"n_retinas = 0 is outside the allowed range|--retinas must be at least 1"),
     (["fit", "{rec}", *FIT, "--range", "P_s=10"], r"--range P_s=10: give LOW:HIGH"),
+    (["fit", "{rec}", *FIT, "--storage", "sqlite:////nonexistent-folder/study.db"], r"--storage sqlite:.*cannot open the database"),
+    (["fit", "{rec}", *FIT, "--storage", "nosuchdb://host/study"], r"--storage nosuchdb://host/study: cannot open the database"),
     (["fit", "{rec}", *FIT, "--range", "P_s=a:b"], r"--range P_s=a:b: give LOW:HIGH as numbers"),
     (["fit", "{rec}", *FIT, "--range", "nosuch=1:2"], r"Unknown AmacrineParams parameter(\(s\))? \[?'nosuch'\]? (in ranges|to fit); known ones are"),
     (["fit", "{rec}", *FIT, "--range", "P_s=100:10"], r"the range of AmacrineParams.P_s has low 100.0 > high 10.0"),

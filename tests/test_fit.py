@@ -39,9 +39,7 @@ TESTS = Path(__file__).resolve().parent
 
 
 def _complete(storage, name="shared"):
-    from optuna.storages.journal import JournalFileBackend, JournalStorage
-
-    study = optuna.load_study(study_name=name, storage=JournalStorage(JournalFileBackend(str(storage))))
+    study = optuna.load_study(study_name=name, storage=fit_module._storage(storage))
     return study, study.get_trials(states=(TrialState.COMPLETE,))
 
 
@@ -94,9 +92,11 @@ def _recover(tmp_path):
         assert (tmp_path / "out" / name).stat().st_size > 0
 
 
-def test_two_processes_share_one_study(tmp_path):
-    """Two workers on one journal file finish exactly N trials, each simulated once."""
-    storage, logs, n_trials = tmp_path / "study.journal", tmp_path / "logs", 10
+@pytest.mark.parametrize("kind", ["journal", "sqlite"])
+def test_two_processes_share_one_study(tmp_path, kind):
+    """Two workers on one journal file or SQLite database finish exactly N trials, each simulated once."""
+    storage = tmp_path / "study.journal" if kind == "journal" else f"sqlite:///{tmp_path / 'study.db'}"
+    logs, n_trials = tmp_path / "logs", 10
     logs.mkdir()
     env = dict(os.environ, NUMBA_NUM_THREADS="1")  # two processes on a small machine: no oversubscription
     # Both compile first and start together, so neither can take every trial while the other starts up.
