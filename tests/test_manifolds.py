@@ -95,7 +95,8 @@ def test_spheres_match_the_ball_theory(radius, dimension, n_points):
     assert abs(geometry.capacity - theory) < 4 * geometry.capacity_stderr + 0.01 * theory  # polygon vs circle
     assert geometry.radius == pytest.approx(ball_anchor_radius(radius, dimension), rel=0.05)
     assert geometry.dimension == pytest.approx(dimension, rel=0.05)
-    assert geometry.removed_dims == 0 and geometry.center_correlation < 1e-9
+    # Centred orthonormal centres: every cosine is -1 / (P - 1).
+    assert geometry.removed_dims == 0 and geometry.center_correlation == pytest.approx(1 / 19)
 
 
 def test_empirical_and_mean_field_capacities_agree():
