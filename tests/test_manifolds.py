@@ -68,6 +68,7 @@ def test_ball_capacity_limits():
     assert ball_capacity(1e4, 2) == pytest.approx(1 / 2.5, rel=1e-3)  # a (D + 1)-subspace: 1 / (D + 1/2)
     # Large D, R sqrt(D) >> 1: alpha ~ (1 + R^2) / (R^2 D).
     assert ball_capacity(1.0, 400) == pytest.approx(2 / 400, rel=0.01)
+    assert ball_capacity(0.5, 400) == pytest.approx(1.25 / (0.25 * 400), rel=0.02)
     assert ball_capacity(0.5, 2) > ball_capacity(1.0, 2) > ball_capacity(2.0, 2)
     with pytest.raises(ParameterError, match="radius"):
         ball_capacity(-1.0, 2)

@@ -487,5 +487,8 @@ def ball_capacity(radius, dimension, kappa=0.0):
         embedded = square_moment(kappa, -np.inf, split) + t**2 * norm.cdf(split)
         return stats.chi.pdf(t, dimension) * (touching + embedded)
 
-    inverse, _ = integrate.quad(inner, 0, np.inf, epsabs=1e-12, epsrel=1e-10, limit=200)
+    # Over the chi density's bulk: on [0, inf) quad can miss the narrow peak near sqrt(D) for large D.
+    low, high = stats.chi.ppf([1e-15, 1 - 1e-15], dimension)
+    inverse, _ = integrate.quad(inner, low, high, points=[math.sqrt(max(dimension - 1, 0))], epsabs=1e-14,
+                                epsrel=1e-10, limit=200)
     return 1.0 / inverse
