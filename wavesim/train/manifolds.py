@@ -217,7 +217,7 @@ def manifold_geometry(manifolds, kappa=0.0, *, n_t=200, remove_center_correlatio
        anchor-point quadratic program exactly (non-negative least squares on
        the dual);
     4. 1 / alpha_mu = <F(T)>, R_mu^2 = <||s(T)||^2>, D_mu = <(t . s_hat(T))^2>
-       (Chung et al. 2018, eqs. 13, 28 and 29 in their notation), averaged
+       (Chung et al. 2018: the capacity, anchor radius and anchor dimension), averaged
        over T; alpha_M = 1 / <1 / alpha_mu> over manifolds.
 
     Parameters
@@ -441,7 +441,7 @@ def ball_capacity(radius, dimension, kappa=0.0):
         1 / alpha = int chi_D(t) dt [ int_{kappa - t/R}^{kappa + R t} Dt0 (kappa + R t - t0)^2 / (1 + R^2)
                                      + int_{-inf}^{kappa - t/R} Dt0 ((kappa - t0)^2 + t^2) ]
 
-    (Chung, Lee & Sompolinsky 2016, Phys Rev E 93:060301; 2018, Sec. V A).
+    (Chung, Lee & Sompolinsky 2016, Phys Rev E 93:060301; 2018).
     R = 0 or D = 0 gives points: alpha_0(kappa) = 1 / int_{-inf}^{kappa} Dt0 (kappa - t0)^2,
     2 at kappa = 0 (Cover). For large D and R sqrt(D) >> 1,
     alpha ~ (1 + R^2) alpha_0(kappa + R sqrt(D)) ~ (1 + R^2) / (R^2 D) at kappa = 0.
