@@ -17,7 +17,8 @@ May et al. report about 49 pre-trained against 123 from scratch at full size.
 Contrastive (Ligeralde et al. 2023): a ResNet-18 pre-trained with NT-Xent on
 pairs of frames within waves, against random initialisation (and shuffled
 weights); digit linear-probe accuracy and the translation-invariance score
-of the frozen features.
+of the frozen features, and the mean-field capacity of the translation
+manifolds in every layer (docs/manifold_analysis.md).
 
 The CPU-sized run shrinks frames to 32 x 32 and the predictor to 16
 channels, and trains for fewer updates: its numbers show the direction of
@@ -61,9 +62,9 @@ def make_store(path: Path, movies: int, duration_s: float, seed: int) -> Path:
     return path
 
 
-def mean_sd(values) -> str:
+def mean_sd(values, digits=1) -> str:
     values = np.asarray(values, dtype=float)
-    return f"{values.mean():.1f} +- {values.std(ddof=1) if values.size > 1 else 0.0:.1f}"
+    return f"{values.mean():.{digits}f} +- {values.std(ddof=1) if values.size > 1 else 0.0:.{digits}f}"
 
 
 def main(argv=None):
@@ -134,6 +135,14 @@ def main(argv=None):
         digits = mean_sd([100 * r["digits"]["accuracy"] for r in rows])
         translation = mean_sd([100 * r["translation"]["score"] for r in rows])
         print(f"| {condition} | {digits} % | {translation} % |")
+    layers = list(results["contrastive"][0]["manifolds"]["layers"])
+    print("\nTranslation-manifold capacity alpha_M per layer (mean-field theory; mean +- sd over seeds):")
+    print("| condition | " + " | ".join(layers) + " | pixels |")
+    print("|---|" + "---|" * (len(layers) + 1))
+    for condition in CONTRASTIVE_CONDITIONS:
+        rows = [r["manifolds"] for r in results["contrastive"] if r["condition"] == condition]
+        cells = [mean_sd([r["layers"][layer]["capacity"] for r in rows], digits=3) for layer in layers]
+        print(f"| {condition} | " + " | ".join(cells) + f" | {rows[0]['pixels']['capacity']:.3f} |")
     print("\nPaired t-tests on the digit probe accuracy (two-sided, Bonferroni over all pairs):")
     print(comparison_table(paired_comparisons({
         condition: [r["digits"]["accuracy"] for r in results["contrastive"] if r["condition"] == condition]

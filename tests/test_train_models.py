@@ -17,6 +17,7 @@ from wavesim.train.evaluate import (  # noqa: E402
     linear_probe,
     next_frame_error,
     translation_invariance,
+    translation_manifolds,
 )
 from wavesim.train.losses import next_frame_loss, nt_xent_loss  # noqa: E402
 from wavesim.train.models import (  # noqa: E402
@@ -290,16 +291,48 @@ def test_digits_probe_on_pixels():
 
 
 def test_translation_invariance_favours_invariant_features():
-    kwargs = dict(n_exemplars=6, n_translations=8, n_folds=2, crop_px=12, n_dichotomies=4, seed=0)
+    kwargs = dict(n_exemplars=6, n_translations=8, n_folds=2, crop_px=12, manifold_n_t=100, seed=0)
     # |FFT| is exactly invariant to circular shifts of the canvas.
     result = translation_invariance(lambda images: torch.fft.fft2(images).abs(), **kwargs)
     assert result["score"] == pytest.approx(1.0)
     assert result["score"] > result["pixel_score"] + 0.2
     assert np.shape(result["shifts"]) == (8, 2) and np.abs(result["shifts"]).max() <= 6
     json.dumps(result)
-    assert 0 <= result["pixel_separability"] <= result["separability"] <= 1
+    # Invariant features collapse each exemplar's manifold to a point: Cover's capacity of 2.
+    assert result["manifold"]["radius"] < 1e-4
+    assert result["manifold"]["capacity"] == pytest.approx(2.0, rel=0.1)
+    assert result["pixel_manifold"]["radius"] > 1 and result["pixel_manifold"]["capacity"] < 0.5
     with pytest.raises(ParameterError, match="n_translations"):
         translation_invariance(lambda images: images, n_translations=1000)
+
+
+def test_translation_manifolds_per_layer():
+    torch.manual_seed(0)
+    net = ContrastiveNet()
+    kwargs = dict(n_exemplars=4, n_translations=6, n_t=40, max_units=512, batch_size=12, seed=1)
+    result = translation_manifolds(net.layer_responses, **kwargs)
+    assert list(result["layers"]) == ["stem", "stage1", "stage2", "stage3", "stage4", "pooled"]
+    stem = result["layers"]["stem"]
+    assert stem["units"] == 64 * 32 * 32 and stem["analysed_units"] == 512
+    assert result["layers"]["pooled"]["analysed_units"] == 512
+    for geometry in [*result["layers"].values(), result["pixels"]]:
+        assert 0 < geometry["capacity"] < 2.5 and geometry["radius"] > 0 and len(geometry["capacities"]) == 4
+    assert result["pixels"]["units"] == 1024
+    assert net.training  # restored after the evaluation in eval mode
+    json.dumps(result)
+    images = torch.rand(3, 1, 32, 32)
+    assert torch.allclose(net.layer_responses(images)["pooled"], net.features(images))
+    # Same images as the translation test of the same seed.
+    translation = translation_invariance(lambda images: images, n_folds=2, pixel_reference=False,
+                                         **{k: kwargs[k] for k in ("n_exemplars", "n_translations", "seed")})
+    assert result["shifts"] == translation["shifts"]
+    assert result["pixels"]["capacity"] == pytest.approx(
+        translation_manifolds(lambda images: {"pixels": images}, **{**kwargs, "max_units": 1024})
+        ["layers"]["pixels"]["capacity"])
+    with pytest.raises(ParameterError, match="dict of layer name"):
+        translation_manifolds(lambda images: images, **kwargs)
+    with pytest.raises(ParameterError, match="max_units"):
+        translation_manifolds(net.layer_responses, max_units=0)
 
 
 def test_next_frame_error_runs():

@@ -243,3 +243,27 @@ def test_cli_pretrain_then_evaluate(small_store, tmp_path, capsys):
     assert "needs a store" in capsys.readouterr().err
     assert main(["pretrain", "--task", "contrastive", "--store", str(path), "--out", str(ckpt)]) == 2
     assert "give --updates N" in capsys.readouterr().err
+
+
+def test_cli_evaluate_contrastive_reports_translation_manifolds_per_condition(tmp_path, monkeypatch):
+    import wavesim.train.evaluate as evaluate
+
+    # The digits probe runs 1797 images through the ResNet: too slow here, and tested on its own.
+    monkeypatch.setattr(evaluate, "digits_probe", lambda features, seed: {"accuracy": None})
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(tmp_path / "cl.pt", ContrastiveNet(), task="contrastive", model_config={})
+    out = tmp_path / "eval_cl"
+    assert main(["evaluate", str(ckpt), "--exemplars", "3", "--shifts", "5", "--out", str(out),
+                 "--device", "cpu"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["manifold_controls"]) == {"random_init", "shuffled_entries", "shuffled_filters"}
+    for result in [metrics["manifolds"], *metrics["manifold_controls"].values()]:
+        assert list(result["layers"]) == ["stem", "stage1", "stage2", "stage3", "stage4", "pooled"]
+        assert all(layer["capacity"] > 0 for layer in result["layers"].values())
+    assert len(metrics["translation"]["shifts"]) == 5 and "manifold" in metrics["translation"]
+    assert (out / "translation_manifolds.png").stat().st_size > 0
+    random_out = tmp_path / "eval_random"
+    assert main(["evaluate", "--random-init", "contrastive", "--exemplars", "3", "--shifts", "5",
+                 "--out", str(random_out), "--device", "cpu"]) == 0
+    assert "manifold_controls" not in json.loads((random_out / "metrics.json").read_text())
+    assert (random_out / "translation_manifolds.png").is_file()

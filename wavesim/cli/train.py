@@ -152,12 +152,23 @@ def run_evaluate(args) -> int:
                                 progress=True)
         result["target"] = args.target
     else:
-        result = contrastive_evaluation(model, seed=args.seed)
+        from ..train.evaluate import plot_translation_manifolds
+        from ..train.protocols import control_manifolds
+
+        translation_set = dict(n_exemplars=args.exemplars, n_translations=args.shifts)
+        result = contrastive_evaluation(model, seed=args.seed, **translation_set)
+        # The capacity of the translation manifolds means something only against the controls of this network.
+        by_condition = {"random_init" if args.random_init else "pretrained": result["manifolds"]}
+        if not args.random_init:
+            result["manifold_controls"] = control_manifolds(model, seed=args.seed, **translation_set)
+            by_condition.update(result["manifold_controls"])
     result.update(task=task, weights=source, wall_time_s=time.perf_counter() - started)
     out.mkdir(parents=True, exist_ok=True)  # only now: a refused run leaves no folder behind
     (out / "metrics.json").write_text(json.dumps(result, indent=2, default=float))
     if log.rows:
         log.write(out)
+    if task != "next_frame":
+        plot_translation_manifolds(by_condition, out / "translation_manifolds.png")
     print(json.dumps(result, indent=2, default=float))
     return 0
 
@@ -220,7 +231,13 @@ def register(subparsers) -> None:
     _common(p)
     p.set_defaults(func=run_pretrain)
 
-    e = subparsers.add_parser("evaluate", help="evaluate a checkpoint: next-frame target training, or probes")
+    e = subparsers.add_parser(
+        "evaluate", help="evaluate a checkpoint: next-frame target training, or probes and translation manifolds",
+        description="A next-frame checkpoint is trained on a target (May et al. 2025). A contrastive one gets the "
+                    "digits linear probe, the translation test and the mean-field capacity, radius and dimension of "
+                    "the translation manifolds in every layer (Ligeralde et al. 2023), for the checkpoint and for "
+                    "its controls (random init, shuffled entries, shuffled filters); metrics.json holds them all "
+                    "and translation_manifolds.png plots them against layer.")
     e.add_argument("checkpoint", nargs="?", help="checkpoint from wavesim pretrain")
     e.add_argument("--random-init", choices=("next_frame", "contrastive"), default=None,
                    help="evaluate a randomly initialised network of this task instead of a checkpoint")
@@ -229,7 +246,14 @@ def register(subparsers) -> None:
     e.add_argument("--epochs", type=int, default=1, help="target training epochs (next_frame) (default %(default)s)")
     e.add_argument("--movies", type=int, default=20, help="target movies to make (next_frame) (default %(default)s)")
     e.add_argument("--frames", type=int, default=60, help="frames per target movie (next_frame) (default %(default)s)")
-    e.add_argument("--out", required=True, help="folder for metrics.json, the log and the curves")
+    e.add_argument("--exemplars", type=int, default=24,
+                   help="images of the translation test and manifolds (contrastive) (default %(default)s)")
+    e.add_argument("--shifts", type=int, default=25,
+                   help="shifts of each image in the translation test and manifolds (contrastive) "
+                        "(default %(default)s)")
+    e.add_argument("--out", required=True,
+                   help="folder for metrics.json, the log and the curves (next_frame) or translation_manifolds.png "
+                        "(contrastive)")
     _common(e)
     e.set_defaults(func=run_evaluate)
 

@@ -3,7 +3,8 @@
 Needs torch, scikit-image and scikit-learn (``pip install wavesim[train]``).
 Modules: ``models`` (recurrent predictor, ResNet-18, contrastive net),
 ``losses``, ``targets`` (target movies), ``protocols`` (pre-training, target
-training, controls), ``waves`` (the wave source of pre-training), ``evaluate`` (probes, translation test),
+training, controls), ``waves`` (the wave source of pre-training), ``evaluate`` (probes, translation test,
+translation manifolds per layer), ``manifolds`` (mean-field manifold capacity, radius and dimension),
 ``checkpoint``; May et al.'s statistics (paired t-tests), receptive fields
 and grating responses are in ``evaluate``; the ``pretrain`` and ``evaluate`` commands are
 :mod:`wavesim.cli.train`. The public names below import on first use, so that
@@ -34,9 +35,16 @@ _EXPORTS = {
     "fit_next_frame": "protocols",
     "next_frame_experiment": "protocols",
     "contrastive_experiment": "protocols",
+    "control_manifolds": "protocols",
     "digits_probe": "evaluate",
     "linear_probe": "evaluate",
     "translation_invariance": "evaluate",
+    "translation_manifolds": "evaluate",
+    "plot_translation_manifolds": "evaluate",
+    "manifold_geometry": "manifolds",
+    "empirical_capacity": "manifolds",
+    "ball_capacity": "manifolds",
+    "ManifoldGeometry": "manifolds",
     "next_frame_error": "evaluate",
     "paired_comparisons": "evaluate",
     "comparison_table": "evaluate",

@@ -29,10 +29,12 @@ __all__ = [
     "linear_probe",
     "next_frame_error",
     "paired_comparisons",
+    "plot_translation_manifolds",
     "receptive_field",
     "receptive_field_size",
     "static_gratings",
     "translation_invariance",
+    "translation_manifolds",
 ]
 
 CANVAS_PX = 32
@@ -280,31 +282,53 @@ def _fold_scores(features, exemplar, translation, folds, seed):
     return scores
 
 
-def _separability(features, exemplar, n_dichotomies, dim, rng):
-    """Fraction of random balanced dichotomies of the exemplar manifolds a linear SVM separates.
+def _check_translation_set(n_exemplars, n_translations, max_shift_fraction, crop_px):
+    """Check the translation-set parameters; return them as ints and the largest shift in pixels."""
+    n_exemplars = _positive_int("n_exemplars", n_exemplars)
+    n_translations = _positive_int("n_translations", n_translations)
+    crop_px = _positive_int("crop_px", crop_px)
+    if n_exemplars < 2:
+        raise ParameterError("n_exemplars must be at least 2")
+    if not 2 <= crop_px <= CANVAS_PX:
+        raise ParameterError(f"crop_px must be between 2 and {CANVAS_PX}, got {crop_px}")
+    if not 0 < max_shift_fraction <= 1:
+        raise ParameterError(f"max_shift_fraction must be in (0, 1], got {max_shift_fraction!r}")
+    max_shift = int(np.floor(max_shift_fraction * crop_px))
+    n_shifts = (2 * max_shift + 1) ** 2
+    if n_translations > n_shifts:
+        raise ParameterError(f"n_translations must be at most the {n_shifts} shifts of at most {max_shift} px, "
+                             f"got {n_translations}")
+    return n_exemplars, n_translations, crop_px, max_shift
 
-    Features are standardised and reduced to their top ``dim`` principal
-    components first: in the raw 512- or 1024-d space a few hundred points
-    are separable in any labelling, so the measure would say nothing.
+
+def _translated_exemplars(n_exemplars, n_translations, crop_px, max_shift, rng):
+    """The translation set: exemplar crops on a black canvas, each under the same shifts.
+
+    Returns
+    -------
+    tuple
+        ``images`` (n_exemplars * n_translations, 1, 32, 32) float32, exemplar-major;
+        ``exemplar`` and ``translation`` indices of each image; ``shifts``
+        (n_translations, 2) int (dy, dx) in pixels.
     """
-    from sklearn.decomposition import PCA
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import LinearSVC
+    crops = _exemplar_crops(n_exemplars, crop_px, rng)
+    canvases = np.zeros((n_exemplars, CANVAS_PX, CANVAS_PX), dtype=np.float32)
+    top = (CANVAS_PX - crop_px) // 2
+    canvases[:, top : top + crop_px, top : top + crop_px] = crops
+    grid = np.arange(-max_shift, max_shift + 1)
+    all_shifts = np.stack(np.meshgrid(grid, grid, indexing="ij"), axis=-1).reshape(-1, 2)
+    shifts = all_shifts[rng.choice(len(all_shifts), size=n_translations, replace=False)]
+    images = np.stack(
+        [np.roll(canvases, (dy, dx), axis=(1, 2)) for dy, dx in shifts], axis=1
+    ).reshape(-1, 1, CANVAS_PX, CANVAS_PX)
+    exemplar = np.repeat(np.arange(n_exemplars), n_translations)
+    translation = np.tile(np.arange(n_translations), n_exemplars)
+    return images, exemplar, translation, shifts
 
-    standard = StandardScaler().fit_transform(features)
-    reduced = PCA(n_components=min(dim, *standard.shape), random_state=0).fit_transform(standard)
-    n_exemplars = exemplar.max() + 1
-    separable = 0
-    for _ in range(n_dichotomies):
-        side = rng.permutation(n_exemplars) < n_exemplars // 2
-        labels = side[exemplar]
-        with warnings.catch_warnings():
-            # A non-separable dichotomy may not converge; it is counted as not separated.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            svm = LinearSVC(C=1e3, max_iter=20000, random_state=0).fit(reduced, labels)
-        separable += bool(svm.score(reduced, labels) == 1.0)
-    return separable / n_dichotomies
+
+def _exemplar_manifolds(features, n_exemplars):
+    """(n_exemplars, n_translations, D) point clouds from exemplar-major (N, D) features."""
+    return features.reshape(n_exemplars, -1, features.shape[1])
 
 
 def translation_invariance(
@@ -315,8 +339,7 @@ def translation_invariance(
     max_shift_fraction=0.5,
     crop_px=16,
     n_folds=5,
-    n_dichotomies=50,
-    separability_dim=10,
+    manifold_n_t=200,
     batch_size=256,
     device=None,
     seed=0,
@@ -340,11 +363,12 @@ def translation_invariance(
     the probe must generalise to shifts it never saw. The same score on raw
     pixels is returned for reference.
 
-    Optionally (``n_dichotomies > 0``) a manifold-separability measure: the
-    fraction of random balanced dichotomies of the exemplars (all translated
-    copies of an exemplar share its label) that a linear SVM (C = 1000)
-    classifies with no training error, on the top ``separability_dim``
-    principal components of the standardised features.
+    Each exemplar's translated copies also form a manifold in feature space;
+    their mean-field capacity, radius and dimension
+    (:func:`~wavesim.train.manifolds.manifold_geometry`, kappa = 0, centre
+    correlations removed) say how well a linear readout can separate the
+    exemplars whatever their position, as Ligeralde et al. measure it. For
+    every layer of a network, see :func:`translation_manifolds`.
 
     Parameters
     ----------
@@ -360,16 +384,14 @@ def translation_invariance(
         Side of the exemplar crops, 2 to 32.
     n_folds : int
         Number of cross-validation folds over translations, at least 2.
-    n_dichotomies : int
-        Random dichotomies for the separability measure; 0 skips it.
-    separability_dim : int
-        Principal components kept for the separability measure.
+    manifold_n_t : int
+        Gaussian vectors per manifold of the manifold analysis.
     batch_size : int
         Images per call of ``feature_fn``.
     device : str, torch.device or None
         See :func:`extract_features`.
     seed : int
-        Seed of the crops, the shifts, the dichotomies and the probes.
+        Seed of the crops, the shifts, the probes and the manifold analysis.
     pixel_reference : bool
         Also score raw pixels (the slow part on a CPU); without it the
         ``pixel_*`` entries are None.
@@ -378,46 +400,27 @@ def translation_invariance(
     -------
     dict
         ``score`` and ``pixel_score`` (mean fold accuracies), ``fold_scores``,
-        ``separability`` and ``pixel_separability`` (None when
-        ``n_dichotomies`` is 0), ``chance`` (1 / n_exemplars), ``max_shift_px``
-        and ``shifts`` (the n_translations ``[dy, dx]`` pairs used, as lists of int).
+        ``manifold`` and ``pixel_manifold`` (the exemplar manifolds'
+        :meth:`~wavesim.train.manifolds.ManifoldGeometry.to_dict`: ``capacity``,
+        ``radius``, ``dimension``...), ``chance`` (1 / n_exemplars),
+        ``max_shift_px`` and ``shifts`` (the n_translations ``[dy, dx]`` pairs
+        used, as lists of int). Without ``pixel_reference`` the ``pixel_*``
+        entries are None.
     """
-    n_exemplars = _positive_int("n_exemplars", n_exemplars)
-    n_translations = _positive_int("n_translations", n_translations)
+    from wavesim.train.manifolds import manifold_geometry
+
+    n_exemplars, n_translations, crop_px, max_shift = _check_translation_set(
+        n_exemplars, n_translations, max_shift_fraction, crop_px)
     n_folds = _positive_int("n_folds", n_folds)
-    crop_px = _positive_int("crop_px", crop_px)
-    separability_dim = _positive_int("separability_dim", separability_dim)
-    if n_exemplars < 2:
-        raise ParameterError("n_exemplars must be at least 2")
+    manifold_n_t = _positive_int("manifold_n_t", manifold_n_t)
     if n_folds < 2:
         raise ParameterError("n_folds must be at least 2")
-    if not 2 <= crop_px <= CANVAS_PX:
-        raise ParameterError(f"crop_px must be between 2 and {CANVAS_PX}, got {crop_px}")
-    if not 0 < max_shift_fraction <= 1:
-        raise ParameterError(f"max_shift_fraction must be in (0, 1], got {max_shift_fraction!r}")
-    if not isinstance(n_dichotomies, (int, np.integer)) or isinstance(n_dichotomies, bool) or n_dichotomies < 0:
-        raise ParameterError(f"n_dichotomies must be a non-negative integer, got {n_dichotomies!r}")
-    max_shift = int(np.floor(max_shift_fraction * crop_px))
-    n_shifts = (2 * max_shift + 1) ** 2
-    if not n_folds <= n_translations <= n_shifts:
-        raise ParameterError(
-            f"n_translations must be between n_folds ({n_folds}) and the {n_shifts} shifts of at most "
-            f"{max_shift} px, got {n_translations}"
-        )
+    if n_translations < n_folds:
+        raise ParameterError(f"n_translations must be at least n_folds ({n_folds}), got {n_translations}")
 
     rng = np.random.default_rng(seed)
-    crops = _exemplar_crops(n_exemplars, crop_px, rng)
-    canvases = np.zeros((n_exemplars, CANVAS_PX, CANVAS_PX), dtype=np.float32)
-    top = (CANVAS_PX - crop_px) // 2
-    canvases[:, top : top + crop_px, top : top + crop_px] = crops
-    grid = np.arange(-max_shift, max_shift + 1)
-    all_shifts = np.stack(np.meshgrid(grid, grid, indexing="ij"), axis=-1).reshape(-1, 2)
-    shifts = all_shifts[rng.choice(n_shifts, size=n_translations, replace=False)]
-    images = np.stack(
-        [np.roll(canvases, (dy, dx), axis=(1, 2)) for dy, dx in shifts], axis=1
-    ).reshape(-1, 1, CANVAS_PX, CANVAS_PX)
-    exemplar = np.repeat(np.arange(n_exemplars), n_translations)
-    translation = np.tile(np.arange(n_translations), n_exemplars)
+    images, exemplar, translation, shifts = _translated_exemplars(n_exemplars, n_translations, crop_px, max_shift,
+                                                                  rng)
     folds = np.array_split(rng.permutation(n_translations), n_folds)
 
     features = extract_features(feature_fn, images, batch_size=batch_size, device=device)
@@ -427,24 +430,170 @@ def translation_invariance(
         "score": float(np.mean(fold_scores)),
         "pixel_score": None,
         "fold_scores": fold_scores,
-        "separability": None,
-        "pixel_separability": None,
+        "manifold": manifold_geometry(_exemplar_manifolds(features, n_exemplars), n_t=manifold_n_t,
+                                      seed=seed).to_dict(),
+        "pixel_manifold": None,
         "chance": 1.0 / n_exemplars,
         "max_shift_px": max_shift,
         "shifts": shifts.tolist(),  # plain lists keep the result JSON-serialisable
     }
     if pixel_reference:
         result["pixel_score"] = float(np.mean(_fold_scores(pixels, exemplar, translation, folds, seed)))
-    if n_dichotomies:
-        # Same dichotomies for features and pixels: two generators from one seed.
-        result["separability"] = _separability(
-            features, exemplar, n_dichotomies, separability_dim, np.random.default_rng([seed, 1])
-        )
-        if pixel_reference:
-            result["pixel_separability"] = _separability(
-                pixels, exemplar, n_dichotomies, separability_dim, np.random.default_rng([seed, 1])
-            )
+        result["pixel_manifold"] = manifold_geometry(_exemplar_manifolds(pixels, n_exemplars), n_t=manifold_n_t,
+                                                     seed=seed).to_dict()
     return result
+
+
+#: Output units each input unit feeds in the sparse random projection of large layers.
+PROJECTION_FAN_OUT = 16
+
+
+def _layer_projector(n_units, max_units, seed):
+    """A seeded sparse Johnson-Lindenstrauss transform, (n_units, max_units) CSR.
+
+    Each input unit feeds ``PROJECTION_FAN_OUT`` random output units with
+    random signs and weight 1 / sqrt(fan-out), so squared norms are kept in
+    expectation (Kane & Nelson 2014, J ACM 61:4).
+    """
+    from scipy import sparse
+
+    rng = np.random.default_rng([seed, n_units])
+    rows = np.repeat(np.arange(n_units), PROJECTION_FAN_OUT)
+    cols = rng.integers(0, max_units, size=rows.size)
+    signs = rng.choice((-1.0, 1.0), size=rows.size) / math.sqrt(PROJECTION_FAN_OUT)
+    return sparse.csr_matrix((signs, (rows, cols)), shape=(n_units, max_units))
+
+
+def translation_manifolds(layer_fn, *, n_exemplars=24, n_translations=25, max_shift_fraction=0.5, crop_px=16,
+                          n_t=200, max_units=4096, batch_size=128, device=None, seed=0):
+    """Capacity, radius and dimension of the translation manifolds in every layer (Ligeralde et al. 2023).
+
+    The images are those of :func:`translation_invariance` with the same
+    arguments and seed: each of ``n_exemplars`` photograph crops under the
+    same ``n_translations`` shifts. In each layer, the responses to one
+    exemplar's shifted copies form its manifold (n_translations points in
+    the layer's unit space); :func:`~wavesim.train.manifolds.manifold_geometry`
+    gives the layer's mean-field capacity (kappa = 0, centre correlations
+    removed), radius and dimension. The same analysis of the raw pixels is
+    the reference: a network whose layer has a higher capacity has made the
+    exemplars more separable whatever their position.
+
+    A layer with more than ``max_units`` units (e.g. a 64 x 32 x 32 map) is
+    first reduced to ``max_units`` by a seeded sparse random projection
+    (``_layer_projector``), which keeps distances and angles to within a few
+    percent (Johnson-Lindenstrauss) and so the geometry; Cohen et al. (2020)
+    reduce large layers with random projections too.
+
+    Parameters
+    ----------
+    layer_fn : callable
+        Maps (B, 1, 32, 32) float32 images to a dict of layer name -> (B, ...)
+        activity, e.g. :meth:`~wavesim.train.models.ContrastiveNet.layer_responses`.
+        Run in eval mode under no_grad when it is, or is a method of, a module.
+    n_exemplars, n_translations, max_shift_fraction, crop_px
+        The translation set, as in :func:`translation_invariance`.
+    n_t : int
+        Gaussian vectors per manifold.
+    max_units : int
+        Largest layer size analysed without a random projection.
+    batch_size : int
+        Images per call of ``layer_fn``.
+    device : str, torch.device or None
+        See :func:`extract_features`.
+    seed : int
+        Seed of the images (as :func:`translation_invariance`), the projections and the analysis.
+
+    Returns
+    -------
+    dict
+        ``layers``: per layer name, in ``layer_fn``'s order, the geometry's
+        :meth:`~wavesim.train.manifolds.ManifoldGeometry.to_dict` (``capacity``,
+        ``capacity_stderr``, ``radius``, ``dimension``...) plus ``units`` (the
+        layer's size) and ``analysed_units`` (after any projection);
+        ``pixels``: the same for the raw pixels; ``shifts`` and ``max_shift_px``.
+    """
+    from wavesim.train.manifolds import manifold_geometry
+
+    if not callable(layer_fn):
+        raise ParameterError(f"layer_fn must be callable, got {type(layer_fn).__name__}")
+    n_exemplars, n_translations, crop_px, max_shift = _check_translation_set(
+        n_exemplars, n_translations, max_shift_fraction, crop_px)
+    n_t = _positive_int("n_t", n_t)
+    max_units = _positive_int("max_units", max_units)
+    batch_size = _positive_int("batch_size", batch_size)
+    images, _, _, shifts = _translated_exemplars(n_exemplars, n_translations, crop_px, max_shift,
+                                                 np.random.default_rng(seed))
+    projectors, chunks, units = {}, {}, {}
+    with _evaluating(layer_fn, device) as device:
+        for start in range(0, len(images), batch_size):
+            responses = layer_fn(torch.from_numpy(images[start : start + batch_size]).to(device))
+            if not isinstance(responses, dict) or not responses:
+                raise ParameterError("layer_fn must return a dict of layer name -> (B, ...) activity, "
+                                     f"got {type(responses).__name__}")
+            for name, activity in responses.items():
+                flat = activity.reshape(activity.shape[0], -1).float().cpu().numpy()
+                if name not in units:
+                    units[name] = flat.shape[1]
+                    if flat.shape[1] > max_units:
+                        projectors[name] = _layer_projector(flat.shape[1], max_units, seed)
+                if name in projectors:
+                    flat = (projectors[name].T @ flat.T).T
+                chunks.setdefault(name, []).append(np.asarray(flat, dtype=np.float64))
+    layers = {}
+    for name, parts in chunks.items():
+        features = np.concatenate(parts)
+        geometry = manifold_geometry(_exemplar_manifolds(features, n_exemplars), n_t=n_t, seed=seed)
+        layers[name] = {**geometry.to_dict(), "units": units[name], "analysed_units": features.shape[1]}
+    pixels = images.reshape(len(images), -1).astype(np.float64)
+    pixel_geometry = manifold_geometry(_exemplar_manifolds(pixels, n_exemplars), n_t=n_t, seed=seed)
+    return {"layers": layers,
+            "pixels": {**pixel_geometry.to_dict(), "units": pixels.shape[1], "analysed_units": pixels.shape[1]},
+            "shifts": shifts.tolist(), "max_shift_px": max_shift}
+
+
+def plot_translation_manifolds(by_condition, path):
+    """Save capacity, radius and dimension of the translation manifolds against layer, one line per condition.
+
+    Parameters
+    ----------
+    by_condition : mapping of str -> dict
+        Condition name -> :func:`translation_manifolds` result; all with the same layers.
+    path : str or pathlib.Path
+        Image file to write (format from the suffix, e.g. ``.png``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    from pathlib import Path
+
+    from matplotlib.figure import Figure
+
+    if not by_condition:
+        raise ParameterError("by_condition must hold at least one condition")
+    fig = Figure(figsize=(12, 3.8), layout="constrained")
+    axes = fig.subplots(1, 3)
+    quantities = (("capacity", "capacity $\\alpha_M$ (P / N)"), ("radius", "radius $R_M$ (centre norms)"),
+                  ("dimension", "dimension $D_M$"))
+    for condition, result in by_condition.items():
+        names = list(result["layers"])
+        x = np.arange(len(names))
+        for ax, (key, _) in zip(axes, quantities):
+            values = [result["layers"][name][key] for name in names]
+            errors = [result["layers"][name]["capacity_stderr"] for name in names] if key == "capacity" else None
+            ax.errorbar(x, values, yerr=errors, marker="o", capsize=3, label=condition)
+    pixels = next(iter(by_condition.values()))["pixels"]
+    for ax, (key, label) in zip(axes, quantities):
+        ax.axhline(pixels[key], color="grey", linestyle="--", label="pixels")
+        ax.set_xticks(np.arange(len(names)), names, rotation=30)
+        ax.set_xlabel("layer")
+        ax.set_ylabel(label)
+    axes[0].legend(fontsize="small")
+    fig.suptitle("Translation manifolds (mean-field theory, Chung et al. 2018)")
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    return path
 
 
 def next_frame_error(model, clips, batch_size=32, device=None):

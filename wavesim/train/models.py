@@ -387,13 +387,36 @@ class ResNet18(nn.Module):
             channels = width
         self.stages = nn.Sequential(*stages)
 
-    def forward(self, x):
-        """Return the (B, 512) features of (B, in_channels, H, W) images."""
+    def _check(self, x):
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ParameterError(
                 f"expected images of shape (B, {self.in_channels}, H, W), got {tuple(x.shape)}"
             )
+
+    def forward(self, x):
+        """Return the (B, 512) features of (B, in_channels, H, W) images."""
+        self._check(x)
         return self.stages(self.stem(x)).mean(dim=(2, 3))
+
+    def layer_responses(self, x):
+        """Every layer's activity on images ``x`` (B, in_channels, H, W), for the manifold analysis.
+
+        Returns
+        -------
+        dict of str -> torch.Tensor
+            ``"stem"`` (B, 64, H, W); ``"stage1"`` ... ``"stage4"``, each
+            stage's output after its last block's ReLU: (B, 64, H, W),
+            (B, 128, H/2, W/2), (B, 256, H/4, W/4), (B, 512, H/8, W/8);
+            ``"pooled"`` (B, 512), the features :meth:`forward` returns.
+        """
+        self._check(x)
+        responses = {"stem": self.stem(x)}
+        out = responses["stem"]
+        for index, stage in enumerate(self.stages):
+            out = stage(out)
+            responses[f"stage{index + 1}"] = out
+        responses["pooled"] = out.mean(dim=(2, 3))
+        return responses
 
 
 def resnet18(in_channels=3):
@@ -458,6 +481,20 @@ class ContrastiveNet(nn.Module):
     def features(self, x):
         """Return the backbone's (B, 512) features, the representation that is evaluated."""
         return self.backbone(self._prepare(x))
+
+    def layer_responses(self, x):
+        """Every layer's activity of the backbone on images ``x`` (as :meth:`features` takes them).
+
+        Returns
+        -------
+        dict of str -> torch.Tensor
+            The backbone's ``layer_responses`` (for the ResNet-18: ``"stem"``,
+            ``"stage1"`` ... ``"stage4"`` and ``"pooled"``, see
+            :meth:`ResNet18.layer_responses`).
+        """
+        if not hasattr(self.backbone, "layer_responses"):
+            raise ParameterError(f"the backbone {type(self.backbone).__name__} has no layer_responses method")
+        return self.backbone.layer_responses(self._prepare(x))
 
     def forward(self, x):
         """Return the (B, projection_dim) projections fed to the contrastive loss."""

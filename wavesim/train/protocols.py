@@ -15,8 +15,8 @@ differ by the constant batch size, which Adam's normalised steps ignore
 Contrastive pre-training (Ligeralde et al. 2023): a ResNet-18 with a
 512 -> 128 projector, NT-Xent at temperature 0.5 on pairs of nearby frames
 of one wave (other waves are the negatives), Adam 1e-4 with weight decay
-1e-6; then linear probes and the translation-invariance test on frozen
-features.
+1e-6; then linear probes, the translation-invariance test and the capacity of
+the translation manifolds in every layer, on frozen features.
 
 Controls, as in the papers:
 
@@ -506,19 +506,58 @@ def pretrain_contrastive(net: ContrastiveNet, batches, updates: int, settings: T
             running = []
 
 
-def contrastive_evaluation(net: ContrastiveNet, seed: int = 0, pixel_reference: bool = True) -> dict[str, Any]:
-    """Digit linear-probe accuracy and translation-invariance score of the frozen backbone's features.
+def contrastive_evaluation(net: ContrastiveNet, seed: int = 0, pixel_reference: bool = True, *,
+                           n_exemplars: int = 24, n_translations: int = 25) -> dict[str, Any]:
+    """Digit linear probe, translation test and per-layer translation manifolds of the frozen backbone.
 
     ``pixel_reference`` also scores raw pixels on the translation test (the
-    same for every network of a seed, and slow on a CPU).
+    same for every network of a seed, and slow on a CPU). ``manifolds`` is
+    :func:`~wavesim.train.evaluate.translation_manifolds` of the backbone's
+    layers (capacity, radius and dimension of the translation manifolds).
+    ``n_exemplars`` and ``n_translations`` set the translation set of both.
     """
-    from .evaluate import digits_probe, translation_invariance
+    from .evaluate import digits_probe, translation_invariance, translation_manifolds
 
     net.eval()
     features = _feature_fn(net)
     digits = digits_probe(features, seed=seed)
-    translation = translation_invariance(features, seed=seed, pixel_reference=pixel_reference)
-    return {"digits": digits, "translation": translation}
+    translation_set = dict(seed=seed, n_exemplars=n_exemplars, n_translations=n_translations)
+    translation = translation_invariance(features, pixel_reference=pixel_reference, **translation_set)
+    manifolds = translation_manifolds(net.layer_responses, **translation_set)
+    return {"digits": digits, "translation": translation, "manifolds": manifolds}
+
+
+def control_manifolds(net: ContrastiveNet, seed: int = 0, **manifold_kwargs) -> dict[str, dict[str, Any]]:
+    """Translation manifolds of the controls of a pre-trained contrastive network, per condition.
+
+    ``random_init`` is a fresh :class:`~wavesim.train.models.ContrastiveNet`
+    drawn after ``torch.manual_seed(seed)`` (as :func:`contrastive_experiment`
+    draws it); ``shuffled_entries`` and ``shuffled_filters`` are ``net``'s
+    weights shuffled with ``seed`` (:func:`~wavesim.train.models.shuffle_weights`).
+
+    Parameters
+    ----------
+    net : ContrastiveNet
+        The pre-trained network; not modified.
+    seed : int
+        Seed of the fresh weights, the shuffles and the translation set.
+    **manifold_kwargs
+        Passed to :func:`~wavesim.train.evaluate.translation_manifolds` (n_exemplars, n_translations...).
+
+    Returns
+    -------
+    dict
+        Condition name -> :func:`~wavesim.train.evaluate.translation_manifolds` result.
+    """
+    from .evaluate import translation_manifolds
+
+    device = next(net.parameters()).device
+    torch.manual_seed(seed)
+    controls = {"random_init": ContrastiveNet().to(device)}
+    for condition, scope in SHUFFLED_WEIGHTS.items():
+        controls[condition] = shuffle_weights(net, seed, scope=scope)
+    return {condition: translation_manifolds(control.layer_responses, seed=seed, **manifold_kwargs)
+            for condition, control in controls.items()}
 
 
 def _feature_fn(net: ContrastiveNet) -> Callable:
