@@ -50,23 +50,60 @@ def _assert_fits_its_launch_bounds(ptx, threads, blocks_per_sm):
     assert " 0 bytes spill stores" in result.stderr, result.stderr
 
 
-def _under_simulator(args):
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", WAVESIM_CUDA_TILE="8x1", WAVESIM_CONFORMANCE_BACKENDS="cuda")
-    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=900,
-                          cwd=Path(__file__).parent)
-
-
-def test_backend_conformance_suite_passes_on_cuda_under_the_simulator():
-    pytest.importorskip("numba.cuda")
+SIMULATOR_RUNS = {
     # Same seeds, same bits is implied there by equality with the reference at every step.
-    result = _under_simulator(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore::RuntimeWarning",
-                               "test_conformance.py", "-k", "not same_seeds"])
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout[-2000:]
+    "conformance": ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore::RuntimeWarning",
+                    "test_conformance.py", "-k", "not same_seeds"],
+    "fit_and_live": [str(SCRIPTS / "sim_vs_cpu.py")],
+}
 
 
-def test_fit_batch_and_live_waves_on_cuda_under_the_simulator_equal_cpu():
+@pytest.fixture(scope="module", autouse=True)
+def simulator_runs():
+    """The runs under Numba's CUDA simulator, started when this module starts.
+
+    Each is one single-threaded process, so on two cores they overlap each
+    other and the PTX tests instead of running one after another.
+    """
+    try:
+        import numba.cuda  # noqa: F401
+    except ImportError:
+        yield {}
+        return
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", WAVESIM_CUDA_TILE="8x1", WAVESIM_CONFORMANCE_BACKENDS="cuda",
+               NUMBA_NUM_THREADS="1")
+    runs = {}
+    for name, args in SIMULATOR_RUNS.items():
+        # Output goes to files, not pipes: nobody reads a pipe until the test waits, and a full one would block.
+        out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+        runs[name] = (subprocess.Popen([sys.executable, *args], env=env, stdout=out, stderr=err,
+                                       cwd=Path(__file__).parent), out, err)
+    yield runs
+    for process, out, err in runs.values():
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        out.close()
+        err.close()
+
+
+def _finished(runs, name):
+    """(returncode, stdout, stderr) of a simulator run, waiting for it."""
     pytest.importorskip("numba.cuda")
-    result = _under_simulator([str(SCRIPTS / "sim_vs_cpu.py")])
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.startswith("OK")
+    process, out, err = runs[name]
+    process.wait(timeout=900)
+    out.seek(0)
+    err.seek(0)
+    return process.returncode, out.read(), err.read()
+
+
+def test_backend_conformance_suite_passes_on_cuda_under_the_simulator(simulator_runs):
+    code, stdout, stderr = _finished(simulator_runs, "conformance")
+    assert code == 0, stdout[-3000:] + stderr[-2000:]
+    assert " passed" in stdout and "skipped" not in stdout, stdout[-2000:]
+
+
+def test_fit_batch_and_live_waves_on_cuda_under_the_simulator_equal_cpu(simulator_runs):
+    code, stdout, stderr = _finished(simulator_runs, "fit_and_live")
+    assert code == 0, stderr[-3000:]
+    assert stdout.startswith("OK")
