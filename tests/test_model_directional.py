@@ -216,7 +216,7 @@ def test_live_waves_stream_continuous_directional_waves_and_refuse_single_waves(
 def test_cpu_events_recorded_chunks_equal_the_dense_engines_frames(preset):
     params = MODEL.preset(preset)
     dense, events = (ws.Simulation(params, [7, 8, 9], retina=GRID, readout=PIXELS, backend=b) for b in ("cpu", "cpu-events"))
-    assert events.engine.records_frames
+    assert events.engine.records_frames()
     a = np.concatenate([c for _, c in dense.frames(50, 7)], axis=1)
     b = np.concatenate([c for _, c in events.frames(50, 7)], axis=1)
     assert np.array_equal(a, b) and a.any()

@@ -225,27 +225,28 @@ class Simulation:
                                      f"(the frame is {H} x {W} pixels).")
             if self._blur.size == 0 and getattr(self.engine, "reads_pixel_subsets", False):
                 sub = self.pixel_map.select(rows * W + cols)
+            else:
+                rows, cols = self.xp.asarray(rows), self.xp.asarray(cols)  # picked from whole frames below
         start = self.step
         period = self.readout.frame_period_s
-        shape = (1, rows.size) if sub is not None else self.frame_shape
+        shape = (1, len(rows)) if sub is not None else self.frame_shape
+        # Engines that can step and read a whole chunk per retina in one call say so, per pixel map.
+        records = getattr(self.engine, "records_frames", lambda pixel_map: False)(sub)
+        read_args = () if sub is None else (sub,)  # only CPU engines take a pixel map
         for first in range(0, n_frames, chunk_frames):
             n = min(chunk_frames, n_frames - first)
             chunk = self.xp.zeros((self.batch_size, n, *shape), dtype=np.uint8)
             targets = [start + int(math.floor((first + i) * period / self.dt_s + 1e-9)) for i in range(n)]
-            if getattr(self.engine, "records_frames", False):
-                # The engine steps and reads a whole chunk per retina in one call.
+            if records:
                 self.engine.record_frames(chunk, np.array(targets), sub)
             else:
                 for i, target in enumerate(targets):
                     self.advance(target - self.step)
-                    if sub is not None:
-                        self.engine.read_frame(chunk[:, i], sub)
-                    else:
-                        self.engine.read_frame(chunk[:, i])
+                    self.engine.read_frame(chunk[:, i], *read_args)
             if sub is not None:
                 yield first, chunk[:, :, 0]
             elif rows is not None:
-                yield first, blur_frames(chunk, self._blur, self.xp)[:, :, self.xp.asarray(rows), self.xp.asarray(cols)]
+                yield first, blur_frames(chunk, self._blur, self.xp)[:, :, rows, cols]
             else:
                 yield first, blur_frames(chunk, self._blur, self.xp)
 

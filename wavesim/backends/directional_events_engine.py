@@ -46,6 +46,7 @@ class DirectionalEventsEngine(CPUEngine):
         self.visits = np.zeros(B, np.int64)
         self._setup()
         self._pixel_of_cell = _pixel_of_cell(pixel_map, R, C)
+        self._other_map = self._other_pixel_of_cell = None
 
     def _setup(self) -> None:
         """Fill the ring with the cells that activated within its window up to step ``t``, from the state."""
@@ -68,29 +69,31 @@ class DirectionalEventsEngine(CPUEngine):
         )
         self.t += n_steps
 
-    #: :meth:`record_frames` steps and reads a whole chunk of frames per retina in one call.
-    records_frames = True
-
     def _ring_pixels(self, pixel_map):
         """The cell-to-pixel map that lets binary frames come from the ring alone, or None where they cannot."""
         if self.calcium_alpha_q30:
             return None
-        return self._pixel_of_cell if pixel_map is None else _pixel_of_cell(pixel_map, *self.dims[1:])
+        if pixel_map is None:
+            return self._pixel_of_cell
+        if self._other_map is not pixel_map:  # a pixel subset is read frame after frame: map it once
+            self._other_map, self._other_pixel_of_cell = pixel_map, _pixel_of_cell(pixel_map, *self.dims[1:])
+        return self._other_pixel_of_cell
+
+    def records_frames(self, pixel_map=None) -> bool:
+        """Whether :meth:`record_frames` can read ``pixel_map`` (binary frames, one cell per pixel)."""
+        return self._ring_pixels(pixel_map) is not None
 
     def record_frames(self, out: np.ndarray, targets: np.ndarray, pixel_map=None) -> None:
-        """Advance to each step of ``targets`` (ascending) and write that frame into ``out[:, i]`` (B, n, H, W)."""
+        """Advance to each step of ``targets`` (ascending) and write that frame into ``out[:, i]`` (B, n, H, W).
+
+        Only where :meth:`records_frames` says so: each retina runs all its steps and frames in one call.
+        """
         targets = np.ascontiguousarray(targets, dtype=np.int64)
-        pixel_of_cell = self._ring_pixels(pixel_map)
-        if pixel_of_cell is None:
-            for i, target in enumerate(targets):
-                self.advance(int(target) - self.t)
-                self.read_frame(out[:, i], pixel_map)
-            return
         t = self.tables
         self._events.record(
             self.t, targets, out, self._state_flat, *self.dims, self.inp, self.keys, self.params, self.site_flat,
             t["dr"], t["dc"], t["w"], t["table"], self.ring, self.ring_step, self.head, self.count, self.visits,
-            pixel_of_cell,
+            self._ring_pixels(pixel_map),
         )
         self.t = int(targets[-1]) if targets.size else self.t
 

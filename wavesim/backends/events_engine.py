@@ -71,11 +71,15 @@ class EventsEngine(CPUEngine):
         if n_steps > 0:
             self.record_frames(self._no_frames, np.array([self.t + n_steps]))
 
-    #: :meth:`record_frames` steps and reads a whole chunk of frames per retina in one call.
-    records_frames = True
+    def records_frames(self, pixel_map=None) -> bool:
+        """Whether :meth:`record_frames` can read ``pixel_map``: always."""
+        return True
 
     def record_frames(self, out: np.ndarray, targets: np.ndarray, pixel_map=None) -> None:
-        """Advance to each step of ``targets`` (ascending) and write that frame into ``out[:, i]`` (B, n, H, W)."""
+        """Advance to each step of ``targets`` (ascending) and write that frame into ``out[:, i]`` (B, n, H, W).
+
+        Each retina runs all its steps and frames in one call (one parallel region per chunk).
+        """
         targets = np.ascontiguousarray(targets, dtype=np.int64)
         pm = pixel_map or self.pixel_map
         t = self.tables
