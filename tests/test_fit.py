@@ -108,7 +108,13 @@ def test_two_processes_share_one_study(tmp_path, kind):
         out, _ = w.communicate(timeout=300)
         assert w.returncode == 0, out.decode()[-3000:]
     study, complete = _complete(storage)
-    assert sorted(t.number for t in complete) == list(range(n_trials))
+    assert len(complete) == n_trials
+    # Numbers run without gaps up to the last complete trial; the only others are surplus (e.g. a start both
+    # workers enqueued at the same moment, which SQLite's timing makes common).
+    trials = study.get_trials()
+    last = max(t.number for t in complete)
+    assert [t.number for t in trials[:last + 1]] == list(range(last + 1))
+    assert all(t.state == TrialState.COMPLETE or t.user_attrs.get("surplus") for t in trials[:last + 1])
     evaluated = [line for log in logs.glob("*.log") for line in log.read_text().splitlines()]
     assert len(evaluated) == n_trials  # none simulated twice, none lost
     keys = {json.dumps(t.params, sort_keys=True) for t in complete}

@@ -194,25 +194,30 @@ def _storage(storage: str | Path):
 def _rdb_storage(url: str, attempts: int = 5):
     """Optuna's RDB storage at ``url``; workers that create a new database at the same moment retry.
 
-    Two processes that find the database empty both write its schema
-    version and one of them fails (a unique-key error); a moment later the
-    schema is there and loading it succeeds. SQLite waits up to a minute for
-    another writer's lock instead of failing at once.
+    Two processes that find the database empty both write its schema and
+    one of them fails (a unique-key error, or a table that already exists);
+    a moment later the schema is there and loading it succeeds. SQLite
+    waits up to a minute for another writer's lock instead of failing at once.
     """
     import optuna
     import sqlalchemy.exc
+
+    def unopenable(exc):
+        return ParameterError(f"--storage {url}: cannot open the database ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0]}).")
 
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     for attempt in range(attempts):
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
-        except sqlalchemy.exc.IntegrityError:
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError) as exc:
+            # A schema race shows as a unique-key error or "table ... already exists"; an unopenable database
+            # fails every attempt the same way.
             if attempt == attempts - 1:
-                raise
+                raise unopenable(exc) from None
             time.sleep(0.2 * (attempt + 1))
-        except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.OperationalError, ImportError) as exc:
-            raise ParameterError(f"--storage {url}: cannot open the database ({type(exc).__name__}: "
-                                 f"{str(exc).splitlines()[0]}).") from None
+        except (sqlalchemy.exc.ArgumentError, ImportError) as exc:
+            raise unopenable(exc) from None
 
 
 def open_study(storage: str | Path, study_name: str, config: Mapping[str, Any], sampler):
