@@ -3,7 +3,9 @@
 Usage: python fit_worker.py STORAGE N_TRIALS LOG_DIR [BATCH_SIZE [WORKERS]]
 
 Every candidate this process simulates is appended to LOG_DIR/<pid>.log,
-so the test can check that no trial was simulated twice. With WORKERS, the
+so the test can check that no trial was simulated twice. With the
+environment variable FIT_WORKER_HANG set, the process logs its first batch
+and then waits to be killed. With WORKERS, the
 process compiles the simulation first and then waits until WORKERS workers
 are ready, so that start-up time cannot let one worker take every trial.
 """
@@ -45,6 +47,8 @@ def main() -> int:
         with open(log_dir / f"{os.getpid()}.log", "a") as log:
             for c in candidates:
                 log.write(json.dumps({k: getattr(c, k) for k in quick_ranges()}) + "\n")
+        if os.environ.get("FIT_WORKER_HANG"):  # stand still mid-batch until the test kills this process
+            time.sleep(600)
         return evaluate(candidates)
 
     objective.evaluate = logged

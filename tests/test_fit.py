@@ -145,6 +145,66 @@ def test_killed_fit_resumes(tmp_path):
     assert complete[0].user_attrs["distance_sem"] == 0.0 and set(complete[0].user_attrs["terms"]) >= {"iwi", "ci"}
 
 
+def test_killed_workers_trials_are_retried(tmp_path):
+    """A worker killed mid-batch: the next process fails its two trials and evaluates their parameters again."""
+    storage, logs = tmp_path / "study.journal", tmp_path / "logs"
+    logs.mkdir()
+    env = dict(os.environ, NUMBA_NUM_THREADS="1", FIT_WORKER_HANG="1")
+    worker = subprocess.Popen([sys.executable, str(TESTS / "fit_worker.py"), str(storage), "4", str(logs), "2"],
+                              env=env, cwd=TESTS, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = logs / f"{worker.pid}.log"
+    deadline = time.monotonic() + 120
+    while not (log.exists() and len(log.read_text().splitlines()) == 2):
+        assert worker.poll() is None and time.monotonic() < deadline, worker.communicate()[0].decode()[-3000:]
+        time.sleep(0.1)
+    worker.kill()
+    worker.wait()
+    killed = [t for t in _complete(storage)[0].get_trials() if t.state == TrialState.RUNNING]
+    assert [t.number for t in killed] == [0, 1] and killed[0].user_attrs["start"]
+    run_search(quick_objective(), quick_ranges(), fast_params(spont_rate_hz=0.0), storage, "shared", 4,
+               batch_size=2, sampler_seed=0, progress=False)
+    study, complete = _complete(storage)
+    assert len(complete) == 4 and [study.trials[t.number].state for t in killed] == [TrialState.FAIL] * 2
+    retries = {t.user_attrs["retry_of"]: t for t in complete if "retry_of" in t.user_attrs}
+    assert sorted(retries) == [0, 1]
+    assert all(retries[t.number].params == t.params for t in killed)
+    assert retries[0].user_attrs["start"] and not retries[1].user_attrs.get("start")  # the start is kept
+
+
+def test_heartbeat_decides_when_another_machines_trial_is_stale(tmp_path):
+    storage = tmp_path / "study.journal"
+    run_search(quick_objective(), quick_ranges(), fast_params(spont_rate_hz=0.0), storage, "shared", 1,
+               sampler_seed=0, progress=False)
+    study = optuna.load_study(study_name="shared", storage=fit_module._storage(storage))
+    remote = study.ask({k: optuna.distributions.FloatDistribution(*v) for k, v in quick_ranges().items()})
+    remote.set_user_attr("worker", "another-host:1234")
+    remote.set_user_attr(fit_module.HEARTBEAT_ATTR, time.time() - 30)
+    assert fit_module.fail_stale_trials(study, 60.0) == 0  # beat 30 s ago: alive
+    remote.set_user_attr(fit_module.HEARTBEAT_ATTR, time.time() - 90)
+    assert fit_module.fail_stale_trials(study, 60.0) == 1
+    retry = [t for t in study.get_trials() if t.state == TrialState.WAITING]
+    assert len(retry) == 1 and retry[0].user_attrs["retry_of"] == remote.number
+    assert retry[0].system_attrs["fixed_params"] == remote.params  # enqueued: evaluated by the next ask
+
+
+def test_a_long_evaluation_keeps_beating(tmp_path):
+    objective = quick_objective()
+    evaluate = objective.evaluate
+
+    def slow(candidates):
+        time.sleep(0.5)
+        return evaluate(candidates)
+
+    objective.evaluate = slow
+    run_search(objective, quick_ranges(), fast_params(spont_rate_hz=0.0), tmp_path / "study.journal", "shared", 1,
+               sampler_seed=0, heartbeat_interval_s=0.05, progress=False)
+    trial = _complete(tmp_path / "study.journal")[1][0]
+    assert trial.user_attrs[fit_module.HEARTBEAT_ATTR] - trial.datetime_start.timestamp() > 0.4
+    with pytest.raises(ParameterError, match="heartbeat_interval_s"):
+        run_search(objective, quick_ranges(), fast_params(), tmp_path / "other.journal", "shared", 1,
+                   heartbeat_interval_s=60.0, stale_after_s=30.0, progress=False)
+
+
 def test_two_resuming_processes_both_fail_an_orphan_without_error(tmp_path):
     """Both see the dead worker's trial running; the second to fail it finds it already failed."""
     storage = tmp_path / "study.journal"

@@ -73,7 +73,8 @@ def _run_fit(args) -> int:
                                     um_per_pixel=args.um_per_pixel, frame_period_s=args.frame_period_s,
                                     warmup_s=args.warmup_s, duration_s=args.duration_s, backend=args.backend)
     batch = args.batch_size if args.batch_size is not None else (8 if simulation.backend == "cuda" else 2)
-    result = fit(args.recording, args.out, storage=args.storage, study_name=args.study_name, base=base,
+    result = fit(args.recording, args.out, hold_out=args.hold_out or (), storage=args.storage,
+                 study_name=args.study_name, base=base,
                  base_name=base_name, fitted=fitted, ranges=_parse_ranges(args.range), n_trials=args.trials,
                  batch_size=batch, sampler=args.sampler, sampler_seed=args.sampler_seed,
                  objective_settings=settings, simulation=simulation,
@@ -92,10 +93,27 @@ def _run_fit(args) -> int:
     for name, value in r["fitted_parameters"].items():
         low, high = near["ranges"][name]
         print(f"  {name:<10} {value:<7.4g} {getattr(base, name):<7g} {low:.4g} - {high:.4g}")
+    _print_recordings(r)
     timing = r["study_time"]
     print(f"study: {timing['busy_time_s']:.0f} s busy over {len(timing['workers'])} process(es)")
-    print(f"wrote {Path(args.out) / 'best_params.toml'}, report.json, comparison.png")
+    figures = "comparison.png" + (", distances.png" if r["recordings"] or r["held_out"] else "")
+    print(f"wrote {Path(args.out) / 'best_params.toml'}, report.json, {figures}")
     return 0
+
+
+def _print_recordings(report) -> None:
+    """Each pooled and each held-out recording's distance to the preset and to the fit."""
+    held = report["held_out"]
+    groups = [("fitted", report["recordings"]), ("held out", held and held["recordings"])]
+    if not any(parts for _, parts in groups):
+        return
+    print(f"{'recording':<34} {'group':<9} {'preset':>8} {'fitted':>8}")
+    for group, parts in groups:
+        for name, part in (parts or {}).items():
+            print(f"{name:<34} {group:<9} {part['preset']['distance']:>8.4f} {part['fitted']['distance']:>8.4f}")
+    if held:
+        print(f"held out, pooled: preset {held['preset']['distance']:.4f} +- {held['preset']['distance_sem']:.4f}, "
+              f"fitted {held['fitted']['distance']:.4f} +- {held['fitted']['distance_sem']:.4f}")
 
 
 def register(subparsers) -> None:
@@ -112,7 +130,12 @@ def register(subparsers) -> None:
                     "recording's electrode positions, match the recording's statistics (Optuna study; resumable, "
                     "shareable by several processes).",
     )
-    p.add_argument("recording", help="MEA recording (.h5, or .nwb with pynwb)")
+    p.add_argument("recording", nargs="+",
+                   help="MEA recording(s) (.h5, or .nwb with pynwb); several are fitted with one parameter set, "
+                        "each through its own electrode layout, and their distances pooled")
+    p.add_argument("--hold-out", nargs="+", default=None, metavar="RECORDING",
+                   help="recordings left out of the fit and scored afterwards with the fitted and the start's "
+                        "parameters (the report's held_out)")
     p.add_argument("--out", required=True, help="output folder: best_params.toml, report.json, comparison.png")
     p.add_argument("--storage", default=None,
                    help="journal file or database URL of the study (default OUT/study.journal); "

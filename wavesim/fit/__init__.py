@@ -14,33 +14,39 @@ from .objective import (
     FitStatistics,
     Objective,
     ObjectiveSettings,
+    PooledObjective,
     SimulationSettings,
     UnfittableRecordingError,
     VirtualArray,
+    simulate_arrays,
 )
-from .plot import plot_comparison
-from .report import FitResult, near_best_spread, study_timing, summarize_study, write_outputs
+from .plot import plot_comparison, plot_recording_distances
+from .report import FitResult, held_out_scores, near_best_spread, study_timing, summarize_study, write_outputs
 from .search import DEFAULT_FITTED, SAMPLERS, fail_stale_trials, fit, open_study, parameter_ranges, run_search
 
 __all__ = [
     "DEFAULT_FITTED",
-    "SAMPLERS",
-    "TERM_NAMES",
     "Evaluation",
     "FitResult",
     "FitStatistics",
     "Objective",
     "ObjectiveSettings",
+    "PooledObjective",
+    "SAMPLERS",
     "SimulationSettings",
+    "TERM_NAMES",
     "UnfittableRecordingError",
     "VirtualArray",
     "fail_stale_trials",
     "fit",
+    "held_out_scores",
     "near_best_spread",
     "open_study",
     "parameter_ranges",
     "plot_comparison",
+    "plot_recording_distances",
     "run_search",
+    "simulate_arrays",
     "study_timing",
     "summarize_study",
     "write_outputs",

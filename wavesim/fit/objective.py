@@ -327,7 +327,10 @@ class Evaluation:
     terms : dict of str to float
         Mean over retinas of each term.
     statistics : list of FitStatistics
-        One per retina.
+        One per retina (and per recording, for a pooled objective).
+    recordings : dict of str to Evaluation
+        A pooled objective's evaluation of each recording, by recording
+        name; empty for one recording.
     """
 
     distance: float
@@ -335,6 +338,7 @@ class Evaluation:
     retina_distances: list[float]
     terms: dict[str, float]
     statistics: list[FitStatistics]
+    recordings: dict[str, "Evaluation"] = dataclasses.field(default_factory=dict)
 
 
 class VirtualArray:
@@ -373,7 +377,10 @@ class VirtualArray:
         row = np.rint((self.positions_um[:, 1] + shift[1]) / s.um_per_pixel - 0.5).astype(np.int64)
         pixels, electrode_pixel = np.unique(row * width_px + col, return_inverse=True)
         self._electrode_pixel = electrode_pixel.ravel()
-        self._pixel_rows, self._pixel_cols = np.divmod(pixels, width_px)
+        #: the pixels the electrodes read, as row * width_px + col, sorted
+        self.pixel_codes = pixels
+        self._width_px = width_px
+        self.n_frames = max(1, int(round(self.duration_s / s.frame_period_s)))
 
     @property
     def retina_seeds(self) -> list[int]:
@@ -386,16 +393,11 @@ class VirtualArray:
         All candidates and retinas run in one :class:`Simulation` batch, one
         parameter set per batch element; only the electrode pixels leave the device.
         """
-        s = self.simulation
-        params = [p for p in candidates for _ in range(s.n_retinas)]
-        sim = Simulation(params, self.retina_seeds * len(candidates), retina=self.retina,
-                         readout=self.readout, backend=s.backend)
-        warm_up(sim, sim.steps_for(s.warmup_s), default_warm_cache(self.warm_cache))
-        n_frames = max(1, int(round(self.duration_s / s.frame_period_s)))
-        out = np.empty((len(params), n_frames, self._pixel_rows.size), dtype=np.uint8)
-        for first, chunk in sim.frames(n_frames, chunk_frames=256, pixels=(self._pixel_rows, self._pixel_cols)):
-            out[:, first:first + chunk.shape[1]] = sim.to_host(chunk)
-        return out
+        return simulate_arrays([self], candidates)[0]
+
+    def _retina_key(self) -> tuple:
+        """What decides the simulated movies: arrays with equal keys see the same retinas."""
+        return (self.retina.width_um, self.retina.height_um, self.readout, self.simulation, self.warm_cache)
 
     def recording(self, electrode_frames: np.ndarray, retina_index: int) -> MEARecording:
         """Virtual spike trains of one retina from its electrode pixels, (n_frames, n_pixels).
@@ -415,6 +417,49 @@ class VirtualArray:
         """Virtual recordings of one parameter set, one per retina (e.g. a synthetic ground truth)."""
         frames = self.simulate([params])
         return [self.recording(frames[r], r) for r in range(self.simulation.n_retinas)]
+
+
+def simulate_arrays(arrays: Sequence[VirtualArray], candidates: Sequence) -> list[np.ndarray]:
+    """Activity at each array's electrode pixels, simulating each distinct retina once.
+
+    Arrays on retinas of one size with the same settings (e.g. recordings of
+    one MEA type, whose layouts differ only by the channels kept) share one
+    batch: it reads the union of their pixels for the longest of their
+    durations, and each array takes its own pixels and frames. The movies
+    are those each array would simulate alone (the same seeds; a shorter
+    movie is the start of a longer one).
+
+    Parameters
+    ----------
+    arrays : sequence of VirtualArray
+    candidates : sequence of parameter sets of one registered model
+
+    Returns
+    -------
+    list of ndarray
+        Per array, (k * n_retinas, n_frames, n_pixels) uint8, as :meth:`VirtualArray.simulate`.
+    """
+    groups: dict[tuple, list[int]] = {}
+    for index, array in enumerate(arrays):
+        groups.setdefault(array._retina_key(), []).append(index)
+    out: list[np.ndarray] = [np.empty(0)] * len(arrays)
+    for members in groups.values():
+        first = arrays[members[0]]
+        s = first.simulation
+        codes = np.unique(np.concatenate([arrays[m].pixel_codes for m in members]))
+        rows, cols = np.divmod(codes, first._width_px)
+        n_frames = max(arrays[m].n_frames for m in members)
+        params = [p for p in candidates for _ in range(s.n_retinas)]
+        sim = Simulation(params, first.retina_seeds * len(candidates), retina=first.retina,
+                         readout=first.readout, backend=s.backend)
+        warm_up(sim, sim.steps_for(s.warmup_s), default_warm_cache(first.warm_cache))
+        frames = np.empty((len(params), n_frames, codes.size), dtype=np.uint8)
+        for start, chunk in sim.frames(n_frames, chunk_frames=256, pixels=(rows, cols)):
+            frames[:, start:start + chunk.shape[1]] = sim.to_host(chunk)
+        for m in members:
+            columns = np.searchsorted(codes, arrays[m].pixel_codes)
+            out[m] = frames[:, :arrays[m].n_frames, columns]
+    return out
 
 
 class Objective:
@@ -454,6 +499,20 @@ class Objective:
         self.array = VirtualArray(recording.positions_um, self.simulation.duration_s or recording.duration_s,
                                   self.simulation, self.analysis.activity_threshold, warm_cache=warm_cache)
 
+    @property
+    def name(self) -> str:
+        """The recording's name."""
+        return self.recording.name
+
+    @property
+    def label(self) -> str:
+        """The recording's file (or name), for reports."""
+        return str(self.recording.source or self.recording.name)
+
+    def recorded_statistics(self) -> dict[str, Any]:
+        """The recording's statistics, JSON-ready."""
+        return FitStatistics.to_dict(self.recorded)
+
     def describe(self) -> dict[str, Any]:
         """Everything that defines the objective (stored with a study so that all workers agree)."""
         return {
@@ -478,18 +537,102 @@ class Objective:
         list of Evaluation
             One per candidate, in order.
         """
-        n = self.simulation.n_retinas
         frames = self.array.simulate(candidates)
+        return [self.score(frames, c) for c in range(len(candidates))]
+
+    def score(self, frames: np.ndarray, candidate: int) -> Evaluation:
+        """The evaluation of candidate ``candidate`` from the electrode frames of a batch (:meth:`VirtualArray.simulate`)."""
+        n = self.simulation.n_retinas
+        stats = [fit_statistics(self.array.recording(frames[candidate * n + r], r), self.analysis,
+                                self.settings.min_channel_rate_hz) for r in range(n)]
+        terms = [term_distances(st, self.recorded, self.settings) for st in stats]
+        distances = [total_distance(t, self.settings.weights) for t in terms]
+        return Evaluation(float(np.mean(distances)), _sem(distances), distances, _mean_terms(terms), stats)
+
+
+def _sem(values: Sequence[float]) -> float:
+    """Standard error of the mean (0 for one value)."""
+    return float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else 0.0
+
+
+def _mean_terms(terms: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Mean of each term over the dicts that define it; nan where none does."""
+    return {k: float(np.nanmean([t[k] for t in terms])) if any(math.isfinite(t[k]) for t in terms) else math.nan
+            for k in TERM_NAMES}
+
+
+class PooledObjective:
+    """One parameter set against several recordings, each seen through its own electrode layout.
+
+    Each recording is compared with the simulation as by :class:`Objective`;
+    the pooled distance of a retina is the mean over the recordings of that
+    retina's distances (every recording counts equally, however long), and
+    the candidate's distance is the mean over the retinas, with its standard
+    error over the retinas. The same retina seeds serve every recording;
+    recordings whose layouts need a retina of the same size share one
+    simulation (:func:`simulate_arrays`).
+
+    Parameters
+    ----------
+    recordings : sequence of MEARecording
+        At least one; their names must differ.
+    settings, simulation, analysis, warm_cache
+        As for :class:`Objective`, the same for every recording.
+
+    Raises
+    ------
+    ParameterError
+        For no recordings, or two with one name.
+    UnfittableRecordingError
+        If a recording holds too few waves (the error names it).
+    """
+
+    def __init__(self, recordings: Sequence[MEARecording], settings: ObjectiveSettings | None = None,
+                 simulation: SimulationSettings | None = None, analysis: AnalysisParams | None = None,
+                 warm_cache: bool = True):
+        recordings = list(recordings)
+        if not recordings:
+            raise ParameterError("a pooled objective needs at least one recording.")
+        names = [r.name for r in recordings]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ParameterError(f"recording(s) {repeated} given more than once; pool each recording once.")
+        self.settings = settings or ObjectiveSettings()
+        self.simulation = simulation or SimulationSettings()
+        self.analysis = analysis or AnalysisParams()
+        self.objectives = [Objective(r, self.settings, self.simulation, self.analysis, warm_cache)
+                           for r in recordings]
+
+    @property
+    def recordings(self) -> list[MEARecording]:
+        return [o.recording for o in self.objectives]
+
+    @property
+    def name(self) -> str:
+        return f"{len(self.objectives)} recordings"
+
+    @property
+    def label(self) -> str:
+        """The recordings' names, for reports."""
+        return f"{self.name}: " + ", ".join(o.name for o in self.objectives)
+
+    def recorded_statistics(self) -> dict[str, Any]:
+        """Mean over the recordings of each recorded statistic (and of the CI per distance bin)."""
+        return mean_statistics([o.recorded for o in self.objectives])
+
+    def describe(self) -> dict[str, Any]:
+        return {"pooled": [o.describe() for o in self.objectives]}
+
+    def evaluate(self, candidates: Sequence) -> list[Evaluation]:
+        """Simulate the candidates (one batch per distinct retina) and score each against every recording."""
+        frames = simulate_arrays([o.array for o in self.objectives], candidates)
         results = []
         for c in range(len(candidates)):
-            stats = [fit_statistics(self.array.recording(frames[c * n + r], r), self.analysis,
-                                    self.settings.min_channel_rate_hz) for r in range(n)]
-            terms = [term_distances(st, self.recorded, self.settings) for st in stats]
-            distances = [total_distance(t, self.settings.weights) for t in terms]
-            sem = float(np.std(distances, ddof=1) / math.sqrt(n)) if n > 1 else 0.0
-            mean_terms = {k: float(np.nanmean([t[k] for t in terms])) if any(math.isfinite(t[k]) for t in terms)
-                          else math.nan for k in TERM_NAMES}
-            results.append(Evaluation(float(np.mean(distances)), sem, distances, mean_terms, stats))
+            parts = {o.name: o.score(f, c) for o, f in zip(self.objectives, frames)}
+            distances = [float(d) for d in np.mean([p.retina_distances for p in parts.values()], axis=0)]
+            terms = _mean_terms([p.terms for p in parts.values()])
+            stats = [st for p in parts.values() for st in p.statistics]
+            results.append(Evaluation(float(np.mean(distances)), _sem(distances), distances, terms, stats, parts))
         return results
 
 

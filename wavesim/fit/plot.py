@@ -58,3 +58,39 @@ def plot_comparison(report: Mapping[str, Any], path: str | Path) -> None:
                  f"{report['n_trials_complete']} trials)\n{fitted}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+
+
+def plot_recording_distances(report: Mapping[str, Any], path: str | Path) -> None:
+    """Each recording's distance to the preset and to the fitted parameters, fitted and held-out recordings apart.
+
+    Parameters
+    ----------
+    report : mapping
+        ``report.json`` of a pooled fit or of a fit with held-out recordings.
+    path : path
+        The PNG to write.
+    """
+    from matplotlib.figure import Figure
+
+    rows = []  # (name, group, preset distance, fitted distance)
+    for group, parts in (("fitted", report.get("recordings")), ("held out", (report.get("held_out") or {})
+                                                                .get("recordings"))):
+        for name, part in (parts or {}).items():
+            rows.append((name, group, part["preset"]["distance"], part["fitted"]["distance"]))
+    fig = Figure(figsize=(max(6.0, 0.55 * len(rows) + 2), 4.2))
+    ax = fig.subplots()
+    x = np.arange(len(rows))
+    for offset, index, label, colour in ((-0.2, 2, "preset", "tab:orange"), (0.2, 3, "fitted", "tab:blue")):
+        heights = [r[index] if r[index] is not None else np.nan for r in rows]
+        ax.bar(x + offset, heights, width=0.4, color=colour, label=label)
+    ax.set_xticks(x, [f"{r[0]}\n({r[1]})" for r in rows], rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("distance (lower is closer)")
+    held = report.get("held_out")
+    pooled = f"pooled over fitted recordings: preset {report['preset_distance']:.3f}, fitted {report['best_distance']:.3f}"
+    if held:
+        pooled += (f"; held out: preset {held['preset']['distance']:.3f}, "
+                   f"fitted {held['fitted']['distance']:.3f}")
+    ax.set_title(pooled, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)

@@ -17,10 +17,10 @@ from typing import Any, Mapping
 
 from ..errors import ParameterError
 from ..models import write_params_file
-from .objective import FitStatistics, Objective, mean_statistics
+from .objective import Evaluation, Objective, mean_statistics
 
-__all__ = ["FitResult", "near_best_spread", "params_file_comment", "start_note", "study_timing", "summarize_study",
-           "write_outputs"]
+__all__ = ["FitResult", "held_out_scores", "near_best_spread", "params_file_comment", "recording_attrs", "start_note",
+           "study_timing", "summarize_study", "write_outputs"]
 
 
 @dataclasses.dataclass
@@ -108,6 +108,49 @@ def near_best_spread(trials, best, n_sem: float = 2.0) -> dict[str, Any]:
     return {"n_sem": n_sem, "sem": sem, "threshold": threshold, "n_trials": len(near), "ranges": ranges}
 
 
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def recording_attrs(evaluation: Evaluation) -> dict[str, dict[str, Any]]:
+    """Per recording of a pooled evaluation: distance, standard error, terms and mean statistics (JSON-ready)."""
+    return {name: {"distance": _finite_or_none(part.distance), "distance_sem": part.distance_sem,
+                   "terms": {k: _finite_or_none(v) for k, v in part.terms.items()},
+                   "statistics": mean_statistics(part.statistics)}
+            for name, part in evaluation.recordings.items()}
+
+
+def held_out_scores(objective, fitted_params, base) -> dict[str, Any]:
+    """The fitted and the base parameters scored on recordings the fit left out.
+
+    Parameters
+    ----------
+    objective : PooledObjective
+        Of the held-out recordings, with the fit's settings.
+    fitted_params, base : parameters of one registered model
+
+    Returns
+    -------
+    dict
+        ``fitted`` and ``preset``: the pooled distance and its standard
+        error; ``recordings``: per held-out recording, its recorded
+        statistics and each parameter set's distance, terms and statistics.
+    """
+    fitted, preset = objective.evaluate([fitted_params, base])
+    parts = {"fitted": recording_attrs(fitted), "preset": recording_attrs(preset)}
+    return _json_ready({
+        "fitted": {"distance": fitted.distance, "distance_sem": fitted.distance_sem},
+        "preset": {"distance": preset.distance, "distance_sem": preset.distance_sem},
+        "recordings": {o.name: {"recorded": o.recorded_statistics(), "fitted": parts["fitted"][o.name],
+                                "preset": parts["preset"][o.name]} for o in objective.objectives},
+    })
+
+
+def _json_ready(value):
+    """``value`` as JSON reads it back: numpy numbers as floats, nan as None."""
+    return json.loads(json.dumps(value, default=float).replace("NaN", "null"))
+
+
 def _start_summary(complete, start_values: Mapping[str, float], clipped: Mapping[str, list[float]],
                    best) -> dict[str, Any]:
     """The start trial's part of the report (``trial`` and ``distance`` None where it is not complete)."""
@@ -146,17 +189,19 @@ def summarize_study(study, objective: Objective, base, base_name: str,
     best = min(complete, key=lambda t: (t.value, t.number))
     best_params = dataclasses.replace(base, **best.params)
     start = _start_summary(complete, *start_point(base, ranges), best)
-    recorded = FitStatistics.to_dict(objective.recorded)
+    recorded = objective.recorded_statistics()
     if start["trial"] is not None and not start["clipped"]:
         start_trial = next(t for t in complete if t.number == start["trial"])
         preset_distance, preset_sem = start_trial.value, start_trial.user_attrs.get("distance_sem")
         preset_terms, preset_stats = start_trial.user_attrs.get("terms"), start_trial.user_attrs.get("statistics")
+        preset_parts = start_trial.user_attrs.get("recordings")
     else:
         preset_eval = objective.evaluate([base])[0]
         preset_distance, preset_sem = preset_eval.distance, preset_eval.distance_sem
         preset_terms, preset_stats = preset_eval.terms, mean_statistics(preset_eval.statistics)
+        preset_parts = recording_attrs(preset_eval)
     report = {
-        "recording": str(objective.recording.source or objective.recording.name),
+        "recording": objective.label,
         "base_preset": base_name,
         "fitted_parameters": {k: best_params.to_dict()[k] for k in ranges},
         "near_best": near_best_spread(complete, best),
@@ -181,7 +226,14 @@ def summarize_study(study, objective: Objective, base, base_name: str,
         "process_wall_time_s": process_wall_time_s,
         "study_name": study.study_name,
     }
-    report = json.loads(json.dumps(report, default=float).replace("NaN", "null"))
+    if isinstance(objective, Objective):
+        report["recordings"] = None
+    else:
+        fitted_parts = best.user_attrs["recordings"]
+        report["recordings"] = {o.name: {"recorded": o.recorded_statistics(), "fitted": fitted_parts[o.name],
+                                         "preset": preset_parts[o.name]} for o in objective.objectives}
+    report["held_out"] = None  # fit() scores held-out recordings, if any
+    report = _json_ready(report)
     return FitResult(best_params, best.value, best.user_attrs.get("distance_sem", math.nan),
                      best.user_attrs.get("terms", {}), recorded, report["statistics"]["preset"],
                      report["statistics"]["fitted"], report)
@@ -222,8 +274,9 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def write_outputs(result: FitResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``best_params.toml``, ``report.json`` and ``comparison.png`` into ``out_dir``."""
-    from .plot import plot_comparison
+    """Write ``best_params.toml``, ``report.json``, ``comparison.png`` and, for a pooled fit or one with
+    held-out recordings, ``distances.png`` (each recording's distance) into ``out_dir``."""
+    from .plot import plot_comparison, plot_recording_distances
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -233,4 +286,7 @@ def write_outputs(result: FitResult, out_dir: str | Path) -> dict[str, Path]:
     write_params_file(paths["params"], result.best_params, r["base_preset"], params_file_comment(r))
     _atomic_write(paths["report"], json.dumps(r, indent=2) + "\n")
     plot_comparison(r, paths["figure"])
+    if r.get("recordings") or r.get("held_out"):
+        paths["distances"] = out_dir / "distances.png"
+        plot_recording_distances(r, paths["distances"])
     return paths

@@ -17,9 +17,14 @@ tells their distances. The trial budget is over the whole study: a trial
 whose number puts it past the budget (counting the live trials before it) is
 marked failed with the user attribute ``surplus`` and never simulated, so
 processes sharing a study stop at exactly ``n_trials`` complete trials.
-Trials left running by a dead process on this machine (or, on another
-machine, started more than ``stale_after_s`` ago) are failed, so a killed fit
-resumes where it was.
+A process beats a heartbeat into each trial it evaluates (the user
+attribute ``heartbeat_unix_s``, renewed every ``heartbeat_interval_s``).
+A trial left running by a dead process is failed and retried: on this
+machine when its process is gone, on another machine when its heartbeat is
+older than ``stale_after_s`` (so the machines' clocks must roughly agree).
+Its parameters are enqueued again with the user attribute ``retry_of``, and
+the next batch of any process evaluates them, so a killed worker loses no
+candidate and a killed fit resumes where it was.
 
 The study's first trial is the starting point (the preset or the parameter
 file, clipped into the search ranges): it is enqueued with the user
@@ -38,6 +43,7 @@ import json
 import math
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -45,8 +51,8 @@ from typing import Any, Mapping
 from ..errors import ParameterError
 from ..models import get_model, model_of
 from ..io.recordings import load_recording
-from .objective import Objective, ObjectiveSettings, SimulationSettings, mean_statistics
-from .report import FitResult, summarize_study, write_outputs
+from .objective import Objective, ObjectiveSettings, PooledObjective, SimulationSettings, mean_statistics
+from .report import FitResult, held_out_scores, recording_attrs, summarize_study, write_outputs
 
 __all__ = ["DEFAULT_FITTED", "SAMPLERS", "fail_stale_trials", "fit", "open_study", "parameter_ranges", "run_search",
            "start_point"]
@@ -57,6 +63,12 @@ SAMPLERS = ("tpe", "cmaes")
 _CONFIG_ATTR = "wavesim_fit_config"
 #: User attribute marking the trial that evaluates the starting point.
 START_ATTR = "start"
+#: User attribute: when the process evaluating a trial last showed it was alive (Unix time, s).
+HEARTBEAT_ATTR = "heartbeat_unix_s"
+#: User attribute of a retried trial: the number of the stale trial it repeats.
+RETRY_ATTR = "retry_of"
+#: How often a process whose budget is taken looks whether the trials of others finished or died (s).
+_POLL_S = 1.0
 
 
 def parameter_ranges(names, ranges: Mapping[str, tuple[float, float]] | None = None,
@@ -259,19 +271,37 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _is_stale(trial, host: str, me: str, now_s: float, stale_after_s: float) -> bool:
+    """Whether a running trial's process is dead: by its pid on this machine, else by its heartbeat's age."""
+    worker = trial.user_attrs.get("worker", "")
+    if worker == me:
+        return False
+    w_host, _, w_pid = worker.rpartition(":")
+    if w_host == host and w_pid.isdigit():
+        return not _pid_alive(int(w_pid))
+    beat = trial.user_attrs.get(HEARTBEAT_ATTR)
+    if beat is None:  # asked but not yet claimed, or by a process without heartbeats: its start time counts
+        beat = trial.datetime_start.timestamp() if trial.datetime_start else 0.0
+    return now_s - float(beat) > stale_after_s
+
+
 def fail_stale_trials(study, stale_after_s: float) -> int:
-    """Fail trials left running by dead workers; return how many this call failed.
+    """Fail the trials left running by dead workers and enqueue their parameters again; return how many.
 
     A trial of this machine is stale when its process is gone; one of
-    another machine when it started more than ``stale_after_s`` ago. A
-    stale trial keeps its ``worker`` user attribute and, unlike a surplus
-    trial, has no ``surplus`` one.
+    another machine when its heartbeat (or, without one, its start) is more
+    than ``stale_after_s`` old. A stale trial keeps its ``worker`` user
+    attribute and, unlike a surplus trial, has no ``surplus`` one. Its retry
+    carries ``retry_of`` (and ``start`` if it was the start), and only the
+    process whose call failed the trial enqueues it, so each stale trial is
+    retried once.
 
     Parameters
     ----------
     study : optuna.Study
     stale_after_s : float (s)
-        Age after which a running trial of another machine counts as abandoned.
+        Age of the last heartbeat after which a running trial of another
+        machine counts as abandoned.
 
     Returns
     -------
@@ -282,27 +312,61 @@ def fail_stale_trials(study, stale_after_s: float) -> int:
     from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
-    host, me = socket.gethostname(), _worker_id()
+    host, me, now_s = socket.gethostname(), _worker_id(), time.time()
     failed = 0
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = t.user_attrs.get("worker", "")
-        if worker == me:
+        if not _is_stale(t, host, me, now_s, stale_after_s):
             continue
-        w_host, _, w_pid = worker.rpartition(":")
-        if w_host == host and w_pid.isdigit():
-            stale = not _pid_alive(int(w_pid))
-        else:
-            started = t.datetime_start.timestamp() if t.datetime_start else 0.0
-            stale = time.time() - started > stale_after_s
-        if stale:
-            # tell reads the trial afresh: ValueError if another process already finished it,
-            # UpdateFinishedTrialError if it did so between that read and the write
-            try:
-                study.tell(t.number, state=TrialState.FAIL)
-            except (ValueError, UpdateFinishedTrialError):
-                continue
-            failed += 1
+        # tell reads the trial afresh: ValueError if another process already finished it,
+        # UpdateFinishedTrialError if it did so between that read and the write
+        try:
+            study.tell(t.number, state=TrialState.FAIL)
+        except (ValueError, UpdateFinishedTrialError):
+            continue
+        failed += 1
+        if t.params:
+            attrs = {RETRY_ATTR: t.number, **({START_ATTR: True} if t.user_attrs.get(START_ATTR) else {})}
+            study.enqueue_trial(dict(t.params), user_attrs=attrs)
     return failed
+
+
+class _Heartbeat:
+    """Renews the heartbeat of the trials this process evaluates, from a background thread."""
+
+    def __init__(self, interval_s: float):
+        self.interval_s = interval_s
+        self._trials: list = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wavesim-fit-heartbeat", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def beat(self, trials) -> None:
+        """Beat now for ``trials`` and keep beating for them until the next call."""
+        with self._lock:
+            self._trials = list(trials)
+            self._beat()
+
+    def _beat(self) -> None:
+        from optuna.exceptions import UpdateFinishedTrialError
+
+        for trial in self._trials:
+            try:
+                trial.set_user_attr(HEARTBEAT_ATTR, time.time())
+            except (RuntimeError, UpdateFinishedTrialError):
+                pass  # told already: nothing to keep alive
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            with self._lock:
+                self._beat()
 
 
 def _live_before(trials, number: int) -> int:
@@ -351,13 +415,13 @@ def _optuna_warnings_only():
 
 def run_search(objective: Objective, ranges: Mapping[str, tuple[float, float]], base,
                storage: str | Path, study_name: str, n_trials: int, *, batch_size: int = 1,
-               sampler: str = "tpe", sampler_seed: int | None = None, stale_after_s: float = 6 * 3600.0,
-               progress: bool = True):
+               sampler: str = "tpe", sampler_seed: int | None = None, stale_after_s: float = 900.0,
+               heartbeat_interval_s: float = 60.0, progress: bool = True):
     """Run (or join, or resume) the study until it holds ``n_trials`` complete trials.
 
     Parameters
     ----------
-    objective : Objective
+    objective : Objective or PooledObjective
     ranges : mapping of str to (low, high)
         From :func:`parameter_ranges`.
     base : parameters of a registered model
@@ -378,7 +442,11 @@ def run_search(objective: Objective, ranges: Mapping[str, tuple[float, float]], 
         study do not propose the same candidates and a rerun proposes the
         same ones.
     stale_after_s : float (s)
-        Running trials of other machines older than this count as abandoned.
+        Running trials of other machines whose last heartbeat is older than
+        this count as abandoned and are retried.
+    heartbeat_interval_s : float (s)
+        How often this process renews the heartbeat of the trials it
+        evaluates; well below ``stale_after_s``.
     progress : bool
         Show a bar with the study's complete trials and the best distance.
 
@@ -388,13 +456,16 @@ def run_search(objective: Objective, ranges: Mapping[str, tuple[float, float]], 
     """
     if int(n_trials) < 1 or int(batch_size) < 1:
         raise ParameterError(f"n_trials and batch_size must be >= 1, got {n_trials} and {batch_size}.")
-    with _optuna_warnings_only():
+    if not 0 < heartbeat_interval_s < stale_after_s:
+        raise ParameterError(f"need 0 < heartbeat_interval_s < stale_after_s, got {heartbeat_interval_s} s and "
+                             f"{stale_after_s} s.")
+    with _optuna_warnings_only(), _Heartbeat(heartbeat_interval_s) as heartbeat:
         return _search(objective, ranges, base, storage, study_name, int(n_trials), int(batch_size), sampler,
-                       sampler_seed, stale_after_s, progress)
+                       sampler_seed, stale_after_s, heartbeat, progress)
 
 
 def _search(objective, ranges, base, storage, study_name, n_trials, batch_size, sampler, sampler_seed,
-            stale_after_s, progress):
+            stale_after_s, heartbeat, progress):
     """:func:`run_search` with checked arguments."""
     import optuna
     from optuna.trial import TrialState
@@ -417,12 +488,20 @@ def _search(objective, ranges, base, storage, study_name, n_trials, batch_size, 
     def n_complete():
         return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
-    bar = tqdm(total=n_trials, desc=f"fit {objective.recording.name}", unit="trial", disable=not progress)
+    bar = tqdm(total=n_trials, desc=f"fit {objective.name}", unit="trial", disable=not progress)
     bar.update(min(n_complete(), n_trials))
     while True:
         trials = study.get_trials(deepcopy=False)
-        if sum(1 for t in trials if t.state != TrialState.FAIL) >= n_trials:
-            break
+        taken = [t for t in trials if t.state in (TrialState.RUNNING, TrialState.COMPLETE)]
+        if len(taken) >= n_trials and not any(t.state == TrialState.WAITING for t in trials):
+            # The budget is taken. Trials other processes still run may yet die: wait for them, retrying
+            # those that go stale, so that the study ends with exactly n_trials complete ones.
+            if not any(t.state == TrialState.RUNNING for t in taken):
+                break
+            time.sleep(_POLL_S)
+            if fail_stale_trials(study, stale_after_s):
+                bar.refresh()
+            continue
         asked = []
         if not seeded:
             asked.append(_ask_first(study, sampler, seed, distributions, start))
@@ -443,6 +522,7 @@ def _search(objective, ranges, base, storage, study_name, n_trials, batch_size, 
                 mine.append(trial)
         if not mine:
             break
+        heartbeat.beat(mine)
         candidates = [dataclasses.replace(base, **t.params) for t in mine]
         try:
             evaluations = objective.evaluate(candidates)
@@ -455,6 +535,8 @@ def _search(objective, ranges, base, storage, study_name, n_trials, batch_size, 
             trial.set_user_attr("retina_distances", ev.retina_distances)
             trial.set_user_attr("terms", {k: (v if math.isfinite(v) else None) for k, v in ev.terms.items()})
             trial.set_user_attr("statistics", mean_statistics(ev.statistics))
+            if ev.recordings:
+                trial.set_user_attr("recordings", recording_attrs(ev))
             study.tell(trial, ev.distance)
         bar.n = min(n_complete(), n_trials)
         try:
@@ -468,17 +550,26 @@ def _search(objective, ranges, base, storage, study_name, n_trials, batch_size, 
     return study
 
 
+def _load(recordings) -> list:
+    """Recordings (loaded from paths where needed) as a list."""
+    if hasattr(recordings, "spike_times_s") or isinstance(recordings, (str, os.PathLike)):
+        recordings = [recordings]
+    return [r if hasattr(r, "spike_times_s") else load_recording(r) for r in recordings]
+
+
 def fit(recording, out_dir: str | Path | None = None, *, storage: str | Path | None = None,
         study_name: str = "wavesim-fit", base=None, base_name: str | None = None, model: str | None = None,
         fitted=None, ranges: Mapping[str, tuple[float, float]] | None = None, n_trials: int = 50,
         batch_size: int = 1, sampler: str = "tpe", sampler_seed: int | None = None,
         objective_settings: ObjectiveSettings | None = None, simulation: SimulationSettings | None = None,
-        analysis=None, progress: bool = True) -> FitResult:
-    """Fit model parameters to a recording.
+        analysis=None, hold_out=(), progress: bool = True) -> FitResult:
+    """Fit model parameters to a recording, or one parameter set to several.
 
     Parameters
     ----------
-    recording : MEARecording or path
+    recording : MEARecording or path, or a sequence of them
+        Several recordings are pooled (:class:`~wavesim.fit.objective.PooledObjective`):
+        the report gives each one's distance besides the pooled one.
     out_dir : path, optional
         Where to write the outputs (see :func:`write_outputs`); also holds the
         default storage ``study.journal``.
@@ -495,20 +586,31 @@ def fit(recording, out_dir: str | Path | None = None, *, storage: str | Path | N
         See :func:`run_search`.
     objective_settings, simulation, analysis
         See :class:`~wavesim.fit.objective.Objective`.
+    hold_out : sequence of MEARecording or path
+        Recordings left out of the fit: the fitted and the base parameters
+        are scored on them afterwards, each and pooled (the report's ``held_out``).
 
     Returns
     -------
     FitResult
     """
     start = time.perf_counter()
-    if not hasattr(recording, "spike_times_s"):
-        recording = load_recording(recording)
+    recordings, held = _load(recording), _load(hold_out)
+    both = sorted({r.name for r in recordings} & {r.name for r in held})
+    if both:
+        raise ParameterError(f"recording(s) {both} are both fitted and held out; hold out recordings not fitted.")
     if base is None:
         base = get_model(model).preset(base_name)
     base_model = model_of(base)
     base_name = base_name or base_model.default_preset
     ranges = parameter_ranges(base_model.fit_defaults if fitted is None else fitted, ranges, base)
-    objective = Objective(recording, objective_settings, simulation, analysis)
+    if len(recordings) == 1:
+        objective = Objective(recordings[0], objective_settings, simulation, analysis)
+    else:
+        objective = PooledObjective(recordings, objective_settings, simulation, analysis)
+    # checked before the search, so that a held-out recording too short to score fails at once
+    held_objective = PooledObjective(held, objective.settings, objective.simulation, objective.analysis) if held \
+        else None
     if storage is None:
         if out_dir is None:
             raise ParameterError("give a storage, or an out_dir to hold the study journal.")
@@ -516,6 +618,8 @@ def fit(recording, out_dir: str | Path | None = None, *, storage: str | Path | N
     study = run_search(objective, ranges, base, storage, study_name, n_trials, batch_size=batch_size,
                        sampler=sampler, sampler_seed=sampler_seed, progress=progress)
     result = summarize_study(study, objective, base, base_name, ranges, time.perf_counter() - start, sampler)
+    if held_objective is not None:
+        result.report["held_out"] = held_out_scores(held_objective, result.best_params, base)
     if out_dir is not None:
         write_outputs(result, out_dir)
     return result
