@@ -32,7 +32,8 @@ def main() -> None:
     geometry = dict(margin_um=200.0, warmup_s=30.0, backend="cpu")
     truth = params(H1=4.0, P_s=3.0)
     recording = VirtualArray(electrode_grid(5, 5, 100.0), 800.0,
-                             SimulationSettings(n_retinas=1, seed=args.recording_seed, **geometry)).recordings(truth)[0]
+                             SimulationSettings(n_retinas=1, seed=args.recording_seed, burst_rate_hz=30.0,
+                                                burst_decay_s=1.5, **geometry)).recordings(truth)[0]
     objective = Objective(recording, simulation=SimulationSettings(n_retinas=3, seed=1, duration_s=300.0, **geometry))
     p_values = np.arange(2.25, 4.76, 0.25)
     print("distance to the recording (truth H1 = 4, P_s = 3)")

@@ -9,13 +9,16 @@ from wavesim.analysis import electrode_grid
 
 #: Geometry and timing of the quick problem: a 3 x 3 array with a 100 um margin.
 QUICK_GEOMETRY = dict(margin_um=100.0, warmup_s=10.0, backend="cpu")
+#: How the electrodes of the synthetic recordings fire: bursts of 30 Hz at the start, decaying in 1.5 s.
+RECORDED_ELECTRODES = dict(burst_rate_hz=30.0, burst_decay_s=1.5)
 
 
 @functools.lru_cache(maxsize=None)
 def quick_recording():
     """A 300 s virtual recording of fast Godfrey-Swindale waves on a 3 x 3 array, 100 um pitch."""
     truth = fast_params(spont_rate_hz=0.0, D_s=1.0)
-    array = VirtualArray(electrode_grid(3, 3, 100.0), 300.0, SimulationSettings(n_retinas=1, seed=99, **QUICK_GEOMETRY))
+    array = VirtualArray(electrode_grid(3, 3, 100.0), 300.0, SimulationSettings(n_retinas=1, seed=99, **QUICK_GEOMETRY,
+                                                                          **RECORDED_ELECTRODES))
     return array.recordings(truth)[0]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fit_setup import QUICK_GEOMETRY, quick_objective, quick_ranges, quick_recording
+from fit_setup import QUICK_GEOMETRY, RECORDED_ELECTRODES, quick_objective, quick_ranges, quick_recording
 from helpers import fast_params
 
 from wavesim.analysis import electrode_grid
@@ -26,9 +26,9 @@ def other_recordings():
     one on the 3 x 3 array minus a channel (the quick recording's retina), shorter."""
     truth = fast_params(spont_rate_hz=0.0, D_s=1.0)
     small = VirtualArray(electrode_grid(2, 3, 100.0), 200.0,
-                         SimulationSettings(n_retinas=1, seed=98, **QUICK_GEOMETRY)).recordings(truth)[0]
+                         SimulationSettings(n_retinas=1, seed=98, **QUICK_GEOMETRY, **RECORDED_ELECTRODES)).recordings(truth)[0]
     gappy = VirtualArray(np.delete(electrode_grid(3, 3, 100.0), 4, axis=0), 240.0,
-                         SimulationSettings(n_retinas=1, seed=97, **QUICK_GEOMETRY)).recordings(truth)[0]
+                         SimulationSettings(n_retinas=1, seed=97, **QUICK_GEOMETRY, **RECORDED_ELECTRODES)).recordings(truth)[0]
     return dataclasses.replace(small, source=Path("small.h5")), dataclasses.replace(gappy, source=Path("gappy.h5"))
 
 

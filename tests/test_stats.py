@@ -14,6 +14,7 @@ import pytest
 from wavesim.errors import ParameterError
 from wavesim.io.recordings import MEARecording, Movie, load_recording
 from wavesim.analysis import (
+    estimate_burst_electrodes,
     AnalysisParams,
     ci_by_distance,
     combine_summaries,
@@ -251,8 +252,35 @@ def test_virtual_electrodes_rate_and_determinism():
     assert 140 < a.spike_times_s[0].size < 260
     with pytest.raises(ParameterError, match=r"positions_um\[1\].*outside the movie.*x must be in \[-25, 175\)"):
         virtual_electrodes(movie, np.array([[0.0, 0.0], [500.0, 0.0]]))
-    with pytest.raises(ParameterError, match="mode must be 'poisson' or 'regular'"):
+    with pytest.raises(ParameterError, match=r"mode must be one of \('poisson', 'regular', 'burst'\)"):
+        virtual_electrodes(movie, positions_um, mode="bursty")
+    with pytest.raises(ParameterError, match="mode 'burst' needs burst_decay_s"):
         virtual_electrodes(movie, positions_um, mode="burst")
+    with pytest.raises(ParameterError, match="burst_decay_s = 0.0 s is outside the allowed range"):
+        virtual_electrodes(movie, positions_um, mode="burst", burst_decay_s=0.0)
+
+
+@pytest.mark.parametrize("decay_s", [0.8, 3.0])
+def test_burst_electrodes_decay_and_come_back_from_their_spikes(decay_s):
+    """Bursts at 30 Hz decaying with decay_s over 4 s runs of activity: the estimate finds both within 10%."""
+    frames = np.zeros((4000, 1, 40), np.uint8)
+    for start in range(20, 3990, 40):  # a 4 s burst every 10 s on each of 40 pixels
+        frames[start:start + 16] = 1
+    movie = Movie(frames, 50.0, 0.25)
+    positions_um = np.column_stack([np.arange(40) * 50.0, np.zeros(40)])
+    recording = virtual_electrodes(movie, positions_um, rate_hz=30.0, mode="burst", burst_decay_s=decay_s, seed=1)
+    since_onset_s = np.concatenate([t % 10.0 - 5.0 for t in recording.spike_times_s])
+    assert 0 <= since_onset_s.min() and since_onset_s.max() < 4.0
+    expected_per_burst = 30.0 * decay_s * -np.expm1(-4.0 / decay_s)
+    assert since_onset_s.size / (40 * 100) == pytest.approx(expected_per_burst, rel=0.05)
+    assert np.mean(since_onset_s < 1.0) > np.mean((since_onset_s >= 1.0) & (since_onset_s < 2.0))  # it decays
+    estimate = estimate_burst_electrodes(recording.spike_times_s)
+    assert estimate.n_bursts >= 4000 and estimate.decay_s == pytest.approx(decay_s, rel=0.1)
+    assert estimate.rate_hz == pytest.approx(30.0, rel=0.1)
+    flat = virtual_electrodes(movie, positions_um, rate_hz=30.0, mode="poisson", seed=1)
+    assert estimate_burst_electrodes(flat.spike_times_s).decay_s == 100.0  # no decay: the largest allowed
+    with pytest.raises(ParameterError, match="no burst of three spikes or more"):
+        estimate_burst_electrodes([np.array([1.0, 1.01]), np.array([])])
 
 
 # --------------------------------------------------------------------------- correlation index

@@ -29,7 +29,14 @@ against recordings. Data flow one way through the modules:
 
 from wavesim.analysis.bursts import Bursts, detect_pixel_bursts, detect_spike_bursts
 from wavesim.analysis.correlation import CIProfile, ci_by_distance, correlation_index, spike_time_tiling
-from wavesim.analysis.electrodes import centred_grid_um, electrode_grid, grid_virtual_electrodes, virtual_electrodes
+from wavesim.analysis.electrodes import (
+    BurstElectrodes,
+    centred_grid_um,
+    electrode_grid,
+    estimate_burst_electrodes,
+    grid_virtual_electrodes,
+    virtual_electrodes,
+)
 from wavesim.analysis.fronts import local_speeds, local_wave_speed
 from wavesim.analysis.params import AnalysisParams
 from wavesim.analysis.report import analyse_path, format_table, plot_summaries, summary_figure, write_json
@@ -61,6 +68,7 @@ __all__ = [
     "electrode_grid",
     "format_table",
     "frame_wave_labels",
+    "estimate_burst_electrodes",
     "grid_virtual_electrodes",
     "inter_wave_intervals",
     "local_speeds",

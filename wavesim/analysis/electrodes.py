@@ -12,12 +12,17 @@ import math
 
 import numpy as np
 
-from wavesim.analysis.bursts import _active
+from wavesim.analysis.bursts import _active, _flatten_trains, detect_spike_bursts
+from wavesim.analysis.params import AnalysisParams
 from wavesim.analysis.params import check_argument
 from wavesim.errors import ParameterError
 from wavesim.io.recordings import MEARecording, Movie
 
-__all__ = ["centred_grid_um", "electrode_grid", "grid_virtual_electrodes", "virtual_electrodes"]
+__all__ = ["BurstElectrodes", "centred_grid_um", "electrode_grid", "estimate_burst_electrodes", "grid_virtual_electrodes",
+           "virtual_electrodes"]
+
+#: Spike-generation modes of virtual electrodes.
+ELECTRODE_MODES = ("poisson", "regular", "burst")
 
 
 def electrode_grid(n_rows: int, n_cols: int, pitch_um: float, *, hexagonal: bool = False,
@@ -59,13 +64,16 @@ def electrode_grid(n_rows: int, n_cols: int, pitch_um: float, *, hexagonal: bool
 
 def virtual_electrodes(movie: Movie, positions_um: np.ndarray, origin_um: tuple[float, float] = (0.0, 0.0), *,
                        rate_hz: float = 20.0, mode: str = "poisson", seed: int = 0,
-                       threshold: float | None = None) -> MEARecording:
+                       threshold: float | None = None, burst_decay_s: float | None = None) -> MEARecording:
     """Sample a movie at electrode positions, turning activity into spike trains.
 
-    Each electrode reads the nearest pixel and fires at ``rate_hz`` while
-    that pixel is active: as a Poisson process (``mode="poisson"``) or
-    regularly with a random phase per electrode (``mode="regular"``). The
-    result is deterministic given ``seed``.
+    Each electrode reads the nearest pixel and fires while that pixel is
+    active: at ``rate_hz`` as a Poisson process (``mode="poisson"``) or
+    regularly with a random phase per electrode (``mode="regular"``); or
+    (``mode="burst"``) as a ganglion cell's burst at the arrival of a wave,
+    a Poisson process whose rate starts at ``rate_hz`` when the pixel turns
+    active and decays as ``exp(-t / burst_decay_s)`` until it turns off.
+    The result is deterministic given ``seed``.
 
     Parameters
     ----------
@@ -78,10 +86,13 @@ def virtual_electrodes(movie: Movie, positions_um: np.ndarray, origin_um: tuple[
     rate_hz : float
         Firing rate of an electrode on an active pixel, 1/s (range of
         :attr:`AnalysisParams.virtual_rate_hz`).
-    mode : {"poisson", "regular"}
+    mode : {"poisson", "regular", "burst"}
     seed : int
     threshold : float, optional
         Activity threshold as in :class:`AnalysisParams`.
+    burst_decay_s : float (s), optional
+        Decay time of the burst rate; needed for ``mode="burst"`` (e.g.
+        from :func:`estimate_burst_electrodes` of a recording).
 
     Returns
     -------
@@ -95,8 +106,12 @@ def virtual_electrodes(movie: Movie, positions_um: np.ndarray, origin_um: tuple[
         If an electrode lies outside the movie or an argument is out of range.
     """
     check_argument("virtual_electrodes", "rate_hz", rate_hz, "virtual_rate_hz")
-    if mode not in ("poisson", "regular"):
-        raise ParameterError(f"mode must be 'poisson' or 'regular', got {mode!r}")
+    if mode not in ELECTRODE_MODES:
+        raise ParameterError(f"mode must be one of {ELECTRODE_MODES}, got {mode!r}")
+    if mode == "burst":
+        if burst_decay_s is None:
+            raise ParameterError("mode 'burst' needs burst_decay_s (s), e.g. from estimate_burst_electrodes(recording).")
+        check_argument("virtual_electrodes", "burst_decay_s", burst_decay_s, "burst_decay_s")
     positions_um = np.asarray(positions_um, dtype=float)
     if positions_um.ndim != 2 or positions_um.shape[1] != 2:
         raise ParameterError(f"positions_um must have shape (n, 2), got {positions_um.shape}")
@@ -121,6 +136,17 @@ def virtual_electrodes(movie: Movie, positions_um: np.ndarray, origin_um: tuple[
     if mode == "poisson":
         counts = rng.poisson(rate_hz * period_s, size=frame.size)
         times = np.repeat(frame * period_s, counts) + rng.uniform(0, period_s, counts.sum())
+    elif mode == "burst":
+        # one burst per run of active frames: rate r exp(-t / tau) over the run's duration D
+        # holds r tau (1 - exp(-D / tau)) spikes on average, drawn by inverting the truncated exponential
+        edges = np.diff(np.vstack([np.zeros((1, active.shape[1]), np.int8), active.astype(np.int8),
+                                   np.zeros((1, active.shape[1]), np.int8)]), axis=0).T
+        electrode, start = np.nonzero(edges == 1)
+        end = np.nonzero(edges == -1)[1]
+        kept = 1.0 - np.exp(-(end - start) * period_s / burst_decay_s)
+        counts = rng.poisson(rate_hz * burst_decay_s * kept)
+        u = rng.uniform(0.0, 1.0, counts.sum())
+        times = np.repeat(start * period_s, counts) - burst_decay_s * np.log1p(-u * np.repeat(kept, counts))
     else:
         phase_s = rng.uniform(0, 1 / rate_hz, size=len(positions_um))[electrode]
         # spikes at phase + k / rate inside [frame, frame + 1) periods
@@ -140,11 +166,102 @@ def virtual_electrodes(movie: Movie, positions_um: np.ndarray, origin_um: tuple[
         age=None,
         duration_s=t_frames * period_s,
         metadata={"virtual": {"rate_hz": float(rate_hz), "mode": mode, "seed": int(seed),
+                              **({"burst_decay_s": float(burst_decay_s)} if mode == "burst" else {}),
                               "origin_um": [float(origin_um[0]), float(origin_um[1])],
                               "um_per_pixel": scale, "frame_period_s": period_s}},
         source=None,
     )
 
+
+
+@dataclasses.dataclass(frozen=True)
+class BurstElectrodes:
+    """The burst electrode model of a recording (:func:`estimate_burst_electrodes`).
+
+    Attributes
+    ----------
+    rate_hz : float (1/s)
+        Rate at a burst's start.
+    decay_s : float (s)
+        Decay time of the rate within a burst.
+    n_bursts, n_spikes : int
+        The bursts and the spikes in their windows that the estimate rests on.
+    """
+
+    rate_hz: float
+    decay_s: float
+    n_bursts: int
+    n_spikes: int
+
+
+def estimate_burst_electrodes(spike_times_s, params: AnalysisParams | None = None) -> BurstElectrodes:
+    """The peak rate and decay time of a recording's bursts, for virtual electrodes in ``mode="burst"``.
+
+    Bursts are detected as by :func:`~wavesim.analysis.detect_spike_bursts`
+    and each is looked at from its first spike over T = the shorter of its
+    duration (first to last spike) and the median burst duration, so that
+    two waves' bursts merged into one count as one. Given the first spike
+    (and the last, where it ends the window), the spikes inside the window
+    of a Poisson process with rate r exp(-t / tau) are independent draws
+    from that exponential truncated at T, whatever decided where the burst
+    was cut; the decay time is their maximum-likelihood estimate over all
+    bursts. The peak rate makes the model's expected spike count,
+    r tau (1 - exp(-T / tau)) summed over the bursts, equal the spikes in
+    their windows. Where the spikes do not thin out (no finite maximum), the
+    decay time is the largest allowed, a nearly constant rate.
+
+    Parameters
+    ----------
+    spike_times_s : sequence of array_like
+        One array of spike times (s) per channel, e.g. ``recording.spike_times_s``.
+    params : AnalysisParams, optional
+        Burst detection settings.
+
+    Returns
+    -------
+    BurstElectrodes
+
+    Raises
+    ------
+    ParameterError
+        If the recording holds no burst with three spikes or more.
+    """
+    from scipy.optimize import brentq
+
+    from wavesim.analysis.params import spec_range
+
+    bursts = detect_spike_bursts(spike_times_s, params)
+    times, channel = _flatten_trains(spike_times_s)
+    span = (times.max() - min(times.min(), 0.0) + 1.0) if times.size else 1.0
+    key = channel * span + times  # sorted: by channel, then time
+    first = np.searchsorted(key, bursts.site * span + bursts.onset_s, "left")
+    stop = np.searchsorted(key, bursts.site * span + bursts.end_s, "right")
+    n = stop - first
+    keep = n >= 3
+    if not keep.any():
+        raise ParameterError("the recording holds no burst of three spikes or more to estimate a burst model from.")
+    first, n = first[keep], n[keep]
+    window_s = np.minimum(times[first + n - 1] - times[first], np.median(times[first + n - 1] - times[first]))
+    later = np.repeat(first, n - 1) + np.arange((n - 1).sum()) - np.repeat(np.cumsum(n - 1) - (n - 1), n - 1) + 1
+    since_first_s = times[later] - np.repeat(times[first], n - 1)
+    per_spike_window_s = np.repeat(window_s, n - 1)
+    inside = since_first_s < per_spike_window_s  # leaves out a last spike that ends its window
+    since_first_s, per_spike_window_s = since_first_s[inside], per_spike_window_s[inside]
+    if since_first_s.size == 0:
+        raise ParameterError("the recording's bursts hold no spikes between their first and last to estimate a "
+                             "burst model from.")
+    # spikes in the windows: the first, those inside, and the last where it ends its window
+    n_in_windows = first.size + since_first_s.size + int(np.sum(window_s == times[first + n - 1] - times[first]))
+    low, high = spec_range("burst_decay_s")
+
+    def score(tau):  # derivative of the log-likelihood, times tau^2 / n: zero at the estimate
+        with np.errstate(over="ignore"):  # T / expm1(T / tau) -> 0 as tau -> 0
+            return since_first_s.mean() - tau + np.mean(per_spike_window_s / np.expm1(per_spike_window_s / tau))
+
+    decay_s = high if score(high) >= 0 else (low if score(low) <= 0 else brentq(score, low, high, xtol=1e-6))
+    expected = decay_s * -np.expm1(-window_s / decay_s)
+    rate_hz = float(n_in_windows / expected.sum())
+    return BurstElectrodes(rate_hz=rate_hz, decay_s=float(decay_s), n_bursts=int(first.size), n_spikes=n_in_windows)
 
 
 def centred_grid_um(frame_shape_px: tuple[int, int], um_per_pixel: float, n_rows: int, n_cols: int,

@@ -138,7 +138,15 @@ _ARGUMENT_SPECS: dict[str, dict[str, Any]] = {
     # one frame of the fastest readout (1 ms) up to about four months
     "duration_s": {"unit": "s", "low": 0.001, "high": 1e7},
     "count": {"unit": "1", "low": 1, "high": 1_000_000, "integer": True},
+    # decay time of a virtual electrode's burst rate: a few ms (a spike doublet) up to nearly constant
+    "burst_decay_s": {"unit": "s", "low": 0.005, "high": 100.0},
 }
+
+
+def spec_range(spec: str) -> tuple[float, float]:
+    """The allowed (low, high) of a spec that :func:`check_argument` takes."""
+    meta = _ARGUMENT_SPECS.get(spec) or AnalysisParams.field_specs()[spec]
+    return meta["low"], meta["high"]
 
 
 def check_argument(owner: str, name: str, value: Any, spec: str) -> float:

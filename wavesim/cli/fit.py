@@ -71,7 +71,9 @@ def _run_fit(args) -> int:
     settings = ObjectiveSettings(weights=_parse_weights(args.weight), min_recorded_waves=args.min_waves)
     simulation = SimulationSettings(n_retinas=args.retinas, seed=args.seed, margin_um=args.margin_um,
                                     um_per_pixel=args.um_per_pixel, frame_period_s=args.frame_period_s,
-                                    warmup_s=args.warmup_s, duration_s=args.duration_s, backend=args.backend)
+                                    warmup_s=args.warmup_s, duration_s=args.duration_s, backend=args.backend,
+                                    electrodes=args.electrodes, burst_rate_hz=args.burst_rate_hz,
+                                    burst_decay_s=args.burst_decay_s)
     batch = args.batch_size if args.batch_size is not None else (8 if simulation.backend == "cuda" else 2)
     result = fit(args.recording, args.out, hold_out=args.hold_out or (), storage=args.storage,
                  study_name=args.study_name, base=base,
@@ -173,6 +175,13 @@ def register(subparsers) -> None:
     p.add_argument("--um-per-pixel", type=float, default=34.0, help="readout pixel size, um (default %(default)g)")
     p.add_argument("--frame-period-s", type=float, default=0.25, help="readout frame period, s (default %(default)g)")
     p.add_argument("--min-waves", type=int, default=5, help="fewest recorded waves to fit (default %(default)s)")
+    p.add_argument("--electrodes", choices=("burst", "poisson"), default="burst",
+                   help="how a virtual electrode fires while its pixel is active: a burst whose rate decays from "
+                        "the burst's start, or a constant 20 Hz Poisson rate (default %(default)s)")
+    p.add_argument("--burst-rate-hz", type=float, default=None,
+                   help="virtual electrode rate at a burst's start, 1/s (default: estimated from each recording)")
+    p.add_argument("--burst-decay-s", type=float, default=None,
+                   help="decay time of the burst rate, s (default: estimated from each recording)")
     p.add_argument("--speed-method", choices=SPEED_METHODS, default="local",
                    help="wave speed of the speed term, for recording and simulation alike: median of local plane "
                         "fits ('local') or one whole-wave front fit ('front') (default %(default)s)")

@@ -53,6 +53,7 @@ from ..analysis import (
     correlation_index,
     detect_mea_waves,
     detect_spike_bursts,
+    estimate_burst_electrodes,
     inter_wave_intervals,
     virtual_electrodes,
 )
@@ -150,8 +151,19 @@ class SimulationSettings(ValidatedParams):
         Simulated time before sampling starts.
     duration_s : float or None (s)
         Sampled time per retina; None: the recording's duration.
+    electrodes : {"burst", "poisson"}
+        How a virtual electrode fires while its pixel is active: as a
+        ganglion cell's burst, at a rate that starts at ``burst_rate_hz``
+        when the pixel turns active and decays with ``burst_decay_s``
+        (:func:`~wavesim.analysis.virtual_electrodes`, ``mode="burst"``); or
+        at the constant Poisson rate ``rate_hz``.
     rate_hz : float (1/s)
-        Poisson rate of a virtual electrode on an active pixel.
+        Poisson rate of a virtual electrode on an active pixel (``electrodes="poisson"``).
+    burst_rate_hz : float or None (1/s)
+        Rate at a burst's start; None: the recording's
+        (:func:`~wavesim.analysis.estimate_burst_electrodes`).
+    burst_decay_s : float or None (s)
+        Decay time of the burst rate; None: the recording's.
     backend : {"auto", "cpu", "cpu-events", "cuda"}
     """
 
@@ -162,7 +174,12 @@ class SimulationSettings(ValidatedParams):
     frame_period_s: float = field_like(Readout, "frame_period_s", 0.25)
     warmup_s: float = field_like(Timing, "warmup_s", 900.0)
     duration_s: float | None = field_like(Timing, "duration_s", None, optional=True)
+    electrodes: str = choice_field("burst", choices=("burst", "poisson"), doc="virtual electrode spike model")
     rate_hz: float = field(20.0, unit="1/s", low=0.001, high=10_000.0, doc="virtual electrode rate on an active pixel")
+    burst_rate_hz: float | None = field(None, unit="1/s", low=0.001, high=10_000.0, optional=True,
+                                        doc="virtual electrode rate at a burst's start (None: the recording's)")
+    burst_decay_s: float | None = field(None, unit="s", low=0.005, high=100.0, optional=True,
+                                        doc="decay time of the burst rate (None: the recording's)")
     backend: str = choice_field("auto", choices=BACKENDS, doc="simulation backend")
 
 
@@ -396,8 +413,10 @@ class VirtualArray:
         return simulate_arrays([self], candidates)[0]
 
     def _retina_key(self) -> tuple:
-        """What decides the simulated movies: arrays with equal keys see the same retinas."""
-        return (self.retina.width_um, self.retina.height_um, self.readout, self.simulation, self.warm_cache)
+        """What decides the simulated movies (not how electrodes fire): arrays with equal keys see the same retinas."""
+        movie = dataclasses.replace(self.simulation, electrodes="poisson", rate_hz=20.0, burst_rate_hz=None,
+                                    burst_decay_s=None)
+        return (self.retina.width_um, self.retina.height_um, self.readout, movie, self.warm_cache)
 
     def recording(self, electrode_frames: np.ndarray, retina_index: int) -> MEARecording:
         """Virtual spike trains of one retina from its electrode pixels, (n_frames, n_pixels).
@@ -409,8 +428,15 @@ class VirtualArray:
         movie = Movie(electrode_frames[:, None, :], s.um_per_pixel, s.frame_period_s)
         # electrode e reads column electrode_pixel[e] of the one-row movie
         lined_up = np.column_stack([self._electrode_pixel * s.um_per_pixel, np.zeros(self._electrode_pixel.size)])
-        virtual = virtual_electrodes(movie, lined_up, rate_hz=s.rate_hz, seed=self.retina_seeds[retina_index],
-                                     threshold=self.activity_threshold)
+        if s.electrodes == "burst":
+            if s.burst_rate_hz is None or s.burst_decay_s is None:
+                raise ParameterError("burst electrodes need burst_rate_hz and burst_decay_s (an Objective takes them "
+                                     "from its recording); or use electrodes='poisson'.")
+            spikes = {"mode": "burst", "rate_hz": s.burst_rate_hz, "burst_decay_s": s.burst_decay_s}
+        else:
+            spikes = {"mode": "poisson", "rate_hz": s.rate_hz}
+        virtual = virtual_electrodes(movie, lined_up, seed=self.retina_seeds[retina_index],
+                                     threshold=self.activity_threshold, **spikes)
         return dataclasses.replace(virtual, positions_um=self.positions_um)
 
     def recordings(self, params) -> list[MEARecording]:
@@ -496,6 +522,7 @@ class Objective:
                 f"(ObjectiveSettings.min_recorded_waves). Use a longer recording, or check the analysis "
                 f"settings (burst detection, min_size_fraction)."
             )
+        self.simulation = _with_recorded_electrodes(self.simulation, recording, self.analysis)
         self.array = VirtualArray(recording.positions_um, self.simulation.duration_s or recording.duration_s,
                                   self.simulation, self.analysis.activity_threshold, warm_cache=warm_cache)
 
@@ -548,6 +575,18 @@ class Objective:
         terms = [term_distances(st, self.recorded, self.settings) for st in stats]
         distances = [total_distance(t, self.settings.weights) for t in terms]
         return Evaluation(float(np.mean(distances)), _sem(distances), distances, _mean_terms(terms), stats)
+
+
+def _with_recorded_electrodes(simulation: SimulationSettings, recording: MEARecording,
+                              analysis: AnalysisParams) -> SimulationSettings:
+    """``simulation`` with the burst electrode values it leaves to the recording filled in from the recording."""
+    if simulation.electrodes != "burst" or None not in (simulation.burst_rate_hz, simulation.burst_decay_s):
+        return simulation
+    recorded = estimate_burst_electrodes(recording.spike_times_s, analysis)
+    return dataclasses.replace(
+        simulation,
+        burst_rate_hz=recorded.rate_hz if simulation.burst_rate_hz is None else simulation.burst_rate_hz,
+        burst_decay_s=recorded.decay_s if simulation.burst_decay_s is None else simulation.burst_decay_s)
 
 
 def _sem(values: Sequence[float]) -> float:
