@@ -7,6 +7,10 @@ clips do not divide among the ranks (refused before the ranks meet), then
 streaming pre-training for a few updates on STORE. It records, without changing them, the clips each rank trains on and the
 weights each rank ends with (the command saves rank 0's only), and writes
 what it saw to OUT/rank<RANK>.json and OUT/weights<RANK>.pt.
+
+Then, through the library, it trains one epoch with validation under DDP,
+on a store and on an in-memory clip set, and writes each rank's validation
+errors and weights (OUT/epochs<RANK>.pt).
 """
 
 import contextlib
@@ -17,6 +21,7 @@ import sys
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 
 torch.set_num_threads(1)
 
@@ -24,7 +29,9 @@ import wavesim.train.protocols as protocols  # noqa: E402
 from wavesim.analysis import AnalysisParams  # noqa: E402
 from wavesim.cli import main  # noqa: E402
 from wavesim.data import LiveWaves, WaveClips, WavePairs  # noqa: E402
-from wavesim.train.distributed import unwrap  # noqa: E402
+from wavesim.train.distributed import distribute, unwrap  # noqa: E402
+from wavesim.train.models import RecurrentPredictor  # noqa: E402
+from wavesim.train.protocols import ClipSet, RunLog, TrainSettings, fit_next_frame  # noqa: E402
 
 out, store, odd_store = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 rank = int(os.environ["RANK"])
@@ -70,4 +77,21 @@ for name, argv in runs.items():
     with contextlib.redirect_stderr(err):
         report[f"{name}_exit"] = main(["pretrain", *argv, *common])
     report[f"{name}_stderr"] = err.getvalue()
+
+# The command line joins a group once per process; this second group has a FileStore of its own, so none of the
+# first group's rendezvous keys is read again.
+report["run"] = "library"
+dist.init_process_group("gloo", store=dist.FileStore(str(out / "rendezvous"), 2), rank=rank, world_size=2)
+torch.manual_seed(0)
+model = distribute(RecurrentPredictor(hidden_channels=2, frame_shape=(16, 16)), torch.device("cpu"))
+settings = TrainSettings(batch_size=3, device="cpu", learning_rate=1e-2)
+# 9 validation clips: 5 for rank 0 and 4 and a padded repeat for rank 1
+validation = WaveClips(odd_store, batch_size=2, size_px=16, shuffle=False, remainder="pad")
+in_memory = ClipSet(torch.rand(7, 11, 16, 16, generator=torch.Generator().manual_seed(1)))
+report["epochs"] = {}
+for name, train, val in [("stored", WaveClips(store, batch_size=3, size_px=16), validation),
+                         ("in_memory", in_memory, in_memory)]:
+    report["epochs"][name] = fit_next_frame(model, train, val, settings, RunLog(), max_epochs=1)
+    torch.save(unwrap(model).state_dict(), out / f"{name}{rank}.pt")
+dist.destroy_process_group()
 (out / f"rank{rank}.json").write_text(json.dumps(report))

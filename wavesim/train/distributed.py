@@ -129,3 +129,15 @@ def sum_over_ranks(model: torch.nn.Module, *values: float) -> tuple[float, ...]:
     total = torch.tensor(values, dtype=torch.float64, device=device)
     dist.all_reduce(total)
     return tuple(float(v) for v in total.tolist())
+
+
+def share_buffers(model: torch.nn.Module) -> None:
+    """Give every rank rank 0's buffers (batch-norm running statistics) when ``model`` is distributed.
+
+    DistributedDataParallel does this at the start of each forward pass;
+    validation, which runs the bare network, does it here first, so that
+    every rank evaluates its share with the weights rank 0 saves.
+    """
+    if isinstance(model, DistributedDataParallel):
+        for buffer in model.module.buffers():
+            dist.broadcast(buffer, 0)

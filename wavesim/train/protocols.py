@@ -49,7 +49,7 @@ import torch
 
 from ..errors import ParameterError
 from ..parameters import ValidatedParams, field
-from .distributed import sum_over_ranks, unwrap
+from .distributed import share_buffers, sum_over_ranks, unwrap
 from .losses import next_frame_loss, nt_xent_loss
 from .models import ContrastiveNet, RecurrentPredictor, shuffle_weights
 from .waves import PAPER_MAX_EPOCHS
@@ -305,6 +305,7 @@ def next_frame_validation(model, batches: Iterable[torch.Tensor], device: torch.
     """
     # Under DDP each rank validates its share with the bare network (no collective per batch, so shares may
     # differ in length) and the sums are added up over the ranks: every rank gets the same error.
+    share_buffers(model)
     net = unwrap(model)
     net.eval()
     generator = torch.Generator().manual_seed(shuffle_frames_seed) if shuffle_frames_seed is not None else None
