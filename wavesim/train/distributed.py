@@ -84,8 +84,8 @@ def rank_device(device: str | None, launch: Launch | None) -> torch.device:
     if launch is None or resolved.type != "cuda":
         return resolved
     if resolved.index is not None:
-        raise ParameterError(f"--device {device}: under torchrun each rank trains on its own GPU (cuda:LOCAL_RANK); "
-                             f"give --device cuda or auto, and choose GPUs with CUDA_VISIBLE_DEVICES.")
+        raise ParameterError(f"device {device!r}: under torchrun each rank trains on its own GPU (cuda:LOCAL_RANK); "
+                             f"give 'cuda' or 'auto', and choose the GPUs with CUDA_VISIBLE_DEVICES.")
     if launch.local_rank >= torch.cuda.device_count():
         raise ParameterError(f"LOCAL_RANK {launch.local_rank} has no GPU: torch sees {torch.cuda.device_count()}; "
                              f"start at most that many processes per node (--nproc_per_node).")

@@ -301,7 +301,9 @@ def next_frame_validation(model, batches: Iterable[torch.Tensor], device: torch.
     """Mean next-frame loss over validation batches of (B, T, H, W) clips (eval mode).
 
     With ``shuffle_frames_seed`` each clip's frames are shuffled first, the
-    same way at every call.
+    same way at every call. With ``model`` in DistributedDataParallel every
+    rank must call this together: ``batches`` are the rank's share, and the
+    error is that of all the ranks' clips, with rank 0's batch-norm statistics.
     """
     # Under DDP each rank validates its share with the bare network (no collective per batch, so shares may
     # differ in length) and the sums are added up over the ranks: every rank gets the same error.
