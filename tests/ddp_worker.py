@@ -4,13 +4,14 @@ Usage: python -m torch.distributed.run --nproc_per_node 2 ddp_worker.py OUT STOR
 
 Runs, in this process, the real command line twice: on ODD_STORE, whose
 clips do not divide among the ranks (refused before the ranks meet), then
-streaming pre-training for a few updates on STORE. It records, without changing them, the clips each rank trains on and the
-weights each rank ends with (the command saves rank 0's only), and writes
-what it saw to OUT/rank<RANK>.json and OUT/weights<RANK>.pt.
+streaming pre-training for a few updates on STORE. It records, without
+changing them, the clips each rank trains on and the weights each rank
+ends with (the command saves rank 0's only), in OUT/rank<RANK>.json and
+OUT/weights<RANK>.pt.
 
 Then, through the library, it trains one epoch with validation under DDP,
-on a store and on an in-memory clip set, and writes each rank's validation
-errors and weights (OUT/epochs<RANK>.pt).
+on a store and on an in-memory clip set, and writes each rank's results and
+weights (OUT/stored<RANK>.pt, OUT/in_memory<RANK>.pt).
 """
 
 import contextlib
