@@ -362,5 +362,30 @@ def test_bad_input_is_one_clear_line_exit_2_and_changes_no_file(argv, pattern, i
     assert verdict == "clear", f"{verdict}: {err}"
 
 
+# Under torchrun: (environment, argv, pattern); each fails on its rank before the ranks meet, so one process shows it.
+STORE_UPDATES = ["pretrain", "--store", "{store}", "--updates", "1", "--size-px", "16", "--hidden-channels", "2",
+                 "--device", "cpu", "--out", "{root}/c.pt"]
+TORCHRUN = [
+    ({"RANK": "1", "WORLD_SIZE": "4", "LOCAL_RANK": "1"}, STORE_UPDATES,
+     r"6 items do not divide evenly over 4 ranks \(remainder='error'\): 2 would be left out or repeated"),
+    ({"RANK": "0", "WORLD_SIZE": "4", "LOCAL_RANK": "0"}, [*STORE_UPDATES, "--task", "contrastive"],
+     r"items do not divide evenly over 4 ranks"),
+    ({"RANK": "0"}, STORE_UPDATES, r"the environment sets RANK but not WORLD_SIZE, LOCAL_RANK; start distributed"),
+    ({"RANK": "0", "WORLD_SIZE": "two", "LOCAL_RANK": "0"}, STORE_UPDATES, r"must be integers, got RANK='0', WORLD_SIZE='two'"),
+    ({"RANK": "0", "WORLD_SIZE": "2", "LOCAL_RANK": "0"}, [*STORE_UPDATES, "--remainder", "none"],
+     r"argument --remainder: invalid choice: 'none'"),
+]
+
+
+@pytest.mark.parametrize("environ, argv, pattern", TORCHRUN, ids=[f"torchrun {i}" for i in range(len(TORCHRUN))])
+def test_bad_input_under_torchrun_is_one_clear_line(environ, argv, pattern, inputs, capsys, monkeypatch):
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    verdict, err = run_case(argv, pattern, inputs, capsys, monkeypatch)
+    assert verdict == "clear", f"{verdict}: {err}"
+
+
 def test_the_table_is_long_enough():
     assert len(TABLE) >= 100

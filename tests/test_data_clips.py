@@ -55,6 +55,10 @@ def test_uneven_split_drops_or_pads_to_equal_counts(small_store):
     assert {len(ids_of(x)) for x in padded} == {-(-N_CLIPS // 5)}
     assert set(sum(map(ids_of, padded), [])) == set(range(N_CLIPS))
     assert sum(int(b["padded"].sum()) for x in padded for b in x) == 5 * -(-N_CLIPS // 5) - N_CLIPS
+    with pytest.raises(ParameterError, match=r"48 items do not divide evenly over 5 ranks \(remainder='error'\): 3 would"):
+        WaveClips(path, rank=0, world_size=5, remainder="error", **CLIPS)
+    strict = [ids_of(WaveClips(path, rank=r, world_size=4, remainder="error", **CLIPS)) for r in range(4)]
+    assert sorted(sum(strict, [])) == list(range(N_CLIPS))
 
 
 def test_order_and_crops_depend_only_on_seed_epoch_and_clip(small_store):

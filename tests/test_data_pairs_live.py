@@ -8,6 +8,7 @@ torch = pytest.importorskip("torch")
 import wavesim as ws  # noqa: E402
 from helpers import fast_params  # noqa: E402
 from wavesim.data import LiveWaves, WavePairs, draw_retina_params  # noqa: E402
+from wavesim.data._live import resolve_cuda_device  # noqa: E402
 from wavesim.errors import ParameterError, StoreError  # noqa: E402
 from wavesim.io.recordings import Movie  # noqa: E402
 from wavesim.analysis import AnalysisParams, frame_wave_labels  # noqa: E402
@@ -92,3 +93,23 @@ def test_live_bad_input_is_named():
         LiveWaves(param_ranges={"dt_s": (0.01, 0.02)}, **LIVE).retina_params()
     with pytest.raises(ParameterError, match="must divide n_retinas"):
         LiveWaves(n_retinas=4, batch_size=3, **LIVE)
+
+
+def test_live_simulates_on_the_current_or_named_gpu():
+    # under torchrun, rank 1 has called torch.cuda.set_device(1): its current device is 1, not 0
+    assert resolve_cuda_device(None, current=1, count=2) == 1
+    assert resolve_cuda_device("cuda", current=1, count=2) == 1
+    assert resolve_cuda_device("cuda:0", current=1, count=2) == 0
+    assert resolve_cuda_device(torch.device("cuda", 1), current=0, count=2) == 1
+    assert resolve_cuda_device(np.int64(1), current=0, count=2) == 1
+    for bad, message in [(2, r"device 2: there is no CUDA device 2; 2 visible \(indices 0 to 1"),
+                         ("cuda:5", r"device 'cuda:5': there is no CUDA device 5"),
+                         (-1, r"device -1: there is no CUDA device -1"),
+                         ("cpu", r"device must be None \(the current CUDA device\), an index, 'cuda' or 'cuda:N', got 'cpu'"),
+                         ("gpu", r"got 'gpu'"), (True, r"got True"), (1.5, r"got 1.5")]:
+        with pytest.raises(ParameterError, match=message):
+            resolve_cuda_device(bad, current=0, count=2)
+    with pytest.raises(ParameterError, match=r"device=0 picks the GPU of the cuda backend; this LiveWaves runs on "
+                                             r"backend 'cpu'"):
+        LiveWaves(fast_params(), device=0, **LIVE)
+    assert LiveWaves(fast_params(), n_retinas=2, **LIVE).device is None

@@ -97,7 +97,7 @@ def test_fit_next_frame_follows_may_et_al(corridor, learning_rate, patience):
     assert not [r for r in log.rows if r["epoch"] == 0 and r["metric"] == "train loss"]
     assert result["updates"] == (len(errors) - 1) * -(-len(train) // 8)
     # the model now holds the best epoch's weights: its validation error is that epoch's
-    again = next_frame_validation(model, _EpochBatches(validation, settings, False, 0)(0), torch.device("cpu"))
+    again = next_frame_validation(model, _EpochBatches(validation, settings, 0, training=False)(0), torch.device("cpu"))
     assert again == pytest.approx(errors[best], rel=1e-5)
 
 

@@ -50,7 +50,16 @@ if LiveWaves is not None:
     # 16 steps in all: the simulator runs a few seconds per step
     live = dict(retina=retina, readout=ws.Readout(um_per_pixel=30, frame_period_s=0.025), warmup_s=0.2, n_retinas=2,
                 clip_frames=2, frame_stride=2, batches_per_epoch=2, seed=5, crop_px=(4, 6))
-    on_cuda = list(LiveWaves(fast_params(spont_rate_hz=0.5), backend="cuda", **live))
+    from wavesim.errors import ParameterError
+
+    dataset = LiveWaves(fast_params(spont_rate_hz=0.5), backend="cuda", **live)
+    assert dataset.device == 0  # the simulator's one device
+    try:
+        LiveWaves(fast_params(), backend="cuda", device=1, **live)
+        raise AssertionError("device=1 of one visible device was accepted")
+    except ParameterError as exc:
+        assert "there is no CUDA device 1; 1 visible" in str(exc), exc
+    on_cuda = list(dataset)
     on_cpu = list(LiveWaves(fast_params(spont_rate_hz=0.5), backend="cpu", **live))
     assert all(torch.equal(a["clips"], b["clips"]) for a, b in zip(on_cuda, on_cpu))
     assert any(b["clips"].any() for b in on_cpu)

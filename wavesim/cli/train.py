@@ -27,25 +27,29 @@ def _wave_config(args):
                       validation_clips=args.validation_clips, n_retinas=args.retinas)
 
 
-def _stream(args, waves):
-    """The stream of batches for --updates pre-training (no epochs, no validation)."""
+def _stream(args, waves, shard):
+    """The stream of batches for --updates pre-training (no epochs, no validation); ``shard``: rank and world_size."""
     from ..data import WaveClips, WavePairs
 
     if args.task == "contrastive":
         if args.live or not args.store:
             raise ParameterError("contrastive pre-training needs a store (--store): its pairs come from waves "
                                  "detected in stored movies.")
-        return WavePairs(args.store, batch_size=args.batch_size, size_px=32, seed=args.seed)
+        return WavePairs(args.store, batch_size=args.batch_size, size_px=32, seed=args.seed,
+                         remainder=args.remainder, **shard)
     if args.live:
-        return waves.live_waves(batch_size=args.batch_size, seed=args.seed, backend=args.backend)
+        return waves.live_waves(batch_size=args.batch_size, seed=args.seed, backend=args.backend, **shard)
     if not args.store:
         raise ParameterError("--updates pre-training streams its waves: give --store PATH [PATH ...] or --live.")
     return WaveClips(args.store, clip_frames=waves.clip_frames, batch_size=args.batch_size, size_px=args.size_px,
-                     seed=args.seed)
+                     seed=args.seed, remainder=args.remainder, **shard)
 
 
-def _epoch_sets(args, waves):
-    """Training and validation clip sets of May et al.'s epochs: from stores, or simulated from the wave source."""
+def _epoch_sets(args, waves, shard, progress: bool):
+    """Training and validation clip sets of May et al.'s epochs: from stores, or simulated from the wave source.
+
+    Simulated sets are the same on every rank; training shares them out batch by batch.
+    """
     from ..data import WaveClips
 
     if args.store:
@@ -53,20 +57,18 @@ def _epoch_sets(args, waves):
             raise ParameterError("with --store, give the validation waves too: --validation-store PATH [PATH ...] "
                                  "(other movies than the training ones).")
         common = dict(clip_frames=waves.clip_frames, batch_size=args.batch_size, size_px=args.size_px,
-                      seed=args.seed)
-        return WaveClips(args.store, **common), WaveClips(args.validation_store, shuffle=False, **common)
+                      seed=args.seed, **shard)
+        return (WaveClips(args.store, remainder=args.remainder, **common),
+                # every validation clip counts once: padded repeats are left out of the validation error
+                WaveClips(args.validation_store, shuffle=False, remainder="pad", **common))
     if args.validation_store:
         raise ParameterError("--validation-store goes with --store (the training waves).")
-    return waves.make_clips(args.seed, backend=args.backend, progress=True)
+    return waves.make_clips(args.seed, backend=args.backend, progress=progress)
 
 
 def run_pretrain(args) -> int:
-    from ..train.checkpoint import save_checkpoint
-    from ..train.models import ContrastiveNet, RecurrentPredictor
-    from ..train.protocols import (RunLog, fit_next_frame, pair_batches, pretrain_contrastive, pretrain_next_frame,
-                                   resolve_device, wave_clip_batches)
-
-    import torch
+    """Pre-train; under torchrun every rank trains its share through DistributedDataParallel and rank 0 writes."""
+    from ..train.distributed import process_group, rank_device, torchrun_launch
 
     if args.updates is not None and args.updates < 1:
         raise ParameterError(f"--updates must be at least 1 (Adam steps), got {args.updates}.")
@@ -81,45 +83,76 @@ def run_pretrain(args) -> int:
     check_output_file(args.out, "--out")
     if args.log_dir:
         check_output_folder(args.log_dir, "--log-dir")
-    device = resolve_device(args.device)
+    launch = torchrun_launch()
+    device = rank_device(args.device, launch)
+    if device.type == "cuda" and device.index is not None:
+        import torch
+
+        torch.cuda.set_device(device)  # LiveWaves simulates on the current device: this rank's
+    is_main = launch is None or launch.is_main
+    shard = {"rank": 0, "world_size": 1} if launch is None else {"rank": launch.rank, "world_size": launch.world_size}
+    # The data comes first: a world size it cannot be shared by fails on every rank before any of them waits
+    # for the others.
     waves = _wave_config(args)
-    torch.manual_seed(args.seed)
+    if args.task == "next_frame" and args.updates is None:
+        data = _epoch_sets(args, waves, shard, progress=is_main)
+    else:
+        data = _stream(args, waves, shard)
+    with process_group(launch, device):
+        return _pretrain(args, waves, data, device, is_main)
+
+
+def _pretrain(args, waves, data, device, is_main: bool) -> int:
+    from ..train.checkpoint import save_checkpoint
+    from ..train.distributed import distribute, unwrap
+    from ..train.models import ContrastiveNet, RecurrentPredictor
+    from ..train.protocols import (RunLog, fit_next_frame, pair_batches, pretrain_contrastive, pretrain_next_frame,
+                                   wave_clip_batches)
+
+    import torch
+
+    torch.manual_seed(args.seed)  # the same initial weights on every rank
     log = RunLog()
     started = time.perf_counter()
     metadata = {"seed": args.seed, "waves": waves.to_dict(),
                 "data": [str(s) for s in args.store or []] or ("live" if args.live else "simulated"),
-                "shuffle_frames": bool(args.shuffle_frames)}
+                "shuffle_frames": bool(args.shuffle_frames), "world_size": _world_size()}
     if args.task == "next_frame":
         config = {"cell": args.cell, "hidden_channels": args.hidden_channels,
                   "frame_shape": (args.size_px, args.size_px)}
-        model = RecurrentPredictor(**config).to(device)
+        model = distribute(RecurrentPredictor(**config).to(device), device)
         settings = _settings(args, patience_epochs=args.patience)
         if args.updates is None:
-            train, validation = _epoch_sets(args, waves)
-            result = fit_next_frame(model, train, validation, settings, log, max_epochs=args.max_epochs,
-                                    phase="pretrain", shuffle_frames=args.shuffle_frames, progress=True)
+            result = fit_next_frame(model, *data, settings, log, max_epochs=args.max_epochs, phase="pretrain",
+                                    shuffle_frames=args.shuffle_frames, progress=is_main)
             metadata.update(result)
             summary = (f"best validation error {result['best_validation_error']:.4g} at epoch {result['best_epoch']} "
                        f"of {len(result['validation_error_by_epoch']) - 1} ({result['stopped']}); ")
         else:
-            batches = wave_clip_batches(_stream(args, waves), device, shuffle_frames=args.shuffle_frames,
-                                        seed=args.seed)
-            pretrain_next_frame(model, batches, args.updates, settings, log, progress=True)
+            batches = wave_clip_batches(data, device, shuffle_frames=args.shuffle_frames, seed=args.seed)
+            pretrain_next_frame(model, batches, args.updates, settings, log, progress=is_main)
             metadata["updates"] = args.updates
             summary = ""
     else:
         config = {}
-        model = ContrastiveNet().to(device)
+        model = distribute(ContrastiveNet().to(device), device)
         settings = _settings(args, weight_decay=1e-6)
-        pretrain_contrastive(model, pair_batches(_stream(args, waves), device), args.updates, settings, log,
-                             progress=True)
+        pretrain_contrastive(model, pair_batches(data, device), args.updates, settings, log, progress=is_main)
         metadata["updates"] = args.updates
         summary = ""
+    if not is_main:
+        return 0
     metadata["wall_time_s"] = time.perf_counter() - started
-    path = save_checkpoint(args.out, model, task=args.task, model_config=config, metadata=metadata)
+    path = save_checkpoint(args.out, unwrap(model), task=args.task, model_config=config, metadata=metadata)
     written = log.write(args.log_dir or Path(args.out).with_suffix(""))
     print(f"{summary}checkpoint {path}; log {written['log.csv']}; curves {written['learning_curves.png']}")
     return 0
+
+
+def _world_size() -> int:
+    import torch.distributed as dist
+
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
 def run_evaluate(args) -> int:
@@ -195,7 +228,9 @@ def register(subparsers) -> None:
                     "sets of 11-frame 64 x 64 wave clips (simulated from --wave-model/--wave-preset, or read from "
                     "--store and --validation-store), batches of 16, Adam 1e-4, summed squared error, a "
                     "validation-only epoch 0, early stopping after --patience epochs without a better validation "
-                    "error, the best weights kept and saved. --updates N instead streams waves for N steps.")
+                    "error, the best weights kept and saved. --updates N instead streams waves for N steps. Under "
+                    "'torchrun --nproc_per_node N' every process trains its own share of the waves on its own "
+                    "device with DistributedDataParallel, and rank 0 writes the checkpoint and the log.")
     p.add_argument("--task", choices=("next_frame", "contrastive"), default="next_frame",
                    help="next-frame prediction (May et al. 2025) or contrastive pre-training (default %(default)s)")
     p.add_argument("--wave-model", default=PAPER_WAVES["wave_model"],
@@ -226,6 +261,10 @@ def register(subparsers) -> None:
     p.add_argument("--hidden-channels", type=int, default=64,
                    help="channels of the recurrent layers (next_frame) (default %(default)s)")
     p.add_argument("--shuffle-frames", action="store_true", help="control: shuffle each clip's frames (next_frame)")
+    p.add_argument("--remainder", choices=("error", "drop", "pad"), default="error",
+                   help="under torchrun, clips or waves of --store that do not divide evenly among the ranks: "
+                        "refuse the run, leave them out, or repeat some so every rank takes as many steps "
+                        "(default %(default)s)")
     p.add_argument("--out", required=True, help="checkpoint file to write")
     p.add_argument("--log-dir", default=None, help="folder of the CSV/JSON log and curves (default: beside --out)")
     _common(p)

@@ -140,9 +140,10 @@ class WaveClips(ShardedDataset):
     rank, world_size : int, optional
         This process's share under distributed training; default from
         ``torch.distributed`` if initialised, else a single process.
-    remainder : {"drop", "pad"}
+    remainder : {"drop", "pad", "error"}
         Clips that do not divide evenly among ranks are left out, or ranks
-        are padded with repeats, so that every rank yields the same count.
+        are padded with repeats, so that every rank yields the same count;
+        or (``"error"``) such a world size is refused when the dataset is made.
     drop_last : bool
         Leave out a rank's last batch if it is short.
     """
@@ -207,6 +208,7 @@ class WaveClips(ShardedDataset):
         self._build_units()
         if self.n_items == 0:
             raise StoreError(f"the stores hold no complete movie: {', '.join(self.store_paths)}.")
+        self.plan()  # a sharding that cannot work fails here, not at the first batch
         self._stats = self._zscore_stats(zscore)
         self._labels = self._wave_labels() if wave_labels else None
         self._handles: dict = {}

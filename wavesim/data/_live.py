@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 from typing import Any, Mapping
 
 import numpy as np
@@ -43,6 +45,49 @@ def draw_retina_params(base, ranges: Mapping[str, Any], seed: int, retinas: np.n
     return out
 
 
+def resolve_cuda_device(device, *, current: int, count: int) -> int:
+    """The index of the CUDA device that ``device`` names, given the current device and how many are visible.
+
+    ``device`` is None or ``"cuda"`` (the current device: under torchrun,
+    the rank's own once the training script has called
+    ``torch.cuda.set_device``), an index, ``"cuda:N"`` or a
+    ``torch.device``. A pure function, so the choice is testable without a GPU.
+
+    Raises
+    ------
+    ParameterError
+        For anything else, or an index that is not one of the ``count`` visible devices.
+    """
+    if device is None:
+        index = current
+    elif isinstance(device, (int, np.integer)) and not isinstance(device, bool):
+        index = int(device)
+    else:
+        try:
+            parsed = torch.device(device)
+        except (RuntimeError, TypeError):
+            parsed = None
+        if parsed is None or parsed.type != "cuda":
+            raise ParameterError(f"device must be None (the current CUDA device), an index, 'cuda' or 'cuda:N', "
+                                 f"got {device!r}.")
+        index = current if parsed.index is None else parsed.index
+    if not 0 <= index < count:
+        raise ParameterError(f"device {device!r}: there is no CUDA device {index}; {count} visible "
+                             f"(indices 0 to {count - 1}, after CUDA_VISIBLE_DEVICES).")
+    return index
+
+
+def visible_cuda_devices() -> tuple[int, int]:
+    """``(current device, visible devices)`` as torch sees them, or CuPy where torch has no CUDA."""
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        return 0, 1  # the simulator's one device
+    if torch.cuda.is_available():
+        return torch.cuda.current_device(), torch.cuda.device_count()
+    import cupy
+
+    return cupy.cuda.runtime.getDevice(), cupy.cuda.runtime.getDeviceCount()
+
+
 class LiveWaves(IterableDataset):
     """Batches of clips from retinas simulated on the fly, warmed up once and kept running.
 
@@ -52,7 +97,10 @@ class LiveWaves(IterableDataset):
     per clip ``retina`` (its global index) and ``first_frame`` (frames since
     the warm-up). On the ``cuda`` backend the clips are CUDA tensors on the
     simulation's GPU, made from the CuPy frames through DLPack with no copy
-    to the host; on ``cpu`` they are CPU tensors.
+    to the host; on ``cpu`` they are CPU tensors. The simulation's GPU is
+    ``device``, by default torch's current device: under torchrun, call
+    ``torch.cuda.set_device(local_rank)`` before making the dataset and each
+    rank simulates on its own GPU.
 
     Retina ``g`` runs with seed ``movie_seeds(seed, [g])``: without
     ``param_ranges`` its frames are movie ``g`` of a store generated with the
@@ -84,6 +132,9 @@ class LiveWaves(IterableDataset):
     backend : {"auto", "cpu", "cuda"}
     rank, world_size : int, optional
         Ranks simulate disjoint retinas (default from ``torch.distributed``).
+    device : int, str or torch.device, optional
+        The GPU of the ``cuda`` backend: an index, ``"cuda:N"``, or None
+        and ``"cuda"`` for ``torch.cuda.current_device()``; only with ``cuda``.
     warm_cache : bool
         Start from warmed-up retinas of the warm-state cache where it holds
         them, and store the ones warmed up here (:mod:`wavesim.warm_cache`);
@@ -110,6 +161,7 @@ class LiveWaves(IterableDataset):
         backend: str = "auto",
         rank: int | None = None,
         world_size: int | None = None,
+        device=None,
         warm_cache: bool = True,
     ):
         from ..backends import resolve_backend
@@ -149,6 +201,14 @@ class LiveWaves(IterableDataset):
             raise ParameterError(f"seed must be an integer in [0, 2**63), got {seed!r}.")
         self.seed = seed
         self.rank, self.world_size = distributed_rank_and_size(rank, world_size)
+        if self.backend != "cuda" and device is not None:
+            raise ParameterError(f"device={device!r} picks the GPU of the cuda backend; this LiveWaves runs on "
+                                 f"backend {self.backend!r}. Leave device unset, or use backend='cuda'.")
+        #: Index of the GPU the simulation runs on (None on a CPU backend).
+        self.device = None
+        if self.backend == "cuda":
+            current, count = visible_cuda_devices()
+            self.device = resolve_cuda_device(device, current=current, count=count)
         self.warm_cache = bool(warm_cache)
         self._running = None
 
@@ -169,7 +229,19 @@ class LiveWaves(IterableDataset):
         state["_running"] = None  # a simulation lives in the process that runs it
         return state
 
+    def _on_device(self):
+        """Make this dataset's GPU CuPy's (and so numba-cuda's) current device, restoring the previous one after."""
+        if self.device is None or os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+            return contextlib.nullcontext()
+        import cupy
+
+        return cupy.cuda.Device(self.device)
+
     def _start(self, worker: int, n_workers: int):
+        with self._on_device():
+            return self._start_on_device(worker, n_workers)
+
+    def _start_on_device(self, worker: int, n_workers: int):
         retinas = self.retina_indices(worker, n_workers)
         sim = Simulation(self.retina_params(worker, n_workers), movie_seeds(self.seed, retinas), retina=self.retina,
                          readout=self.readout, backend=self.backend)
@@ -192,10 +264,11 @@ class LiveWaves(IterableDataset):
         run = self._running
         produced = 0
         while self.batches_per_epoch is None or produced < self.batches_per_epoch:
-            first, chunk = next(run["frames"])
-            clips = self._to_torch(chunk[:, :: self.frame_stride], run["sim"])
-            offsets = self.transform.offsets(run["sim"].frame_shape, run["retinas"] * 2**32 + first, self.seed, 0)
-            clips = self.transform.apply(clips, value_scale=VALUE_SCALE[self.readout.kind], offsets=offsets)
+            with self._on_device():
+                first, chunk = next(run["frames"])
+                clips = self._to_torch(chunk[:, :: self.frame_stride], run["sim"])
+                offsets = self.transform.offsets(run["sim"].frame_shape, run["retinas"] * 2**32 + first, self.seed, 0)
+                clips = self.transform.apply(clips, value_scale=VALUE_SCALE[self.readout.kind], offsets=offsets)
             first_frame = torch.full((self.batch_size,), first, dtype=torch.int64)
             for b in range(0, self.n_retinas, self.batch_size):
                 if self.batches_per_epoch is not None and produced >= self.batches_per_epoch:

@@ -70,6 +70,7 @@ class WavePairs(ShardedDataset):
                 f"no wave with two frames at most {max_offset_frames} apart in the complete movies of "
                 f"{', '.join(self.store_paths)}; generate longer movies or lower analysis.min_size_fraction."
             )
+        self.plan()  # a sharding that cannot work fails here, not at the first batch
         self._handles: dict = {}
 
     def _find_waves(self) -> None:

@@ -12,7 +12,8 @@ Items (clips, wave pairs) come grouped in *units*: items that one read serves
 2. cut into ``world_size`` contiguous slices of ``per_rank`` positions, one
    per rank; with ``remainder="drop"`` the last ``n_items % world_size``
    positions are left out, with ``"pad"`` positions past the end wrap
-   around to the start (those items are yielded twice, and flagged);
+   around to the start (those items are yielded twice, and flagged), and
+   ``"error"`` refuses a world size that does not divide ``n_items``;
 3. each rank's slice cut into windows of ``window`` positions, each window
    shuffled by a draw from (seed, epoch, the window's first position): the
    shuffle buffer, made a pure function of position so it can be resumed;
@@ -33,7 +34,7 @@ import numpy as np
 
 from ..errors import ParameterError
 
-REMAINDERS = ("drop", "pad")
+REMAINDERS = ("drop", "pad", "error")
 
 _TAG_UNITS = 1
 _TAG_WINDOW = 2
@@ -78,7 +79,7 @@ class EpochPlan:
     batch_size : int
     window : int
         Shuffle-window length in items, rounded up to a multiple of ``batch_size``.
-    remainder : {"drop", "pad"}
+    remainder : {"drop", "pad", "error"}
     drop_last : bool
         Leave out a rank's last batch if it is short.
     """
@@ -111,6 +112,12 @@ class EpochPlan:
             if not ok:
                 raise ParameterError(message + ".")
         object.__setattr__(self, "window", math.ceil(self.window / self.batch_size) * self.batch_size)
+        if self.remainder == "error" and self.n_items % self.world_size:
+            raise ParameterError(
+                f"{self.n_items} items do not divide evenly over {self.world_size} ranks (remainder='error'): "
+                f"{self.n_items % self.world_size} would be left out or repeated. Use a world size that divides "
+                f"{self.n_items}, or remainder='drop' or 'pad'."
+            )
         if self.per_rank == 0:
             raise ParameterError(
                 f"{self.n_items} items cannot be split over {self.world_size} ranks with remainder='drop': "
@@ -126,7 +133,7 @@ class EpochPlan:
     @property
     def per_rank(self) -> int:
         """Items each rank yields per epoch (before ``drop_last``)."""
-        if self.remainder == "drop":
+        if self.remainder != "pad":
             return self.n_items // self.world_size
         return -(-self.n_items // self.world_size) if self.n_items else 0
 

@@ -5,7 +5,7 @@ Modules: ``models`` (recurrent predictor, ResNet-18, contrastive net),
 ``losses``, ``targets`` (target movies), ``protocols`` (pre-training, target
 training, controls), ``waves`` (the wave source of pre-training), ``evaluate`` (probes, translation test,
 translation manifolds per layer), ``manifolds`` (mean-field manifold capacity, radius and dimension),
-``checkpoint``; May et al.'s statistics (paired t-tests), receptive fields
+``checkpoint``, ``distributed`` (torchrun and DistributedDataParallel); May et al.'s statistics (paired t-tests), receptive fields
 and grating responses are in ``evaluate``; the ``pretrain`` and ``evaluate`` commands are
 :mod:`wavesim.cli.train`. The public names below import on first use, so that
 ``wavesim``'s command line does not load torch until a training command runs.

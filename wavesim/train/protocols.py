@@ -49,6 +49,7 @@ import torch
 
 from ..errors import ParameterError
 from ..parameters import ValidatedParams, field
+from .distributed import share_buffers, sum_over_ranks, unwrap
 from .losses import next_frame_loss, nt_xent_loss
 from .models import ContrastiveNet, RecurrentPredictor, shuffle_weights
 from .waves import PAPER_MAX_EPOCHS
@@ -231,20 +232,38 @@ def _epochs(source: Iterable) -> Iterator:
 
 class _EpochBatches:
     """One pass over a clip set per call: a map-style dataset through a seeded DataLoader, or a
-    batch iterable (WaveClips...) with ``set_epoch``."""
+    batch iterable (WaveClips...) with ``set_epoch``.
 
-    def __init__(self, clips, settings: TrainSettings, shuffle: bool, seed: int):
+    Training batches come shuffled. With ``distributed``, a map-style set is
+    shared among the ranks: for training by a DistributedSampler, which pads
+    with repeats so that every rank takes as many steps; for validation each
+    clip once, as validation runs no collective per batch. Iterable sets
+    shard themselves; validation leaves out the repeats they flag as padded.
+    """
+
+    def __init__(self, clips, settings: TrainSettings, seed: int, *, training: bool, distributed: bool = False):
         self.clips = clips
-        self.loader = None
+        self.training = training
+        self.loader = self.sampler = None
         if isinstance(clips, torch.utils.data.Dataset) and not isinstance(clips, torch.utils.data.IterableDataset):
             if len(clips) == 0:
                 raise ParameterError("a clip set is empty.")
-            generator = torch.Generator().manual_seed(seed)
-            self.loader = torch.utils.data.DataLoader(clips, batch_size=settings.batch_size, shuffle=shuffle,
-                                                      generator=generator)
+            order = dict(shuffle=training, generator=torch.Generator().manual_seed(seed))
+            if distributed:
+                import torch.distributed as dist
+
+                rank, world_size = dist.get_rank(), dist.get_world_size()
+                if training:
+                    self.sampler = torch.utils.data.DistributedSampler(clips, world_size, rank, shuffle=True, seed=seed)
+                    order = dict(sampler=self.sampler)
+                else:
+                    order = dict(sampler=range(rank, len(clips), world_size))
+            self.loader = torch.utils.data.DataLoader(clips, batch_size=settings.batch_size, **order)
 
     def __call__(self, epoch: int) -> Iterator[torch.Tensor]:
         if self.loader is not None:
+            if self.sampler is not None:
+                self.sampler.set_epoch(epoch)
             yield from self.loader
             return
         if hasattr(self.clips, "set_epoch"):
@@ -252,7 +271,12 @@ class _EpochBatches:
         got_any = False
         for batch in self.clips:
             got_any = True
-            yield _clips_of(batch)
+            clips = _clips_of(batch)
+            if not self.training and isinstance(batch, dict) and "padded" in batch:
+                clips = clips[~batch["padded"].to(torch.bool)]
+                if clips.shape[0] == 0:
+                    continue
+            yield clips
         if not got_any:
             raise ParameterError("a clip source yielded no batch in an epoch.")
 
@@ -277,9 +301,15 @@ def next_frame_validation(model, batches: Iterable[torch.Tensor], device: torch.
     """Mean next-frame loss over validation batches of (B, T, H, W) clips (eval mode).
 
     With ``shuffle_frames_seed`` each clip's frames are shuffled first, the
-    same way at every call.
+    same way at every call. With ``model`` in DistributedDataParallel every
+    rank must call this together: ``batches`` are the rank's share, and the
+    error is that of all the ranks' clips, with rank 0's batch-norm statistics.
     """
-    model.eval()
+    # Under DDP each rank validates its share with the bare network (no collective per batch, so shares may
+    # differ in length) and the sums are added up over the ranks: every rank gets the same error.
+    share_buffers(model)
+    net = unwrap(model)
+    net.eval()
     generator = torch.Generator().manual_seed(shuffle_frames_seed) if shuffle_frames_seed is not None else None
     total, n = 0.0, 0
     for clips in batches:
@@ -287,8 +317,9 @@ def next_frame_validation(model, batches: Iterable[torch.Tensor], device: torch.
         if generator is not None:
             clips = _shuffle_frames(clips, generator)
         clips = clips.to(device)
-        total += float(next_frame_loss(model(clips[:, :-1]), clips[:, -1:])) * clips.shape[0]
+        total += float(next_frame_loss(net(clips[:, :-1]), clips[:, -1:])) * clips.shape[0]
         n += clips.shape[0]
+    total, n = sum_over_ranks(model, total, n)
     if n == 0:
         raise ParameterError("the validation set yielded no clip.")
     return total / n
@@ -326,7 +357,10 @@ def fit_next_frame(model, train_clips, val_clips, settings: TrainSettings, log: 
     Parameters
     ----------
     model : RecurrentPredictor
-        Trained in place.
+        Trained in place; under torchrun wrapped in DistributedDataParallel
+        (:func:`~wavesim.train.distributed.distribute`): a map-style training
+        set is then shared among the ranks, and the validation error is summed
+        over them, so every rank stops at the same epoch.
     train_clips, val_clips
         Clip sets: map-style datasets of (T, H, W) clips (:class:`ClipSet`,
         :class:`~wavesim.train.targets.TargetClips`), or iterables of
@@ -361,8 +395,9 @@ def fit_next_frame(model, train_clips, val_clips, settings: TrainSettings, log: 
         raise ParameterError(f"max_updates must be a non-negative integer or None, got {max_updates!r}.")
     device = next(model.parameters()).device
     optimizer = settings.optimizer(model)
-    train_batches = _EpochBatches(train_clips, settings, True, settings.seed)
-    val_batches = _EpochBatches(val_clips, settings, False, settings.seed)
+    distributed = unwrap(model) is not model
+    train_batches = _EpochBatches(train_clips, settings, settings.seed, training=True, distributed=distributed)
+    val_batches = _EpochBatches(val_clips, settings, settings.seed, training=False, distributed=distributed)
     frame_seed = settings.seed if shuffle_frames else None
     frame_generator = torch.Generator().manual_seed(settings.seed + 1)
 

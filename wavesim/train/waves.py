@@ -77,13 +77,18 @@ class WaveSource(ValidatedParams):
             preset = PAPER_WAVES["wave_preset"]
         return get_model(self.wave_model).preset(preset)
 
-    def live_waves(self, *, batch_size: int, seed: int, backend: str = "auto"):
-        """A :class:`~wavesim.data.LiveWaves` stream of these waves (``n_retinas`` rounded up to ``batch_size``)."""
+    def live_waves(self, *, batch_size: int, seed: int, backend: str = "auto", rank: int | None = None,
+                   world_size: int | None = None):
+        """A :class:`~wavesim.data.LiveWaves` stream of these waves (``n_retinas`` rounded up to ``batch_size``).
+
+        ``rank`` and ``world_size`` as for LiveWaves (default from ``torch.distributed``).
+        """
         from ..data import LiveWaves
 
         n_retinas = -(-self.n_retinas // batch_size) * batch_size
         return LiveWaves(self.params(), n_retinas=n_retinas, batch_size=batch_size, clip_frames=self.clip_frames,
-                         size_px=self.size_px, warmup_s=self.warmup_s, seed=seed, backend=backend)
+                         size_px=self.size_px, warmup_s=self.warmup_s, seed=seed, backend=backend, rank=rank,
+                         world_size=world_size)
 
     def make_clips(self, seed: int, *, backend: str = "auto", progress: bool = False):
         """Simulate the training and validation sets: two :class:`~wavesim.train.protocols.ClipSet` of (T, H, W)
@@ -123,7 +128,8 @@ class WaveSource(ValidatedParams):
         if model.single_wave is not None and model.single_wave(params):
             return ClipSet(self._single_wave_clips(params, n_clips, seed, backend))
         n_retinas = min(self.n_retinas, n_clips)
-        waves = self.live_waves(batch_size=n_retinas, seed=seed, backend=backend)
+        # rank 0 of 1: the fixed sets are the same in every process, distributed or not
+        waves = self.live_waves(batch_size=n_retinas, seed=seed, backend=backend, rank=0, world_size=1)
         clips, got = [], 0
         with tqdm(total=n_clips, desc=label, unit="clip", disable=not progress, leave=False) as bar:
             for batch in waves:
