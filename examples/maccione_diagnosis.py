@@ -15,9 +15,9 @@ the array and ran nearly twice as fast. Three suspects:
    fitted parameters, each point simulated through the Maccione layout: does
    any make waves as large and as slow as the recording's at its IWI?
 
-    NUMBA_NUM_THREADS=1 python examples/maccione_diagnosis.py --recordings ../shared/recordings --points 40
+    NUMBA_NUM_THREADS=1 python examples/maccione_diagnosis.py --recordings ../shared/recordings --points 16
 
-About 15 minutes on one core (most of it part 3).
+About 20 minutes on one core, most of it part 3.
 """
 
 from __future__ import annotations
