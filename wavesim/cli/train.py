@@ -157,6 +157,9 @@ def run_pretrain(args) -> int:
     else:
         settings = config.settings(device=args.device, seed=args.seed)
         pairs = _stream(args, waves, config)
+        if len(pairs) < 1:
+            raise ParameterError(f"the {pairs.n_items} waves found make no batch of {config.batch_size} pairs; "
+                                 f"lower --batch-size or give more movies.")
         updates = args.updates or pretrain_epochs_updates(pairs, config.epochs)
         model = ContrastiveNet(**config.model_config()).to(device)
         pretrain_contrastive(model, pair_batches(pairs, device), updates, settings, log,
