@@ -238,9 +238,17 @@ def run_evaluate(args) -> int:
     return 0
 
 
-def _common(parser) -> None:
-    parser.add_argument("--batch-size", type=int, default=16, help="clips or pairs per update (default %(default)s)")
-    parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default %(default)g)")
+def _common(parser, by_task=False) -> None:
+    if by_task:
+        # None: 16 and 1e-4 for next-frame, the contrastive config's (256 and 1e-4) for contrastive
+        parser.add_argument("--batch-size", type=int, default=None,
+                            help="clips or pairs per update (default 16 next-frame, the --config's for contrastive: "
+                                 "256)")
+        parser.add_argument("--lr", type=float, default=None,
+                            help="Adam learning rate (default 1e-4; for contrastive the --config's, 1e-4)")
+    else:
+        parser.add_argument("--batch-size", type=int, default=16, help="clips or pairs per update (default %(default)s)")
+        parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default %(default)g)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the initial weights, the data order, simulated waves, targets and probes "
                              "(default %(default)s)")
@@ -326,9 +334,8 @@ def register(subparsers) -> None:
                         "calcium and --movie frames after scaling; default 0 binary, 127 otherwise)")
     p.add_argument("--out", required=True, help="checkpoint file to write")
     p.add_argument("--log-dir", default=None, help="folder of the CSV/JSON log and curves (default: beside --out)")
-    _common(p)
-    # None: 16 and 1e-4 for next-frame, the contrastive config's (256 and 1e-4) for contrastive
-    p.set_defaults(func=run_pretrain, batch_size=None, lr=None)
+    _common(p, by_task=True)
+    p.set_defaults(func=run_pretrain)
 
     e = subparsers.add_parser(
         "evaluate", help="evaluate a checkpoint: next-frame target training, or probes and translation manifolds",
