@@ -32,7 +32,7 @@ def _contrastive_config(args):
     from ..train.contrastive import contrastive_config
 
     changes = {name: value for name, value in (
-        ("encoder", args.encoder), ("projector_dims", args.projector_dims),
+        ("encoder", args.encoder), ("stem", args.stem), ("projector_dims", args.projector_dims),
         ("frame_separation_frames", args.frame_separation), ("epochs", getattr(args, "epochs", None)),
         ("learning_rate", args.lr), ("batch_size", args.batch_size)) if value is not None}
     return contrastive_config(args.config, **changes)
@@ -112,7 +112,7 @@ def run_pretrain(args) -> int:
                                  f"give --updates N (or --epochs N).")
     else:
         contrastive_only = [f"--{name.replace('_', '-')}" for name in
-                            ("config", "encoder", "projector_dims", "frame_separation", "epochs", "movie")
+                            ("config", "encoder", "stem", "projector_dims", "frame_separation", "epochs", "movie")
                             if getattr(args, name) not in (None, "default")]
         if contrastive_only:
             raise ParameterError(f"{', '.join(contrastive_only)} set(s) contrastive pre-training: add --task contrastive.")
@@ -183,8 +183,9 @@ def run_evaluate(args) -> int:
 
     if (args.checkpoint is None) == (args.random_init is None):
         raise ParameterError("give a checkpoint, or --random-init TASK, but not both.")
-    if args.checkpoint is not None and (args.config != "default" or args.encoder):
-        raise ParameterError("--config and --encoder build a --random-init network; a checkpoint carries its own.")
+    if args.checkpoint is not None and (args.config != "default" or args.encoder or args.stem):
+        raise ParameterError("--config, --encoder and --stem build a --random-init network; a checkpoint carries "
+                                 "its own.")
     if args.epochs < 1:
         raise ParameterError(f"--epochs must be at least 1, got {args.epochs}.")
     _settings(args)
@@ -198,10 +199,11 @@ def run_evaluate(args) -> int:
         if args.random_init == "contrastive":
             from ..train.contrastive import contrastive_config
 
-            changes = {"encoder": args.encoder} if args.encoder else {}
+            changes = {name: getattr(args, name) for name in ("encoder", "stem") if getattr(args, name)}
             model_config = contrastive_config(args.config, **changes).model_config()
-        elif args.config != "default" or args.encoder:
-            raise ParameterError("--config and --encoder choose a contrastive network: use --random-init contrastive.")
+        elif args.config != "default" or args.encoder or args.stem:
+            raise ParameterError("--config, --encoder and --stem choose a contrastive network: use --random-init "
+                                 "contrastive.")
         task, model, source = args.random_init, build_model(args.random_init, model_config).to(device), "random init"
     else:
         model, payload = load_checkpoint(args.checkpoint, device)
@@ -258,7 +260,7 @@ def _common(parser, by_task=False) -> None:
 
 
 def _network_choice(group, prefix="") -> None:
-    from ..train.contrastive import CONTRASTIVE_CONFIGS, ENCODER_NAMES
+    from ..train.contrastive import CONTRASTIVE_CONFIGS, ENCODER_NAMES, STEM_NAMES
 
     group.add_argument("--config", choices=tuple(CONTRASTIVE_CONFIGS), default="default",
                        help=f"{prefix}contrastive set-up: default (ResNet-18, 512-128 projector) or ligeralde2023 "
@@ -266,6 +268,10 @@ def _network_choice(group, prefix="") -> None:
                             f"apart, Adam 1e-4, 100 epochs) (default %(default)s)")
     group.add_argument("--encoder", choices=ENCODER_NAMES, default=None,
                        help=f"{prefix}encoder instead of the config's")
+    group.add_argument("--stem", choices=STEM_NAMES, default=None,
+                       help=f"{prefix}stem of a ResNet-18 or -50: cifar (3x3, stride 1) or imagenet (7x7 stride 2 and a "
+                            f"max-pool, as torchvision's and Ligeralde et al.'s code) (default: the config's, which "
+                            f"is cifar for the ResNet-18 and imagenet for the ResNet-50)")
 
 
 def register(subparsers) -> None:
