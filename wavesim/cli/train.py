@@ -33,7 +33,7 @@ def _contrastive_config(args):
 
     changes = {name: value for name, value in (
         ("encoder", args.encoder), ("stem", args.stem), ("projector_dims", args.projector_dims),
-        ("frame_separation_frames", args.frame_separation), ("epochs", getattr(args, "epochs", None)),
+        ("frame_separation_frames", args.frame_separation), ("epochs", args.epochs),
         ("learning_rate", args.lr), ("batch_size", args.batch_size)) if value is not None}
     return contrastive_config(args.config, **changes)
 
@@ -60,16 +60,17 @@ def _pair_sources(args):
                       train_um_per_pixel=args.train_um_per_pixel) for path in args.movie]
 
 
-def _stream(args, waves, config=None):
-    """The stream of batches for --updates pre-training (no epochs, no validation)."""
+def _stream(args, waves, contrastive=None):
+    """The stream of batches for --updates pre-training (no epochs, no validation); pairs of ``contrastive``'s
+    set-up for contrastive pre-training."""
     from ..analysis import AnalysisParams
     from ..data import WaveClips, WavePairs
 
     if args.task == "contrastive":
         analysis = AnalysisParams(activity_threshold=args.activity_threshold)
         # drop_last: NT-Xent needs two pairs, and the batch norms of a projector two samples, in every batch
-        return WavePairs(_pair_sources(args), batch_size=config.batch_size, size_px=32, seed=args.seed,
-                         analysis=analysis, drop_last=True, **config.pair_options())
+        return WavePairs(_pair_sources(args), batch_size=contrastive.batch_size, size_px=32, seed=args.seed,
+                         analysis=analysis, drop_last=True, **contrastive.pair_options())
     if args.live:
         return waves.live_waves(batch_size=args.batch_size, seed=args.seed, backend=args.backend)
     if not args.store:
@@ -104,10 +105,10 @@ def run_pretrain(args) -> int:
 
     if args.updates is not None and args.updates < 1:
         raise ParameterError(f"--updates must be at least 1 (Adam steps), got {args.updates}.")
-    config = None
+    contrastive = None
     if args.task == "contrastive":
-        config = _contrastive_config(args)
-        if args.updates is None and config.epochs is None:
+        contrastive = _contrastive_config(args)
+        if args.updates is None and contrastive.epochs is None:
             raise ParameterError(f"contrastive pre-training with --config {args.config} runs a fixed number of steps: "
                                  f"give --updates N (or --epochs N).")
     else:
@@ -123,7 +124,7 @@ def run_pretrain(args) -> int:
                              "pretrain simulates fixed training and validation sets and trains in epochs).")
     if args.retinas < 1:
         raise ParameterError(f"--retinas must be at least 1, got {args.retinas}.")
-    if config is None:
+    if contrastive is None:
         _settings(args)  # checks --batch-size, --lr and --seed before any data is made
     check_output_file(args.out, "--out")
     if args.log_dir:
@@ -155,16 +156,16 @@ def run_pretrain(args) -> int:
             metadata["updates"] = args.updates
             summary = ""
     else:
-        settings = config.settings(device=args.device, seed=args.seed)
-        pairs = _stream(args, waves, config)
+        settings = contrastive.settings(device=args.device, seed=args.seed)
+        pairs = _stream(args, waves, contrastive)
         if len(pairs) < 1:
-            raise ParameterError(f"the {pairs.n_items} waves found make no batch of {config.batch_size} pairs; "
+            raise ParameterError(f"the {pairs.n_items} waves found make no batch of {contrastive.batch_size} pairs; "
                                  f"lower --batch-size or give more movies.")
-        updates = args.updates or pretrain_epochs_updates(pairs, config.epochs)
-        model = ContrastiveNet(**config.model_config()).to(device)
+        updates = args.updates or pretrain_epochs_updates(pairs, contrastive.epochs)
+        model = ContrastiveNet(**contrastive.model_config()).to(device)
         pretrain_contrastive(model, pair_batches(pairs, device), updates, settings, log,
-                             temperature=config.temperature, progress=True)
-        metadata.update(updates=updates, contrastive_config=args.config, contrastive=config.to_dict(),
+                             temperature=contrastive.temperature, progress=True)
+        metadata.update(updates=updates, contrastive_config=args.config, contrastive=contrastive.to_dict(),
                         waves_per_epoch=pairs.n_items)
         if args.movie:
             metadata["data"] = [repr(source.user_movie) for source in pairs.sources]
@@ -184,8 +185,8 @@ def run_evaluate(args) -> int:
     if (args.checkpoint is None) == (args.random_init is None):
         raise ParameterError("give a checkpoint, or --random-init TASK, but not both.")
     if args.checkpoint is not None and (args.config != "default" or args.encoder or args.stem):
-        raise ParameterError("--config, --encoder and --stem build a --random-init network; a checkpoint carries "
-                                 "its own.")
+        raise ParameterError("--config, --encoder and --stem build a --random-init network; a checkpoint "
+                             "carries its own.")
     if args.epochs < 1:
         raise ParameterError(f"--epochs must be at least 1, got {args.epochs}.")
     _settings(args)
