@@ -114,11 +114,12 @@ def main(argv=None):
     device = resolve_device(args.device)
     started = time.perf_counter()
     store = make_store(args.out / "pair_waves.zarr", cfg["pair_movies"], cfg["pair_duration_s"], seed=2)
-    results = {"size": cfg, "configs": {}}
+    results, configs = {"size": cfg, "configs": {}}, {}
     for name in args.configs:
         config = contrastive_config(name, batch_size=cfg["batch_size"])
         if name == "ligeralde2023" and cfg["projector"] is not None:
             config = config.replace(projector_dims=cfg["projector"])
+        configs[name] = config
         runs = []
         for seed in range(cfg["seeds"]):
             runs.append(run_seed(config, store, seed, cfg, device, args.out / name / f"seed{seed}"))
@@ -130,8 +131,7 @@ def main(argv=None):
     results["wall_time_s"] = time.perf_counter() - started
     (args.out / "results.json").write_text(json.dumps(results, indent=1, default=float))
     for name, result in results["configs"].items():
-        print_tables(name, contrastive_config(name).replace(**{k: v for k, v in result["config"].items()}),
-                     result["runs"])
+        print_tables(name, configs[name], result["runs"])
     print(f"\nwall time {results['wall_time_s'] / 60:.1f} min; results in {args.out / 'results.json'}")
 
 
