@@ -22,6 +22,8 @@ FIT = ["--out", "{root}/fit", "--trials", "1", "--retinas", "1", "--warmup-s", "
        "--backend", "cpu", "--no-progress"]
 LIVE = ["--live", "--wave-model", "amacrine", "--updates", "1", "--batch-size", "2", "--retinas", "2", "--warmup-s", "1", "--size-px", "16",
         "--backend", "cpu", "--device", "cpu", "--out", "{root}/c.pt"]
+CON = ["pretrain", "--task", "contrastive", "--updates", "1", "--device", "cpu", "--out", "{root}/c.pt"]
+MOV = ["--frame-rate-hz", "10", "--um-per-pixel", "5"]
 EVAL = ["--random-init", "next_frame", "--movies", "2", "--frames", "12", "--size-px", "16", "--device", "cpu",
         "--out", "{root}/eval"]
 
@@ -245,6 +247,44 @@ TABLE = [
     (["pretrain", *LIVE[:-1], "{txt}/c.pt"], r"cannot write --out .*notes.txt/c.pt: .*notes.txt is a file"),
     (["pretrain", *LIVE[:-1], "{folder}"], r"--out .*folder is a folder; give the path of a file"),
     (["pretrain", *LIVE, "--cell", "transformer"], r"argument --cell: invalid choice: 'transformer'"),
+    (CON, r"contrastive pre-training needs a store \(--store\) or a movie of your own \(--movie\)"),
+    ([*CON, "--movie", "{root}/missing.npy", *MOV], r"missing.npy: no such movie file"),
+    ([*CON, "--movie", "{npy}"], r"a --movie needs its frame rate and pixel size: --frame-rate-hz HZ --um-per-pixel UM"),
+    ([*CON, "--movie", "{npy}", "--frame-rate-hz", "0", "--um-per-pixel", "5"],
+     r"frame_rate_hz must be a finite number > 0, got 0.0"),
+    ([*CON, "--movie", "{npy}", "--frame-rate-hz", "10", "--um-per-pixel", "nan"],
+     r"um_per_pixel must be a finite number > 0, got nan"),
+    ([*CON, "--movie", "{npy}", *MOV, "--train-um-per-pixel", "-5"],
+     r"train_um_per_pixel must be a finite number > 0, got -5.0"),
+    ([*CON, "--movie", "{npy1d}", *MOV], r"movie1d.npy: movie must have shape \(T, H, W\), got \(20,\)"),
+    ([*CON, "--movie", "{npy}", *MOV], r"movie movie.npy is constant .*; it shows no waves"),
+    ([*CON, "--movie", "{txt}", *MOV], r"notes.txt: unknown movie format '.txt'"),
+    ([*CON, "--movie", "{npy_dot}", *MOV], r"no wave with two frames at most 2 apart in the complete movies of dot.npy"),
+    ([*CON, "--movie", "{npy_dot}", *MOV, "--train-frame-rate-hz", "0.1"],
+     r"the movie of 20 frames keeps 0; give a higher train_frame_rate_hz or a longer movie"),
+    ([*CON, "--movie", "{npy}", "--store", "{store}", *MOV], r"give --store or --movie, not both"),
+    ([*CON, "--store", "{store}", "--frame-rate-hz", "10"], r"describe a --movie; give the movie too"),
+    ([*CON, "--store", "{store}", "--config", "simclr"], r"argument --config: invalid choice: 'simclr'"),
+    ([*CON, "--store", "{store}", "--encoder", "resnet7"], r"argument --encoder: invalid choice: 'resnet7'"),
+    ([*CON, "--store", "{store}", "--projector-dims", "8192-x"],
+     r"ContrastiveConfig.projector_dims must be widths such as '8192-8192-8192' or \(512, 128\), got '8192-x'"),
+    ([*CON, "--store", "{store}", "--frame-separation", "0"],
+     r"ContrastiveConfig.frame_separation_frames = 0 frames is outside the allowed range \[1, 1000000\]"),
+    (["pretrain", "--task", "contrastive", "--store", "{store}", "--epochs", "0", "--out", "{root}/c.pt"],
+     r"ContrastiveConfig.epochs = 0 is outside the allowed range \[1, 1000000\]"),
+    (["pretrain", "--task", "contrastive", "--store", "{store}", "--out", "{root}/c.pt"],
+     r"contrastive pre-training with --config default runs a fixed number of steps: give --updates N"),
+    ([*CON, "--store", "{store}", "--batch-size", "1"],
+     r"ContrastiveConfig.batch_size = 1 is outside the allowed range \[2, 1000000\]"),
+    ([*CON, "--store", "{store}", "--lr", "-1"], r"ContrastiveConfig.learning_rate = -1.0 is outside the allowed range"),
+    ([*CON, "--store", "{store}", "--config", "ligeralde2023", "--encoder", "resnet9", "--batch-size", "64"],
+     r"the \d+ waves found make no batch of 64 pairs; lower --batch-size or give more movies"),
+    ([*LIVE, "--config", "ligeralde2023"], r"--config set\(s\) contrastive pre-training: add --task contrastive"),
+    (["evaluate", "{txt}", "--config", "ligeralde2023", "--out", "{root}/eval"],
+     r"--config, --encoder and --stem build a --random-init network; a checkpoint carries its own"),
+    ([*EVAL, "--encoder", "resnet50"], r"--config, --encoder and --stem choose a contrastive network: use --random-init"),
+    ([*CON, "--store", "{store}", "--config", "ligeralde2023", "--stem", "imagenet"],
+     r"ContrastiveConfig.stem = 'imagenet': the ResNet-9 has its own stem; use stem='default' with encoder='resnet9'"),
     (["evaluate", "{root}/missing.pt", "--out", "{root}/eval"], r"No checkpoint at .*missing.pt"),
     (["evaluate", "{txt}", "--out", "{root}/eval"], r"is not a wavesim checkpoint that loads safely"),
     (["evaluate", "--out", "{root}/eval"], r"give a checkpoint, or --random-init TASK, but not both"),
@@ -281,6 +321,10 @@ def inputs(tmp_path_factory):
     paths["bin"].write_bytes(b"\x00\xff\xfe\x01 not text")
     paths["npy"] = root / "movie.npy"
     np.save(paths["npy"], np.zeros((20, 8, 8), np.uint8))
+    paths["npy_dot"] = root / "dot.npy"
+    dot = np.zeros((20, 8, 8), np.float32)
+    dot[:, 3, 4] = 1  # one pixel always on: too small to be a wave
+    np.save(paths["npy_dot"], dot)
     paths["npy1d"] = root / "movie1d.npy"
     np.save(paths["npy1d"], np.zeros(20, np.uint8))
     paths["fake_h5"] = root / "fake.h5"

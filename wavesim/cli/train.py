@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -27,16 +26,51 @@ def _wave_config(args):
                       validation_clips=args.validation_clips, n_retinas=args.retinas)
 
 
-def _stream(args, waves, shard):
-    """The stream of batches for --updates pre-training (no epochs, no validation); ``shard``: rank and world_size."""
+def _contrastive_config(args):
+    """The --config set-up with the options given on the command line changed."""
+    from ..train.contrastive import contrastive_config
+
+    changes = {name: value for name, value in (
+        ("encoder", args.encoder), ("stem", args.stem), ("projector_dims", args.projector_dims),
+        ("frame_separation_frames", args.frame_separation), ("epochs", args.epochs),
+        ("learning_rate", args.lr), ("batch_size", args.batch_size)) if value is not None}
+    return contrastive_config(args.config, **changes)
+
+
+def _pair_sources(args):
+    """The stores (--store) or user movies (--movie) of contrastive pre-training."""
+    from ..data import UserMovie
+
+    if args.movie and args.store:
+        raise ParameterError("give --store or --movie, not both (WavePairs takes either; convert one to the other's "
+                             "frame shape first to mix them).")
+    movie_options = (args.frame_rate_hz, args.um_per_pixel, args.train_frame_rate_hz, args.train_um_per_pixel)
+    if not args.movie:
+        if any(v is not None for v in movie_options):
+            raise ParameterError("--frame-rate-hz, --um-per-pixel, --train-frame-rate-hz and --train-um-per-pixel "
+                                 "describe a --movie; give the movie too.")
+        if args.live or not args.store:
+            raise ParameterError("contrastive pre-training needs a store (--store) or a movie of your own (--movie): "
+                                 "its pairs come from waves detected in recorded frames.")
+        return args.store
+    if args.frame_rate_hz is None or args.um_per_pixel is None:
+        raise ParameterError("a --movie needs its frame rate and pixel size: --frame-rate-hz HZ --um-per-pixel UM.")
+    return [UserMovie(path, args.frame_rate_hz, args.um_per_pixel, train_frame_rate_hz=args.train_frame_rate_hz,
+                      train_um_per_pixel=args.train_um_per_pixel) for path in args.movie]
+
+
+def _stream(args, waves, shard, contrastive=None):
+    """The stream of batches for --updates pre-training (no epochs, no validation): ``shard`` holds this rank and
+    the world size; pairs of ``contrastive``'s set-up for contrastive pre-training."""
+    from ..analysis import AnalysisParams
     from ..data import WaveClips, WavePairs
 
     if args.task == "contrastive":
-        if args.live or not args.store:
-            raise ParameterError("contrastive pre-training needs a store (--store): its pairs come from waves "
-                                 "detected in stored movies.")
-        return WavePairs(args.store, batch_size=args.batch_size, size_px=32, seed=args.seed,
-                         remainder=args.remainder, **shard)
+        analysis = AnalysisParams(activity_threshold=args.activity_threshold)
+        # drop_last: NT-Xent needs two pairs, and the batch norms of a projector two samples, in every batch
+        return WavePairs(_pair_sources(args), batch_size=contrastive.batch_size, size_px=32, seed=args.seed,
+                         analysis=analysis, drop_last=True, remainder=args.remainder, **shard,
+                         **contrastive.pair_options())
     if args.live:
         return waves.live_waves(batch_size=args.batch_size, seed=args.seed, backend=args.backend, **shard)
     if not args.store:
@@ -72,14 +106,27 @@ def run_pretrain(args) -> int:
 
     if args.updates is not None and args.updates < 1:
         raise ParameterError(f"--updates must be at least 1 (Adam steps), got {args.updates}.")
-    if args.task == "contrastive" and args.updates is None:
-        raise ParameterError("contrastive pre-training runs a fixed number of steps: give --updates N.")
+    contrastive = None
+    if args.task == "contrastive":
+        contrastive = _contrastive_config(args)
+        if args.updates is None and contrastive.epochs is None:
+            raise ParameterError(f"contrastive pre-training with --config {args.config} runs a fixed number of steps: "
+                                 f"give --updates N (or --epochs N).")
+    else:
+        contrastive_only = [f"--{name.replace('_', '-')}" for name in
+                            ("config", "encoder", "stem", "projector_dims", "frame_separation", "epochs", "movie")
+                            if getattr(args, name) not in (None, "default")]
+        if contrastive_only:
+            raise ParameterError(f"{', '.join(contrastive_only)} set(s) contrastive pre-training: add --task contrastive.")
+        args.batch_size = 16 if args.batch_size is None else args.batch_size
+        args.lr = 1e-4 if args.lr is None else args.lr
     if args.live and args.updates is None:
         raise ParameterError("--live streams new waves without end: give --updates N (without --updates, "
                              "pretrain simulates fixed training and validation sets and trains in epochs).")
     if args.retinas < 1:
         raise ParameterError(f"--retinas must be at least 1, got {args.retinas}.")
-    _settings(args)  # checks --batch-size, --lr and --seed before any data is made
+    if contrastive is None:
+        _settings(args)  # checks --batch-size, --lr and --seed before any data is made
     check_output_file(args.out, "--out")
     if args.log_dir:
         check_output_folder(args.log_dir, "--log-dir")
@@ -97,17 +144,20 @@ def run_pretrain(args) -> int:
     if args.task == "next_frame" and args.updates is None:
         data = _epoch_sets(args, waves, shard, progress=is_main)
     else:
-        data = _stream(args, waves, shard)
+        data = _stream(args, waves, shard, contrastive)
+        if contrastive is not None and len(data) < 1:
+            raise ParameterError(f"the {data.n_items} waves found make no batch of {contrastive.batch_size} pairs "
+                                 f"per rank; lower --batch-size or give more movies.")
     with process_group(launch, device):
-        return _pretrain(args, waves, data, device, is_main)
+        return _pretrain(args, waves, data, device, is_main, contrastive)
 
 
-def _pretrain(args, waves, data, device, is_main: bool) -> int:
+def _pretrain(args, waves, data, device, is_main: bool, contrastive) -> int:
     from ..train.checkpoint import save_checkpoint
     from ..train.distributed import distribute, unwrap
     from ..train.models import ContrastiveNet, RecurrentPredictor
-    from ..train.protocols import (RunLog, fit_next_frame, pair_batches, pretrain_contrastive, pretrain_next_frame,
-                                   wave_clip_batches)
+    from ..train.protocols import (RunLog, fit_next_frame, pair_batches, pretrain_contrastive, pretrain_epochs_updates,
+                                   pretrain_next_frame, wave_clip_batches)
 
     import torch
 
@@ -134,12 +184,17 @@ def _pretrain(args, waves, data, device, is_main: bool) -> int:
             metadata["updates"] = args.updates
             summary = ""
     else:
-        config = {}
-        model = distribute(ContrastiveNet().to(device), device)
-        settings = _settings(args, weight_decay=1e-6)
-        pretrain_contrastive(model, pair_batches(data, device), args.updates, settings, log, progress=is_main)
-        metadata["updates"] = args.updates
-        summary = ""
+        settings = contrastive.settings(device=args.device, seed=args.seed)
+        updates = args.updates or pretrain_epochs_updates(data, contrastive.epochs)
+        model = distribute(ContrastiveNet(**contrastive.model_config()).to(device), device)
+        pretrain_contrastive(model, pair_batches(data, device), updates, settings, log,
+                             temperature=contrastive.temperature, progress=is_main)
+        metadata.update(updates=updates, contrastive_config=args.config, contrastive=contrastive.to_dict(),
+                        waves_per_epoch=data.n_items)
+        if args.movie:
+            metadata["data"] = [repr(source.user_movie) for source in data.sources]
+        config = unwrap(model).config
+        summary = f"{updates} updates ({updates / len(data):.3g} passes over {data.n_items} waves); "
     if not is_main:
         return 0
     metadata["wall_time_s"] = time.perf_counter() - started
@@ -161,6 +216,9 @@ def run_evaluate(args) -> int:
 
     if (args.checkpoint is None) == (args.random_init is None):
         raise ParameterError("give a checkpoint, or --random-init TASK, but not both.")
+    if args.checkpoint is not None and (args.config != "default" or args.encoder or args.stem):
+        raise ParameterError("--config, --encoder and --stem build a --random-init network; a checkpoint "
+                             "carries its own.")
     if args.epochs < 1:
         raise ParameterError(f"--epochs must be at least 1, got {args.epochs}.")
     _settings(args)
@@ -170,7 +228,16 @@ def run_evaluate(args) -> int:
         import torch
 
         torch.manual_seed(args.seed)
-        task, model, source = args.random_init, build_model(args.random_init, {}).to(device), "random init"
+        model_config = {}
+        if args.random_init == "contrastive":
+            from ..train.contrastive import contrastive_config
+
+            changes = {name: getattr(args, name) for name in ("encoder", "stem") if getattr(args, name)}
+            model_config = contrastive_config(args.config, **changes).model_config()
+        elif args.config != "default" or args.encoder or args.stem:
+            raise ParameterError("--config, --encoder and --stem choose a contrastive network: use --random-init "
+                                 "contrastive.")
+        task, model, source = args.random_init, build_model(args.random_init, model_config).to(device), "random init"
     else:
         model, payload = load_checkpoint(args.checkpoint, device)
         task, source = payload["task"], str(args.checkpoint)
@@ -206,15 +273,38 @@ def run_evaluate(args) -> int:
     return 0
 
 
-def _common(parser) -> None:
-    parser.add_argument("--batch-size", type=int, default=16, help="clips or pairs per update (default %(default)s)")
-    parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default %(default)g)")
+def _common(parser, by_task=False) -> None:
+    if by_task:
+        # None: 16 and 1e-4 for next-frame, the contrastive config's (256 and 1e-4) for contrastive
+        parser.add_argument("--batch-size", type=int, default=None,
+                            help="clips or pairs per update (default 16 next-frame, the --config's for contrastive: "
+                                 "256)")
+        parser.add_argument("--lr", type=float, default=None,
+                            help="Adam learning rate (default 1e-4; for contrastive the --config's, 1e-4)")
+    else:
+        parser.add_argument("--batch-size", type=int, default=16, help="clips or pairs per update (default %(default)s)")
+        parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default %(default)g)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the initial weights, the data order, simulated waves, targets and probes "
                              "(default %(default)s)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ... (default %(default)s)")
     parser.add_argument("--size-px", type=int, default=64,
                         help="frame size of next-frame clips, pixels (default %(default)s)")
+
+
+def _network_choice(group, prefix="") -> None:
+    from ..train.contrastive import CONTRASTIVE_CONFIGS, ENCODER_NAMES, STEM_NAMES
+
+    group.add_argument("--config", choices=tuple(CONTRASTIVE_CONFIGS), default="default",
+                       help=f"{prefix}contrastive set-up: default (ResNet-18, 512-128 projector) or ligeralde2023 "
+                            f"(their code's: ResNet-9, 8192-8192-8192 batch-normed projector, positives 1 frame "
+                            f"apart, Adam 1e-4, 100 epochs) (default %(default)s)")
+    group.add_argument("--encoder", choices=ENCODER_NAMES, default=None,
+                       help=f"{prefix}encoder instead of the config's")
+    group.add_argument("--stem", choices=STEM_NAMES, default=None,
+                       help=f"{prefix}stem of a ResNet-18 or -50: cifar (3x3, stride 1) or imagenet (7x7 stride 2 and a "
+                            f"max-pool, as torchvision's and Ligeralde et al.'s code) (default: the config's, which "
+                            f"is cifar for the ResNet-18 and imagenet for the ResNet-50)")
 
 
 def register(subparsers) -> None:
@@ -265,9 +355,31 @@ def register(subparsers) -> None:
                    help="under torchrun, clips or waves of --store that do not divide evenly among the ranks: "
                         "refuse the run, leave them out, or repeat some so every rank takes as many steps "
                         "(default %(default)s)")
+    c = p.add_argument_group("contrastive set-up (--task contrastive)")
+    _network_choice(c)
+    c.add_argument("--projector-dims", default=None,
+                   help="widths of the projector's layers, e.g. 8192-8192-8192 (default: the config's)")
+    c.add_argument("--frame-separation", type=int, default=None,
+                   help="positives exactly this many frames from their anchor within a wave (default: the config's; "
+                        "ligeralde2023: 1; default: anywhere up to 2 frames)")
+    c.add_argument("--epochs", type=int, default=None,
+                   help="passes over the waves, one pair per wave each (default: the config's, ligeralde2023: 100); "
+                        "--updates overrides")
+    c.add_argument("--movie", nargs="+", default=None,
+                   help="calcium-imaging movies of your own (TIFF stack, .npy or zarr array of shape (T, H, W)) "
+                        "instead of --store")
+    c.add_argument("--frame-rate-hz", type=float, default=None, help="frame rate of the --movie, Hz")
+    c.add_argument("--um-per-pixel", type=float, default=None, help="pixel size of the --movie, um")
+    c.add_argument("--train-frame-rate-hz", type=float, default=None,
+                   help="resample the --movie to this frame rate, Hz (e.g. that of the waves you compare with)")
+    c.add_argument("--train-um-per-pixel", type=float, default=None,
+                   help="resample the --movie to this pixel size, um")
+    c.add_argument("--activity-threshold", type=float, default=None,
+                   help="wave detection: a pixel is active above this value (stored units: 0/1 binary, 0..255 "
+                        "calcium and --movie frames after scaling; default 0 binary, 127 otherwise)")
     p.add_argument("--out", required=True, help="checkpoint file to write")
     p.add_argument("--log-dir", default=None, help="folder of the CSV/JSON log and curves (default: beside --out)")
-    _common(p)
+    _common(p, by_task=True)
     p.set_defaults(func=run_pretrain)
 
     e = subparsers.add_parser(
@@ -290,6 +402,7 @@ def register(subparsers) -> None:
     e.add_argument("--shifts", type=int, default=25,
                    help="shifts of each image in the translation test and manifolds (contrastive) "
                         "(default %(default)s)")
+    _network_choice(e, "with --random-init contrastive: ")
     e.add_argument("--out", required=True,
                    help="folder for metrics.json, the log and the curves (next_frame) or translation_manifolds.png "
                         "(contrastive)")

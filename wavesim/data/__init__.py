@@ -8,7 +8,8 @@ torch is an optional dependency of wavesim; this subpackage needs it
 - :class:`LiveWaves`: retinas simulated in the training process, on the GPU
   with no copy to the host.
 - :class:`WavePairs`: pairs of nearby frames of one wave, for contrastive
-  pre-training.
+  pre-training, from stores or from :class:`UserMovie` (a calcium-imaging
+  movie of one's own).
 """
 
 try:
@@ -19,6 +20,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without torch
 from ._clips import WaveClips, pixel_statistics
 from ._frames import FrameTransform
 from ._live import LiveWaves, draw_retina_params
+from ._movies import UserMovie
 from ._pairs import WavePairs
 from ._plan import EpochPlan
 from ._sharded import BatchLoader
@@ -28,6 +30,7 @@ __all__ = [
     "EpochPlan",
     "FrameTransform",
     "LiveWaves",
+    "UserMovie",
     "WaveClips",
     "WavePairs",
     "draw_retina_params",

@@ -1,8 +1,8 @@
 """Pre-training on retinal waves and evaluation, after May et al. (2025) and Ligeralde et al. (2023).
 
 Needs torch, scikit-image and scikit-learn (``pip install wavesim[train]``).
-Modules: ``models`` (recurrent predictor, ResNet-18, contrastive net),
-``losses``, ``targets`` (target movies), ``protocols`` (pre-training, target
+Modules: ``models`` (recurrent predictor, ResNet-9/18/50, contrastive net),
+``contrastive`` (the named contrastive set-ups: default and ``ligeralde2023``), ``losses``, ``targets`` (target movies), ``protocols`` (pre-training, target
 training, controls), ``waves`` (the wave source of pre-training), ``evaluate`` (probes, translation test,
 translation manifolds per layer), ``manifolds`` (mean-field manifold capacity, radius and dimension),
 ``checkpoint``, ``distributed`` (torchrun and DistributedDataParallel); May et al.'s statistics (paired t-tests), receptive fields
@@ -16,7 +16,13 @@ import importlib
 _EXPORTS = {
     "RecurrentPredictor": "models",
     "ContrastiveNet": "models",
+    "ResNet9": "models",
+    "ResNet18": "models",
+    "ResNet50": "models",
     "resnet18": "models",
+    "ContrastiveConfig": "contrastive",
+    "CONTRASTIVE_CONFIGS": "contrastive",
+    "contrastive_config": "contrastive",
     "shuffle_weights": "models",
     "next_frame_loss": "losses",
     "nt_xent_loss": "losses",

@@ -4,8 +4,10 @@
 (2025, PLoS Comput Biol, doi:10.1371/journal.pcbi.1012830), layer for layer as
 in the authors' released code (repository
 comp-neural-circuits/pre-training-ANNs-with-retinal-waves, ``model/``);
-``ContrastiveNet`` is the SimCLR-style ResNet-18 of Ligeralde et al. (2023,
-arXiv:2312.02791).
+``ContrastiveNet`` is the SimCLR network of Ligeralde et al. (2023,
+arXiv:2312.02791): a ResNet-9, -18 or -50 encoder and a projector, the
+layouts read from the authors' released code (repository
+chung-neuroai-lab/retinal_waves_learning, ``src/models.py`` and ``src/resnet9.py``).
 """
 
 import copy
@@ -25,7 +27,10 @@ __all__ = [
     "ConvPeepholeLSTMCell",
     "ConvRNNCell",
     "RecurrentPredictor",
+    "ENCODERS",
     "ResNet18",
+    "ResNet50",
+    "ResNet9",
     "count_parameters",
     "resnet18",
     "shuffle_weights",
@@ -358,34 +363,28 @@ class BasicBlock(nn.Module):
         return F.relu(out + self.shortcut(x))
 
 
-class ResNet18(nn.Module):
-    """ResNet-18 for 32x32 inputs (CIFAR stem), returning 512-d pooled features.
+#: Stems of the ResNet-18 and -50: ``"cifar"`` a 3x3 convolution with stride 1 and no max-pool (32 x 32 inputs);
+#: ``"imagenet"`` torchvision's 7x7 convolution with stride 2 and a 3x3 max-pool with stride 2, which
+#: Ligeralde et al.'s code keeps on its 32 x 32 frames (a quarter of the resolution after the stem).
+STEMS = ("cifar", "imagenet")
 
-    Stem: 3x3 convolution with stride 1, BN, ReLU and no max-pool; then four
-    stages of two :class:`BasicBlock` each with 64, 128, 256 and 512 channels;
-    then global average pooling. No classifier head.
 
-    Parameters
-    ----------
-    in_channels : int
-        Channels of the input images.
-    """
+def _check_in_channels(in_channels):
+    if not isinstance(in_channels, int) or isinstance(in_channels, bool) or in_channels < 1:
+        raise ParameterError(f"in_channels must be a positive integer, got {in_channels!r}")
 
-    feature_dim = 512
 
-    def __init__(self, in_channels=3):
-        super().__init__()
-        if not isinstance(in_channels, int) or isinstance(in_channels, bool) or in_channels < 1:
-            raise ParameterError(f"in_channels must be a positive integer, got {in_channels!r}")
-        self.in_channels = in_channels
-        self.stem = nn.Sequential(
-            _conv3x3(in_channels, 64, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True)
-        )
-        stages, channels = [], 64
-        for width, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
-            stages.append(nn.Sequential(BasicBlock(channels, width, stride), BasicBlock(width, width)))
-            channels = width
-        self.stages = nn.Sequential(*stages)
+def _stem(in_channels, stem):
+    if stem not in STEMS:
+        raise ParameterError(f"stem must be one of {STEMS}, got {stem!r}")
+    if stem == "cifar":
+        return nn.Sequential(_conv3x3(in_channels, 64, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True))
+    return nn.Sequential(nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False), nn.BatchNorm2d(64),
+                         nn.ReLU(inplace=True), nn.MaxPool2d(3, stride=2, padding=1))
+
+
+class _StagedResNet(nn.Module):
+    """A stem, stages of residual blocks and global average pooling; no classifier head."""
 
     def _check(self, x):
         if x.dim() != 4 or x.shape[1] != self.in_channels:
@@ -394,7 +393,7 @@ class ResNet18(nn.Module):
             )
 
     def forward(self, x):
-        """Return the (B, 512) features of (B, in_channels, H, W) images."""
+        """Return the (B, feature_dim) features of (B, in_channels, H, W) images."""
         self._check(x)
         return self.stages(self.stem(x)).mean(dim=(2, 3))
 
@@ -404,10 +403,9 @@ class ResNet18(nn.Module):
         Returns
         -------
         dict of str -> torch.Tensor
-            ``"stem"`` (B, 64, H, W); ``"stage1"`` ... ``"stage4"``, each
-            stage's output after its last block's ReLU: (B, 64, H, W),
-            (B, 128, H/2, W/2), (B, 256, H/4, W/4), (B, 512, H/8, W/8);
-            ``"pooled"`` (B, 512), the features :meth:`forward` returns.
+            ``"stem"``; ``"stage1"`` ... ``"stage4"``, each stage's output
+            after its last block's ReLU; ``"pooled"`` (B, feature_dim), the
+            features :meth:`forward` returns.
         """
         self._check(x)
         responses = {"stem": self.stem(x)}
@@ -417,6 +415,198 @@ class ResNet18(nn.Module):
             responses[f"stage{index + 1}"] = out
         responses["pooled"] = out.mean(dim=(2, 3))
         return responses
+
+
+class ResNet18(_StagedResNet):
+    """ResNet-18 returning 512-d pooled features; by default for 32x32 inputs (CIFAR stem).
+
+    Stem (see :data:`STEMS`): by default a 3x3 convolution with stride 1,
+    BN, ReLU and no max-pool; then four stages of two :class:`BasicBlock`
+    each with 64, 128, 256 and 512 channels; then global average pooling.
+    No classifier head. With the CIFAR stem, :meth:`layer_responses` on
+    H x W images gives ``"stem"`` (B, 64, H, W), ``"stage1"`` ... ``"stage4"``
+    (B, 64, H, W), (B, 128, H/2, W/2), (B, 256, H/4, W/4), (B, 512, H/8, W/8)
+    and ``"pooled"`` (B, 512).
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input images.
+    stem : {"cifar", "imagenet"}
+        The stem (:data:`STEMS`).
+    """
+
+    feature_dim = 512
+
+    def __init__(self, in_channels=3, stem="cifar"):
+        super().__init__()
+        _check_in_channels(in_channels)
+        self.in_channels = in_channels
+        self.stem = _stem(in_channels, stem)
+        stages, channels = [], 64
+        for width, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+            stages.append(nn.Sequential(BasicBlock(channels, width, stride), BasicBlock(width, width)))
+            channels = width
+        self.stages = nn.Sequential(*stages)
+
+
+class Bottleneck(nn.Module):
+    """ResNet-50 bottleneck block: 1x1, 3x3 (with the stride, as torchvision's v1.5) and 1x1 conv-BN layers.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels in.
+    width : int
+        Channels of the 3x3 convolution; ``4 * width`` come out.
+    stride : int
+        Stride of the 3x3 convolution.
+    """
+
+    expansion = 4
+
+    def __init__(self, in_channels, width, stride=1):
+        super().__init__()
+        out_channels = width * self.expansion
+        self.conv1 = nn.Conv2d(in_channels, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = _conv3x3(width, width, bias=False, stride=stride)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, out_channels, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out_channels)
+        self.shortcut = nn.Identity()
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+                                          nn.BatchNorm2d(out_channels))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class ResNet50(_StagedResNet):
+    """ResNet-50 returning 2048-d pooled features; torchvision's layout without its classifier.
+
+    Stem (see :data:`STEMS`, default ``"imagenet"`` as in Ligeralde et al.'s
+    code), then stages of 3, 4, 6 and 3 :class:`Bottleneck` blocks of width
+    64, 128, 256 and 512 (256 ... 2048 channels out), then global average
+    pooling. :meth:`layer_responses` as :class:`ResNet18`'s.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input images.
+    stem : {"cifar", "imagenet"}
+    """
+
+    feature_dim = 2048
+
+    def __init__(self, in_channels=3, stem="imagenet"):
+        super().__init__()
+        _check_in_channels(in_channels)
+        self.in_channels = in_channels
+        self.stem = _stem(in_channels, stem)
+        stages, channels = [], 64
+        for width, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
+            layers = [Bottleneck(channels, width, stride)]
+            channels = width * Bottleneck.expansion
+            layers += [Bottleneck(channels, width) for _ in range(blocks - 1)]
+            stages.append(nn.Sequential(*layers))
+        self.stages = nn.Sequential(*stages)
+
+
+class _ResNet9Block(nn.Module):
+    """Ligeralde et al.'s residual block: ``x + relu(bn(conv(relu(bn(conv(x))))))``.
+
+    Their block applies the second ReLU before adding the shortcut (not
+    after, as He et al.'s does); kept, so that their weights run unchanged.
+    """
+
+    def __init__(self, channels, momentum):
+        super().__init__()
+        self.conv1 = _conv3x3(channels, channels, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels, momentum=momentum)
+        self.conv2 = _conv3x3(channels, channels, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels, momentum=momentum)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        return x + F.relu(self.bn2(self.conv2(out)))
+
+
+class ResNet9(nn.Module):
+    """The ResNet-9 of Ligeralde et al.'s code (their ``src/resnet9.py``), returning 1024-d features on 32x32.
+
+    Layer for layer: conv 3x3 to 64 channels, BN, ReLU; conv 3x3 to 128, BN,
+    ReLU, 2x2 max-pool; a residual block of 128; conv to 256, BN, ReLU,
+    max-pool; conv to 256, BN, ReLU, max-pool; a residual block of 256; a
+    last max-pool; the (256, H/16, W/16) map flattened (1024 values for
+    32 x 32 inputs; their ``fc`` classifier is dropped, as their SimCLR
+    model drops it). No biases before batch norms. Their batch norms use
+    ``momentum=0.9`` (torch's convention: running statistics mostly from
+    the last batch), kept as theirs. 2,437,696 parameters for 3 input channels.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input images (3 in their code: grayscale frames repeated).
+    """
+
+    feature_dim = 1024
+    #: torch momentum of the batch norms, as in their code.
+    bn_momentum = 0.9
+
+    def __init__(self, in_channels=3):
+        super().__init__()
+        _check_in_channels(in_channels)
+        self.in_channels = in_channels
+        m = self.bn_momentum
+
+        def conv_bn(n_in, n_out):
+            return [_conv3x3(n_in, n_out, bias=False), nn.BatchNorm2d(n_out, momentum=m), nn.ReLU(inplace=True)]
+
+        self.prep = nn.Sequential(*conv_bn(in_channels, 64), *conv_bn(64, 128), nn.MaxPool2d(2))
+        self.res1 = _ResNet9Block(128, m)
+        self.conv2 = nn.Sequential(*conv_bn(128, 256), nn.MaxPool2d(2))
+        self.conv3 = nn.Sequential(*conv_bn(256, 256), nn.MaxPool2d(2))
+        self.res2 = _ResNet9Block(256, m)
+        self.pool = nn.MaxPool2d(2)
+
+    def _check(self, x):
+        if x.dim() != 4 or x.shape[1] != self.in_channels or min(x.shape[-2:]) < 16:
+            raise ParameterError(
+                f"expected images of shape (B, {self.in_channels}, H, W) with H, W >= 16, got {tuple(x.shape)}"
+            )
+
+    def forward(self, x):
+        """Return the (B, 256 * (H/16) * (W/16)) features of (B, in_channels, H, W) images (1024 on 32 x 32)."""
+        return self.layer_responses(x)["pooled"]
+
+    def layer_responses(self, x):
+        """Every layer's activity on images ``x``, for the manifold analysis.
+
+        Returns
+        -------
+        dict of str -> torch.Tensor
+            ``"prep"`` (B, 128, H/2, W/2), ``"res1"`` (same), ``"conv2"``
+            (B, 256, H/4, W/4), ``"conv3"`` (B, 256, H/8, W/8), ``"res2"``
+            (same) and ``"pooled"``, the flattened (B, 256 * H/16 * W/16)
+            features :meth:`forward` returns.
+        """
+        self._check(x)
+        responses = {"prep": self.prep(x)}
+        responses["res1"] = self.res1(responses["prep"])
+        responses["conv2"] = self.conv2(responses["res1"])
+        responses["conv3"] = self.conv3(responses["conv2"])
+        responses["res2"] = self.res2(responses["conv3"])
+        responses["pooled"] = self.pool(responses["res2"]).flatten(1)
+        return responses
+
+
+#: The encoders of :class:`ContrastiveNet` by name.
+ENCODERS = {"resnet9": ResNet9, "resnet18": ResNet18, "resnet50": ResNet50}
 
 
 def resnet18(in_channels=3):
@@ -436,50 +626,114 @@ def resnet18(in_channels=3):
     return ResNet18(in_channels)
 
 
-class ContrastiveNet(nn.Module):
-    """SimCLR network of Ligeralde et al. (2023): ResNet-18 backbone and a 512-512-128 projector.
+def _projector(feature_dim, dims, batch_norm):
+    """Linear layers ``feature_dim -> dims[0] -> ... -> dims[-1]`` with ReLUs between them.
 
-    Grayscale inputs, (B, H, W) or (B, 1, H, W), are repeated to three channels;
-    inputs of another size are resized to 32x32 with area interpolation.
-    Trained with :func:`wavesim.train.losses.nt_xent_loss` (temperature 0.5;
-    the paper uses Adam, learning rate 1e-4, weight decay 1e-6).
+    With ``batch_norm`` (Ligeralde et al.'s projector, after the Barlow Twins
+    code): every hidden layer is Linear without bias, BatchNorm1d, ReLU, and
+    the last Linear has no bias either; without it, plain Linear with bias.
+    """
+    widths = [feature_dim, *dims]
+    layers = []
+    for n_in, n_out in zip(widths[:-2], widths[1:-1]):
+        layers.append(nn.Linear(n_in, n_out, bias=not batch_norm))
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(n_out))
+        layers.append(nn.ReLU(inplace=True))
+    layers.append(nn.Linear(widths[-2], widths[-1], bias=not batch_norm))
+    return nn.Sequential(*layers)
+
+
+class ContrastiveNet(nn.Module):
+    """SimCLR network of Ligeralde et al. (2023): a ResNet encoder and a projector.
+
+    By default a CIFAR-stem ResNet-18 and a 512-512-128 projector with
+    biases. ``encoder``, ``stem``, ``projector_dims`` and
+    ``projector_batch_norm`` select their other set-ups, e.g. their
+    ResNet-9 with a 8192-8192-8192 projector of batch-normed layers
+    (:data:`wavesim.train.contrastive.CONTRASTIVE_CONFIGS`). Grayscale inputs,
+    (B, H, W) or (B, 1, H, W), are repeated to the encoder's channels (their
+    "three channels" frames are grayscale frames repeated); inputs of another
+    size are resized to 32x32 with area interpolation. Trained with
+    :func:`wavesim.train.losses.nt_xent_loss`.
 
     Parameters
     ----------
     backbone : torch.nn.Module or None
-        Module mapping (B, 3, 32, 32) images to (B, 512) features; a fresh
-        :func:`resnet18` when None.
+        Module mapping (B, in_channels, 32, 32) images to (B, feature_dim)
+        features (``feature_dim`` attribute, else 512); None: a fresh encoder
+        of ``encoder``.
     projection_dim : int
-        Output dimension of the projector.
+        Output dimension of the default projector (feature_dim -> feature_dim -> projection_dim),
+        used when ``projector_dims`` is None.
+    encoder : {"resnet9", "resnet18", "resnet50"}
+        The encoder built when ``backbone`` is None (:data:`ENCODERS`).
+    stem : {"cifar", "imagenet"} or None
+        Stem of a ResNet-18 or -50 (:data:`STEMS`); None: the encoder's default
+        (CIFAR for the ResNet-18, ImageNet for the ResNet-50). The ResNet-9 has its own.
+    in_channels : int
+        Channels the encoder takes (3: grayscale repeated; 1: grayscale as it is).
+    projector_dims : sequence of int or None
+        Widths of the projector's layers after the features, the last one
+        the output; e.g. (8192, 8192, 8192) for their three-layer projector.
+    projector_batch_norm : bool
+        Their projector's layout (see ``_projector``).
+
+    Attributes
+    ----------
+    config : dict
+        The keyword arguments that rebuild this network (without ``backbone``),
+        what checkpoints store.
     """
 
     image_size = 32
 
-    def __init__(self, backbone=None, projection_dim=128):
+    def __init__(self, backbone=None, projection_dim=128, *, encoder="resnet18", stem=None, in_channels=3,
+                 projector_dims=None, projector_batch_norm=False):
         super().__init__()
         if not isinstance(projection_dim, int) or isinstance(projection_dim, bool) or projection_dim < 1:
             raise ParameterError(f"projection_dim must be a positive integer, got {projection_dim!r}")
-        self.backbone = resnet18() if backbone is None else backbone
+        if encoder not in ENCODERS:
+            raise ParameterError(f"encoder must be one of {tuple(ENCODERS)}, got {encoder!r}")
+        if stem is not None and encoder == "resnet9":
+            raise ParameterError("the ResNet-9 has its own stem; leave stem=None for encoder='resnet9'")
+        _check_in_channels(in_channels)
+        if projector_dims is not None:
+            projector_dims = tuple(projector_dims)
+            if not projector_dims or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1
+                                             for d in projector_dims):
+                raise ParameterError(f"projector_dims must be positive integers (the widths of the projector's "
+                                     f"layers), got {projector_dims!r}")
+        if not isinstance(projector_batch_norm, bool):
+            raise ParameterError(f"projector_batch_norm must be True or False, got {projector_batch_norm!r}")
+        if backbone is None:
+            kwargs = {} if stem is None else {"stem": stem}
+            backbone = ENCODERS[encoder](in_channels, **kwargs)
+        self.backbone = backbone
+        self.in_channels = getattr(backbone, "in_channels", in_channels)
         feature_dim = getattr(self.backbone, "feature_dim", 512)
-        self.projector = nn.Sequential(
-            nn.Linear(feature_dim, feature_dim), nn.ReLU(inplace=True), nn.Linear(feature_dim, projection_dim)
-        )
+        self.projector = _projector(feature_dim, projector_dims or (feature_dim, projection_dim), projector_batch_norm)
+        self.config = {"projection_dim": projection_dim, "encoder": encoder, "stem": stem,
+                       "in_channels": in_channels,
+                       "projector_dims": None if projector_dims is None else list(projector_dims),
+                       "projector_batch_norm": projector_batch_norm}
 
     def _prepare(self, x):
         if x.dim() == 3:
             x = x.unsqueeze(1)
-        if x.dim() != 4 or x.shape[1] not in (1, 3):
+        if x.dim() != 4 or x.shape[1] not in (1, self.in_channels):
             raise ParameterError(
-                f"expected images of shape (B, H, W), (B, 1, H, W) or (B, 3, H, W), got {tuple(x.shape)}"
+                f"expected images of shape (B, H, W), (B, 1, H, W) or (B, {self.in_channels}, H, W), "
+                f"got {tuple(x.shape)}"
             )
-        if x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)
+        if x.shape[1] != self.in_channels:
+            x = x.expand(-1, self.in_channels, -1, -1)
         if x.shape[-2:] != (self.image_size, self.image_size):
             x = F.interpolate(x, size=(self.image_size, self.image_size), mode="area")
         return x
 
     def features(self, x):
-        """Return the backbone's (B, 512) features, the representation that is evaluated."""
+        """Return the backbone's (B, feature_dim) features, the representation that is evaluated."""
         return self.backbone(self._prepare(x))
 
     def layer_responses(self, x):
@@ -490,14 +744,14 @@ class ContrastiveNet(nn.Module):
         dict of str -> torch.Tensor
             The backbone's ``layer_responses`` (for the ResNet-18: ``"stem"``,
             ``"stage1"`` ... ``"stage4"`` and ``"pooled"``, see
-            :meth:`ResNet18.layer_responses`).
+            :class:`ResNet18`; for the ResNet-9, :meth:`ResNet9.layer_responses`).
         """
         if not hasattr(self.backbone, "layer_responses"):
             raise ParameterError(f"the backbone {type(self.backbone).__name__} has no layer_responses method")
         return self.backbone.layer_responses(self._prepare(x))
 
     def forward(self, x):
-        """Return the (B, projection_dim) projections fed to the contrastive loss."""
+        """Return the (B, output width) projections fed to the contrastive loss."""
         return self.projector(self.features(x))
 
 

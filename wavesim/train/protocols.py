@@ -12,11 +12,14 @@ scratch. Their summed loss over a batch and wavesim's mean over its clips
 differ by the constant batch size, which Adam's normalised steps ignore
 (but for its epsilon).
 
-Contrastive pre-training (Ligeralde et al. 2023): a ResNet-18 with a
-512 -> 128 projector, NT-Xent at temperature 0.5 on pairs of nearby frames
-of one wave (other waves are the negatives), Adam 1e-4 with weight decay
-1e-6; then linear probes, the translation-invariance test and the capacity of
-the translation manifolds in every layer, on frozen features.
+Contrastive pre-training (Ligeralde et al. 2023): by default a ResNet-18
+with a 512 -> 128 projector, NT-Xent at temperature 0.5 on pairs of nearby
+frames of one wave (other waves are the negatives), Adam 1e-4 with weight
+decay 1e-6; their own set-up (ResNet-9, a 8192-8192-8192 projector,
+positives one frame apart, 100 epochs) is the ``ligeralde2023``
+:class:`~wavesim.train.contrastive.ContrastiveConfig`. Then linear probes,
+the translation-invariance test and the capacity of the translation
+manifolds in every layer, on frozen features.
 
 Controls, as in the papers:
 
@@ -566,8 +569,8 @@ def control_manifolds(net: ContrastiveNet, seed: int = 0, **manifold_kwargs) -> 
     """Translation manifolds of the controls of a pre-trained contrastive network, per condition.
 
     ``random_init`` is a fresh :class:`~wavesim.train.models.ContrastiveNet`
-    drawn after ``torch.manual_seed(seed)`` (as :func:`contrastive_experiment`
-    draws it); ``shuffled_entries`` and ``shuffled_filters`` are ``net``'s
+    of ``net``'s configuration drawn after ``torch.manual_seed(seed)`` (as
+    :func:`contrastive_experiment` draws it); ``shuffled_entries`` and ``shuffled_filters`` are ``net``'s
     weights shuffled with ``seed`` (:func:`~wavesim.train.models.shuffle_weights`).
 
     Parameters
@@ -588,7 +591,7 @@ def control_manifolds(net: ContrastiveNet, seed: int = 0, **manifold_kwargs) -> 
 
     device = next(net.parameters()).device
     torch.manual_seed(seed)
-    controls = {"random_init": ContrastiveNet().to(device)}
+    controls = {"random_init": ContrastiveNet(**net.config).to(device)}
     for condition, scope in SHUFFLED_WEIGHTS.items():
         controls[condition] = shuffle_weights(net, seed, scope=scope)
     return {condition: translation_manifolds(control.layer_responses, seed=seed, **manifold_kwargs)
@@ -605,21 +608,55 @@ def _feature_fn(net: ContrastiveNet) -> Callable:
     return features
 
 
-def contrastive_experiment(condition: str, pairs: Iterable, *, updates: int, settings: TrainSettings | None = None,
-                           log: RunLog | None = None, pixel_reference: bool = False,
-                           progress: bool = False) -> dict[str, Any]:
-    """One run of the contrastive protocol under ``condition``: pre-train (or not), then evaluate."""
+def pretrain_epochs_updates(pairs, epochs: int) -> int:
+    """Updates of ``epochs`` passes over a :class:`~wavesim.data.WavePairs` (its batches per epoch, times ``epochs``)."""
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+        raise ParameterError(f"epochs must be a positive integer, got {epochs!r}.")
+    per_epoch = len(pairs)
+    if per_epoch < 1:
+        raise ParameterError(f"the pairs make no batch in an epoch ({pairs.n_items} waves, batch_size "
+                             f"{pairs.batch_size}, drop_last={pairs.drop_last}); lower the batch size.")
+    return epochs * per_epoch
+
+
+def contrastive_experiment(condition: str, pairs: Iterable, *, updates: int | None = None,
+                           settings: TrainSettings | None = None, config=None, log: RunLog | None = None,
+                           pixel_reference: bool = False, progress: bool = False) -> dict[str, Any]:
+    """One run of the contrastive protocol under ``condition``: pre-train (or not), then evaluate.
+
+    Parameters
+    ----------
+    condition : str
+        One of :data:`CONTRASTIVE_CONDITIONS`.
+    pairs : WavePairs or iterable of pair batches
+        Built with ``config.pair_options()`` for the set-up's positives.
+    updates : int, optional
+        Adam steps; None: ``config.epochs`` passes over ``pairs``.
+    settings : TrainSettings, optional
+        Default: ``config.settings()`` (its learning rate, weight decay and batch size).
+    config : ContrastiveConfig, optional
+        The set-up (network, temperature...); default ``contrastive_config("default")``.
+    """
+    from .contrastive import contrastive_config
+
     if condition not in CONTRASTIVE_CONDITIONS:
         raise ParameterError(f"condition must be one of {CONTRASTIVE_CONDITIONS}, got {condition!r}.")
-    settings = settings or TrainSettings(weight_decay=1e-6, batch_size=256)
+    config = config or contrastive_config("default")
+    if updates is None:
+        if config.epochs is None:
+            raise ParameterError("give updates, or a config with epochs (e.g. contrastive_config('ligeralde2023')).")
+        updates = pretrain_epochs_updates(pairs, config.epochs)
+    settings = settings or config.settings()
     log = log if log is not None else RunLog()
     device = resolve_device(settings.device)
     torch.manual_seed(settings.seed)
-    net = ContrastiveNet().to(device)
+    net = config.build_net().to(device)
     if condition != "random_init":
-        pretrain_contrastive(net, pair_batches(pairs, device), updates, settings, log, progress=progress)
+        pretrain_contrastive(net, pair_batches(pairs, device), updates, settings, log, temperature=config.temperature,
+                             progress=progress)
         if condition in SHUFFLED_WEIGHTS:
             net = shuffle_weights(net, settings.seed, scope=SHUFFLED_WEIGHTS[condition])
     result = contrastive_evaluation(net, seed=settings.seed, pixel_reference=pixel_reference)
-    result.update(condition=condition, seed=settings.seed, pretrain_updates=0 if condition == "random_init" else updates)
+    result.update(condition=condition, seed=settings.seed, config=config.to_dict(),
+                  pretrain_updates=0 if condition == "random_init" else updates)
     return result
