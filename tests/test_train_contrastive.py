@@ -77,6 +77,9 @@ def test_positives_lie_at_the_requested_separation(small_store, separation):
         assert (np.abs(a - p) == separation).all()
         for k, m in enumerate(batch["movie"].tolist()):
             assert labels[m][a[k]] == labels[m][p[k]] == int(batch["wave"][k])
+    other = WavePairs(path, frame_separation=separation + 1, analysis=ANALYSIS, batch_size=4, seed=2)
+    with pytest.raises(ParameterError, match="frame_separation"):  # a resume must pair frames as before
+        other.load_state_dict(ds.state_dict())
 
 
 def test_calcium_readout_gives_graded_pairs(tmp_path):

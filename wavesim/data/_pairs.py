@@ -171,6 +171,11 @@ class WavePairs(ShardedDataset):
         self._frames = np.concatenate(frames).astype(np.int64) if frames else np.zeros(0, np.int64)
         self._frame_ptr = np.asarray(ptr, dtype=np.int64)
 
+    def _fingerprint(self) -> dict:
+        # a resumed epoch must pair frames as the saved one did
+        return {**super()._fingerprint(), "max_offset_frames": self.max_offset_frames,
+                "frame_separation": self.frame_separation}
+
     def _near(self, own: np.ndarray) -> np.ndarray:
         """(n, n) bool: which frames of a wave (sorted frame numbers ``own``) may pair with which."""
         distance = np.abs(own[:, None] - own[None, :])
