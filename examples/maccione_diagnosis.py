@@ -58,8 +58,9 @@ def row(label: str, stats: dict[str, float]) -> str:
     return f"| {label} | " + " | ".join(fmt.format(stats[name]) for name, _, fmt in COLUMNS) + " |"
 
 
-def header(first: str) -> str:
-    return f"| {first} | " + " | ".join(title for _, title, _ in COLUMNS) + " |\n|" + "---|" * (len(COLUMNS) + 1)
+def header(first: str, extra=()) -> str:
+    titles = [title for _, title, _ in COLUMNS] + list(extra)
+    return f"| {first} | " + " | ".join(titles) + " |\n|" + "---|" * (len(titles) + 1)
 
 
 def in_bursts_only(recording: MEARecording, analysis: AnalysisParams) -> MEARecording:
@@ -137,7 +138,7 @@ def main() -> None:
             results.append(as_row(ev.statistics[0]))
         print(f"  {len(results)} of {len(candidates)} points", flush=True)
     recorded = statistics(maccione, analysis)
-    print(header("point") + " H1 | H2 | D_s | P_s | tau_K_s |")
+    print(header("point", ranges))
     order = np.argsort([-r["mean_size_fraction"] if np.isfinite(r["mean_size_fraction"]) else 0 for r in results])
     for i in order:
         p = design.points[i]
