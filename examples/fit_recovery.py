@@ -4,7 +4,7 @@ The problem of the recovery test (tests/test_fit.py): an 800 s virtual
 recording of a 5 x 5 array (100 um pitch) of waves with H1 = 4, P_s = 3 s,
 D_s = 1 s, whose electrodes fire bursts (30 Hz at the start, decaying in
 1.5 s). Each fit takes its electrodes' rate and decay from the recording,
-simulates 3 retinas x 300 s per candidate, and runs CMA-ES over +-50% ranges
+simulates 3 retinas x 300 s per candidate (``--retinas``), and runs CMA-ES over +-50% ranges
 (40 trials in batches of 4) from the test's start (H1 = 4, P_s = 3 s,
 D_s = 1.5 s). The table gives the errors of the identifiable
 combinations H1/P_s and D_s, and the best distance against the truth's own:
@@ -29,6 +29,7 @@ from wavesim.fit.objective import Objective, SimulationSettings, VirtualArray
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="sampler seeds")
+    parser.add_argument("--retinas", type=int, default=3, help="retinas of 300 s per candidate (the test's: 3)")
     args = parser.parse_args()
 
     def params(**values):
@@ -38,7 +39,7 @@ def main() -> None:
     truth = params(H1=4.0, P_s=3.0, D_s=1.0)
     recorded = SimulationSettings(n_retinas=1, seed=777, burst_rate_hz=30.0, burst_decay_s=1.5, **geometry)
     recording = VirtualArray(electrode_grid(5, 5, 100.0), 800.0, recorded).recordings(truth)[0]
-    simulation = SimulationSettings(n_retinas=3, seed=1, duration_s=300.0, **geometry)
+    simulation = SimulationSettings(n_retinas=args.retinas, seed=1, duration_s=300.0, **geometry)
     objective = Objective(recording, simulation=simulation)
     truth_distance = objective.evaluate([truth])[0]
     print(f"electrodes from the recording: {objective.simulation.burst_rate_hz:.1f} Hz at the start, decay "
