@@ -164,3 +164,14 @@ def test_without_dask_the_cluster_options_name_the_extra(tmp_path, monkeypatch, 
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "needs Dask: pip install 'wavesim[distributed]'" in err[0], err
     assert not (tmp_path / "s.zarr").exists()
+
+
+def test_a_users_error_on_a_worker_reads_as_on_the_client_and_writes_nothing(client, tmp_path):
+    from wavesim.backends import cuda_status
+    from wavesim.errors import BackendUnavailableError
+
+    if client.submit(cuda_status, pure=False).result()[0]:
+        pytest.skip("the workers have a usable GPU")
+    with pytest.raises(BackendUnavailableError, match="backend 'cuda' is not usable here"):
+        generate_store_distributed(tmp_path / "gpu.zarr", SPEC, client, backend="cuda", progress=False)
+    assert not (tmp_path / "gpu.zarr").exists()
