@@ -223,9 +223,9 @@ def _run(path: Path, spec: DatasetSpec, client, *, movies, backend, batch_size, 
         overwrite=overwrite, command_line=command_line,
     )
     groups = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
-    # Random keys (pure=False): a rerun after a failure must not meet the failed run's results on the scheduler.
+    # Keys unique to this run: a rerun after a failure must not meet the failed run's results on the scheduler.
     futures = {
-        client.submit(_simulate_group, str(path), group, backend, warm_cache, pure=False,
+        client.submit(_simulate_group, str(path), group, backend, warm_cache,
                       key=f"simulate-movies-{group[0]}-{group[-1]}-{uuid.uuid4().hex[:12]}"): group
         for group in groups
     }
