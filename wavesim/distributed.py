@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import contextlib
 import math
-import sys
+import os
 import uuid
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from .errors import ClusterError, MissingDependencyError, ParameterError, WavesimError
 from .io.store import DatasetSpec, WaveStore
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = ["describe_client", "generate_store_distributed", "open_client", "worker_backend"]
 
@@ -46,7 +49,7 @@ def _distributed(what: str):
 
 @contextlib.contextmanager
 def open_client(scheduler: str | None = None, n_workers: int | None = None, *,
-                connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S) -> Iterator["distributed.Client"]:
+                connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S) -> Iterator[Client]:
     """A Dask client, closed (with its local cluster, if any) on exit.
 
     Parameters
@@ -84,8 +87,11 @@ def open_client(scheduler: str | None = None, n_workers: int | None = None, *,
         raise ParameterError(f"--connect-timeout-s must be a finite number of seconds > 0, got {connect_timeout_s!r}.")
     distributed = _distributed("--scheduler/--workers" if n_workers is None else "--workers")
     if n_workers is not None:
-        # One thread per worker: a task simulates one batch, and Numba or the GPU parallelise inside it.
-        with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True) as cluster, \
+        # One thread per worker: a task simulates one batch, and Numba or the GPU parallelise inside it. The
+        # workers share this machine's cores, so Numba's threads are split between them unless the user set them.
+        env = {} if "NUMBA_NUM_THREADS" in os.environ else {"NUMBA_NUM_THREADS": str(max(1, (os.cpu_count() or 1)
+                                                                                     // n_workers))}
+        with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, env=env) as cluster, \
                 distributed.Client(cluster) as client:
             yield client
         return
