@@ -2,15 +2,20 @@
 
 Usage::
 
-    python benchmarks/bench_distributed.py                 # 24 movies, LocalCluster(n_workers=2)
-    python benchmarks/bench_distributed.py --movies 48 --workers 4 --json rows.json
+    NUMBA_NUM_THREADS=1 python benchmarks/bench_distributed.py     # 24 movies, LocalCluster(n_workers=2)
+    NUMBA_NUM_THREADS=1 python benchmarks/bench_distributed.py --movies 48 --workers 4 --json rows.json
+
+With ``NUMBA_NUM_THREADS=1`` one process simulates on one core and each of the
+cluster's workers on one core of its own, which is the comparison meant.
+Without it, one ``cpu-events`` retina runs on a parallel region of all the
+cores, which made it 2 to 3 times slower on a busy 2-core machine.
 
 Each case writes the same store (mouse preset on ``cpu-events``, 50 um
 pixels, 2 frames/s, warm-up cache off) into a fresh folder, after an
 untimed run of two movies in the same process or on the same workers, so
 that imports and Numba's cache loads are excluded; the cluster's start-up
-is timed apart. Each case runs ``--repeats`` times and keeps its fastest
-run, which is the least disturbed by other work on the machine. Cases: one process simulating one retina at a time
+is timed apart. The cases take turns, ``--repeats`` rounds, and each keeps
+its fastest run, the least disturbed by other work on the machine. Cases: one process simulating one retina at a time
 (``--batch-size 1``), one process with the default batch of 4 retinas run
 in parallel by Numba threads, and the LocalCluster, one movie per task on
 workers of one thread each. The stores are checked to be equal. Prints one
@@ -46,19 +51,6 @@ def spec_for(args, n_movies: int, seed: int) -> DatasetSpec:
     )
 
 
-def timed(write, root: Path, name: str, args) -> tuple[float, Path]:
-    """The fewest seconds ``write(path, spec)`` took for ``args.movies`` movies in ``args.repeats`` runs, after
-    an untimed two-movie run; and the last store's path."""
-    write(root / f"{name}-warm.zarr", spec_for(args, 2, seed=99))
-    best = float("inf")
-    for repeat in range(args.repeats):
-        path = root / f"{name}-{repeat}.zarr"
-        start = time.perf_counter()
-        write(path, spec_for(args, args.movies, seed=1))
-        best = min(best, time.perf_counter() - start)
-    return best, path
-
-
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--movies", type=int, default=24)
@@ -71,25 +63,32 @@ def main(argv=None) -> list[dict]:
     args = parser.parse_args(argv)
     options = dict(backend="cpu-events", progress=False, warm_cache=False)
     root = Path(tempfile.mkdtemp(prefix="bench-distributed-"))
-    rows, paths = [], []
     try:
-        for name, batch in (("one process, 1 retina at a time", 1), ("one process, batches of 4", 4)):
-            seconds, path = timed(lambda p, s: generate_store(p, s, batch_size=batch, **options), root,
-                                  f"local{batch}", args)
-            rows.append({"case": name, "processes": 1, "seconds": seconds})
-            paths.append(path)
         start = time.perf_counter()
         with open_client(n_workers=args.workers) as client:
             startup_s = time.perf_counter() - start
-            seconds, path = timed(lambda p, s: generate_store_distributed(p, s, client, **options), root, "dask",
-                                  args)
-        rows.append({"case": f"LocalCluster(n_workers={args.workers}), 1 movie per task",
-                     "processes": args.workers, "seconds": seconds, "startup_s": startup_s})
-        paths.append(path)
-        stores = [open_store(p) for p in paths]
+            cases = {
+                "one process, 1 retina at a time": lambda p, s: generate_store(p, s, batch_size=1, **options),
+                "one process, batches of 4": lambda p, s: generate_store(p, s, batch_size=4, **options),
+                f"LocalCluster(n_workers={args.workers}), 1 movie per task":
+                    lambda p, s: generate_store_distributed(p, s, client, **options),
+            }
+            for i, write in enumerate(cases.values()):  # imports and Numba's cache loads, untimed
+                write(root / f"warm{i}.zarr", spec_for(args, 2, seed=99))
+            # Round robin, so that every case meets the same changes in the machine's other load.
+            seconds = {name: float("inf") for name in cases}
+            for repeat in range(args.repeats):
+                for i, (name, write) in enumerate(cases.items()):
+                    path = root / f"case{i}-{repeat}.zarr"
+                    t0 = time.perf_counter()
+                    write(path, spec_for(args, args.movies, seed=1))
+                    seconds[name] = min(seconds[name], time.perf_counter() - t0)
+        stores = [open_store(root / f"case{i}-0.zarr") for i in range(len(cases))]
         assert all(np.array_equal(s.movies[:], stores[0].movies[:]) for s in stores[1:]), "the stores differ"
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    rows = [{"case": name, "seconds": t} for name, t in seconds.items()]
+    rows[-1]["startup_s"] = startup_s
     for row in rows:
         row["movies_per_s"] = args.movies / row["seconds"]
         row["speedup"] = row["movies_per_s"] / rows[0]["movies_per_s"]
@@ -101,7 +100,7 @@ def main(argv=None) -> list[dict]:
     print("-" * 75)
     for row in rows:
         print(f"{row['case']:<46} {row['seconds']:8.2f} {row['movies_per_s']:9.3f} {row['speedup']:8.2f}x")
-    print(f"cluster start-up (not in the row): {rows[-1]['startup_s']:.1f} s")
+    print(f"cluster start-up (not in the rows): {startup_s:.1f} s")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return rows
