@@ -91,6 +91,17 @@ TABLE = [
     (["generate", "{folder}", *GEN, "--overwrite"], r"is not a wavesim store; refusing to delete it"),
     (["generate", "{txt}/x.zarr", *GEN], r"cannot create .*notes.txt/x.zarr: .*notes.txt is a file, not a folder"),
     (["generate", "{store}", *GEN, "--resume"], r"store.zarr holds a different dataset \(parameters.P_s: store has 3 s, this run 32 s; .*timing.duration_s: store has 20 s, this run 2 s;"),
+    # generate on a Dask cluster: nothing is written when the scheduler cannot be reached
+    (_gen("--scheduler", "tcp://127.0.0.1:1", "--connect-timeout-s", "1"),
+     r"cannot reach a Dask scheduler at 'tcp://127.0.0.1:1' within 1 s \(Timed out .*\); check the address"),
+    (_gen("--scheduler", "nosuch://host:1", "--connect-timeout-s", "1"),
+     r"cannot reach a Dask scheduler at 'nosuch://host:1' within 1 s \(unknown address scheme 'nosuch'"),
+    (_gen("--scheduler", "tcp://127.0.0.1:1", "--connect-timeout-s", "0"),
+     r"--connect-timeout-s must be a finite number of seconds > 0, got 0.0"),
+    (_gen("--scheduler", "tcp://127.0.0.1:1", "--resume", "--overwrite"), r"resume and overwrite exclude each other"),
+    (_gen("--workers", "0"), r"--workers must be a positive integer \(local worker processes\), got 0"),
+    (_gen("--workers", "2", "--scheduler", "tcp://127.0.0.1:1"), r"argument --scheduler: not allowed with argument --workers"),
+    (_gen("--connect-timeout-s", "5"), r"--connect-timeout-s applies to --scheduler only"),
     # generate: models and parameter files
     (_gen("--preset", "cat"), r"Unknown preset 'cat'"),
     (_gen("--model", "nosuch"), r"Unknown model 'nosuch'"),

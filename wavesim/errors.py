@@ -55,3 +55,7 @@ class CheckpointError(WavesimError, ValueError):
 
 class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
     """No checkpoint exists at the given path."""
+
+
+class ClusterError(WavesimError, RuntimeError):
+    """A Dask scheduler cannot be reached, or tasks of a run on a cluster failed; the message names the movies."""

@@ -13,7 +13,7 @@ import json
 import math
 import shutil
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from .errors import ParameterError, StoreCorruptError, StoreError, StoreExistsEr
 from .io.store import DatasetSpec, WaveStore, create_store, is_wavesim_store
 from .io.verify import verify_store
 
-__all__ = ["generate_store", "parse_movie_range"]
+__all__ = ["check_run_flags", "generate_store", "open_for_writing", "parse_movie_range", "write_movies"]
 
 
 def parse_movie_range(text: str, n_movies: int) -> range:
@@ -120,23 +120,68 @@ def generate_store(
     """
     from .backends import resolve_backend
     from .models import model_of
-    from .simulate import Simulation, check_memory, movie_seeds
-    from .warm_cache import default_warm_cache, warm_up
+    from .warm_cache import default_warm_cache
 
+    check_run_flags(resume=resume, repair=repair, overwrite=overwrite, batch_size=batch_size)
+    backend = resolve_backend(backend, model_of(spec.params))
+    if batch_size is None:
+        batch_size = _default_batch(backend, spec)
+    store, movies, todo = open_for_writing(
+        path, spec, movies=movies, backend=backend, batch_size=batch_size, resume=resume, repair=repair,
+        overwrite=overwrite, command_line=command_line,
+    )
+    bar = _progress_bar(progress, len(todo), spec, len(movies) - len(todo))
+    cache = default_warm_cache(warm_cache)
+    try:
+        for i in range(0, len(todo), batch_size):
+            group = todo[i : i + batch_size]
+            write_movies(store, spec, group, backend=backend, cache=cache, advance_bar=bar.update,
+                         show_warmup=progress)
+            for m in group:
+                store.mark_complete(m)
+            bar.set_postfix_str(f"movies {len(movies) - len(todo) + i + len(group)}/{len(movies)}")
+    finally:
+        bar.close()
+    return store
+
+
+def check_run_flags(*, resume: bool, repair: bool, overwrite: bool, batch_size: int | None) -> None:
+    """Refuse contradictory flags and a batch size that is not a positive integer, before anything runs."""
     if resume and overwrite:
         raise StoreError("resume and overwrite exclude each other: choose one.")
     if repair and not resume:
         raise StoreError("repair works on an existing store: pass --resume with --repair.")
     if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
         raise ParameterError(f"batch size must be a positive integer (retinas simulated at once), got {batch_size!r}.")
+
+
+def open_for_writing(
+    path, spec: DatasetSpec, *, movies: Iterable[int] | None, backend: str, batch_size: int, resume: bool,
+    repair: bool, overwrite: bool, command_line: Sequence[str] | None,
+) -> tuple[WaveStore, list[int], list[int]]:
+    """Create the store, or open an existing one that holds ``spec``, for a run of ``movies``.
+
+    Arguments as for :func:`generate_store`, with ``backend`` resolved and
+    ``batch_size`` set. Damaged movies found with ``repair`` lose their
+    completion flag here.
+
+    Returns
+    -------
+    store : WaveStore
+        Opened ``r+``.
+    movies : list of int
+        The movies of this run.
+    todo : list of int
+        Those of them that are not complete.
+    """
+    from .models import model_of
+    from .simulate import check_memory
+
     path = Path(path)
-    backend = resolve_backend(backend, model_of(spec.params))
     split_run = movies is not None
     movies = list(range(spec.n_movies)) if movies is None else list(movies)
     if any(not 0 <= m < spec.n_movies for m in movies):
         raise StoreError(f"movies must lie in [0, {spec.n_movies}), got {movies[0]}..{movies[-1]}.")
-    if batch_size is None:
-        batch_size = _default_batch(backend, spec)
     # Before the store exists: a run refused for memory leaves nothing behind.
     check_memory(model_of(spec.params), spec.retina, min(batch_size, len(movies)) or 1)
 
@@ -174,38 +219,59 @@ def generate_store(
         raise StoreExistsError(
             f"movies {[m for m in movies if done[m]][:5]}... of {path} are already complete; pass --resume to skip them."
         )
-    todo = [m for m in movies if not done[m]]
+    return store, movies, [m for m in movies if not done[m]]
+
+
+def write_movies(store: WaveStore, spec: DatasetSpec, group: Sequence[int], *, backend: str, cache=None,
+                 advance_bar: Callable[[float], object] | None = None, show_warmup: bool = False) -> None:
+    """Simulate movies ``group`` as one batch and write their frames and records; leave their flags unset.
+
+    The caller sets each movie's completion flag (:meth:`WaveStore.mark_complete`)
+    once this returns, so that no reader trusts a movie before its last chunk is
+    written. Each movie is a pure function of ``spec`` and its index, so a
+    repeated call writes the same bytes.
+
+    Parameters
+    ----------
+    store : WaveStore
+        Opened ``r+``, holding ``spec``.
+    spec : DatasetSpec
+        The store's dataset.
+    group : sequence of int
+        Movies to simulate at once (the batch).
+    backend : str
+        A resolved backend (``cpu``, ``cpu-events`` or ``cuda``).
+    cache : WarmCache, optional
+        Where warmed-up retinas are restored from and stored.
+    advance_bar : callable, optional
+        Called with the simulated seconds (summed over the batch) done since the last call.
+    show_warmup : bool
+        Show the warm-up's own progress bar.
+    """
+    from .simulate import Simulation, movie_seeds
+    from .warm_cache import warm_up
+
     T = spec.n_frames
     chunk = store.movies.chunks[1]
-    bar = _progress_bar(progress, len(todo), spec, len(movies) - len(todo))
-    cache = default_warm_cache(warm_cache)
-    try:
-        for i in range(0, len(todo), batch_size):
-            group = todo[i : i + batch_size]
-            sim = Simulation(
-                spec.params, movie_seeds(spec.seed, group), retina=spec.retina, readout=spec.readout, backend=backend
-            )
-            records = _static_records(sim, store.record_names)
-            length = np.full(len(group), T, np.int64)  # first frame with nothing lit, T if none
-            warm_up(sim, sim.steps_for(spec.timing.warmup_s), cache, lambda s, n: _warm_up(s, n, progress))
-            bar.update(len(group) * spec.timing.warmup_s)
-            for first, frames in sim.frames(T, chunk):
-                host = sim.to_host(frames)
-                for j, m in enumerate(group):
-                    store.write_frames(m, first, host[j])
-                dark = ~host.reshape(len(group), host.shape[1], -1).any(axis=2)
-                hit = (length == T) & dark.any(axis=1)
-                length[hit] = first + dark[hit].argmax(axis=1)
-                bar.update(len(group) * host.shape[1] * spec.readout.frame_period_s)
-            if "length_frames" in store.record_names:
-                records["length_frames"] = length
-            for j, m in enumerate(group):
-                store.write_records(m, {name: values[j] for name, values in records.items()})
-                store.mark_complete(m)
-            bar.set_postfix_str(f"movies {len(movies) - len(todo) + i + len(group)}/{len(movies)}")
-    finally:
-        bar.close()
-    return store
+    advance_bar = advance_bar or (lambda seconds: None)
+    sim = Simulation(spec.params, movie_seeds(spec.seed, group), retina=spec.retina, readout=spec.readout,
+                     backend=backend)
+    records = _static_records(sim, store.record_names)
+    length = np.full(len(group), T, np.int64)  # first frame with nothing lit, T if none
+    warm_up(sim, sim.steps_for(spec.timing.warmup_s), cache, lambda s, n: _warm_up(s, n, show_warmup))
+    advance_bar(len(group) * spec.timing.warmup_s)
+    for first, frames in sim.frames(T, chunk):
+        host = sim.to_host(frames)
+        for j, m in enumerate(group):
+            store.write_frames(m, first, host[j])
+        dark = ~host.reshape(len(group), host.shape[1], -1).any(axis=2)
+        hit = (length == T) & dark.any(axis=1)
+        length[hit] = first + dark[hit].argmax(axis=1)
+        advance_bar(len(group) * host.shape[1] * spec.readout.frame_period_s)
+    if "length_frames" in store.record_names:
+        records["length_frames"] = length
+    for j, m in enumerate(group):
+        store.write_records(m, {name: values[j] for name, values in records.items()})
 
 
 def _static_records(sim, names) -> dict[str, np.ndarray]:

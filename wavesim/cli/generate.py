@@ -46,6 +46,15 @@ def register(subparsers) -> None:
                    "chunks are missing or damaged (see 'wavesim verify')")
     g.add_argument("--overwrite", action="store_true", help="replace an existing store")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cluster = g.add_mutually_exclusive_group()
+    cluster.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                         help="run the simulations on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:PORT); "
+                              "the store must be on a filesystem the workers share (needs wavesim[distributed])")
+    cluster.add_argument("--workers", type=int, default=None, metavar="N",
+                         help="run the simulations on a Dask LocalCluster of N worker processes started here "
+                              "(needs wavesim[distributed])")
+    g.add_argument("--connect-timeout-s", type=float, default=None,
+                   help="with --scheduler: seconds to wait for the scheduler (default 30)")
     g.add_argument("--no-warm-cache", action="store_true",
                    help="neither reuse nor store warmed-up retinas (cache in $WAVESIM_CACHE/warm, default "
                         "~/.cache/wavesim/warm; WAVESIM_NO_WARM_CACHE=1 also turns it off)")
@@ -76,7 +85,7 @@ def run(args) -> int:
     """Generate the store ``args`` describe; print how many movies are complete."""
     from ..backends import cuda_status, resolve_backend
     from ..errors import ParameterError, StoreNotFoundError
-    from ..generate import generate_store, parse_movie_range
+    from ..generate import check_run_flags, generate_store, parse_movie_range
     from ..io.store import DatasetSpec
     from ..lattice import Retina
     from ..readout import Readout
@@ -113,24 +122,36 @@ def run(args) -> int:
         raise ParameterError(f"--duration-s {spec.timing.duration_s:g} s is shorter than one frame (--frame-period-s "
                              f"{spec.readout.frame_period_s:g} s); give at least one frame period.")
     movies = parse_movie_range(args.movie_range, args.movies) if args.movie_range else None
-    chosen = resolve_backend(args.backend, model)
-    if args.backend == "auto":
-        _, reason = cuda_status()
-        print(f"backend auto -> {chosen} ({reason})", file=sys.stderr)
-    store = generate_store(
-        args.store,
-        spec,
-        movies=movies,
-        backend=chosen,
-        batch_size=args.batch_size,
-        resume=args.resume,
-        repair=args.repair,
-        overwrite=args.overwrite,
-        progress=not args.no_progress,
-        command_line=["wavesim", *sys.argv[1:]],
-        warm_cache=not args.no_warm_cache,
-    )
+    options = dict(movies=movies, batch_size=args.batch_size, resume=args.resume, repair=args.repair,
+                   overwrite=args.overwrite, progress=not args.no_progress,
+                   command_line=["wavesim", *sys.argv[1:]], warm_cache=not args.no_warm_cache)
+    if args.connect_timeout_s is not None and args.scheduler is None:
+        raise ParameterError("--connect-timeout-s applies to --scheduler only.")
+    if args.scheduler is not None or args.workers is not None:
+        # Refuse contradictory flags before connecting, which can take the whole timeout.
+        check_run_flags(resume=args.resume, repair=args.repair, overwrite=args.overwrite, batch_size=args.batch_size)
+        store = _generate_on_cluster(args, spec, model, options)
+    else:
+        chosen = resolve_backend(args.backend, model)
+        if args.backend == "auto":
+            _, reason = cuda_status()
+            print(f"backend auto -> {chosen} ({reason})", file=sys.stderr)
+        store = generate_store(args.store, spec, backend=chosen, **options)
     done = len(store.complete_movies())
     print(f"{store.path}: {done}/{store.n_movies} movies complete, {store.n_frames} frames of "
           f"{store.frame_shape[0]}x{store.frame_shape[1]} px each")
     return 0
+
+
+def _generate_on_cluster(args, spec, model, options):
+    """Connect to the cluster (before anything is written), say where it runs, and generate there."""
+    from ..distributed import DEFAULT_CONNECT_TIMEOUT_S, describe_client, generate_store_distributed, open_client, \
+        worker_backend
+
+    timeout_s = DEFAULT_CONNECT_TIMEOUT_S if args.connect_timeout_s is None else args.connect_timeout_s
+    with open_client(args.scheduler, args.workers, connect_timeout_s=timeout_s) as client:
+        print(describe_client(client), file=sys.stderr)
+        chosen, reason = worker_backend(client, args.backend, model.name)
+        if args.backend == "auto":
+            print(f"backend auto -> {chosen} on the workers ({reason})", file=sys.stderr)
+        return generate_store_distributed(args.store, spec, client, backend=chosen, **options)

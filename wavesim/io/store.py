@@ -45,6 +45,7 @@ import datetime
 import os
 import shutil
 import sys
+import threading
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -216,8 +217,8 @@ def create_store(path, spec: DatasetSpec, *, command_line=None, backend: str = "
     """Create a new, empty store at ``path`` atomically.
 
     The store is built in a temporary folder and renamed into place, so that
-    of several processes creating the same store at once exactly one
-    succeeds and the others see a complete store.
+    of several processes or threads creating the same store at once exactly
+    one succeeds and the others see a complete store.
 
     Raises
     ------
@@ -236,7 +237,8 @@ def create_store(path, spec: DatasetSpec, *, command_line=None, backend: str = "
         above = next((p for p in path.parents if p.exists()), None)
         why = f"{above} is a file, not a folder" if above is not None and not above.is_dir() else exc.strerror
         raise StoreError(f"cannot create {path}: {why}.") from None
-    tmp = path.parent / f".{path.name}.creating-{os.getpid()}"
+    # Per process and thread: two clients in one process (threads) may create the same store at once.
+    tmp = path.parent / f".{path.name}.creating-{os.getpid()}-{threading.get_ident()}"
     shutil.rmtree(tmp, ignore_errors=True)
     h, w = _frame_shape(spec)
     T = spec.n_frames
