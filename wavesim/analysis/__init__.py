@@ -52,6 +52,7 @@ from wavesim.analysis.waves import (
 
 __all__ = [
     "AnalysisParams",
+    "BurstElectrodes",
     "Bursts",
     "CIProfile",
     "Summary",

@@ -212,7 +212,6 @@ def spike_time_tiling(spike_times_s: Sequence[np.ndarray], duration_s: float, wi
     duration_s = check_argument("spike_time_tiling", "duration_s", duration_s, "duration_s")
     window_s = check_argument("spike_time_tiling", "window_s", window_s, "sttc_window_s")
     trains = [np.sort(np.asarray(t, dtype=float).ravel()) for t in spike_times_s]
-    n = len(trains)
     start, stop = _recording_span(trains, duration_s, start_s)
     tiled = np.array([_tiled_fraction(t, window_s, start, stop) for t in trains])
     n_spikes = np.array([t.size for t in trains], dtype=float)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -21,7 +20,7 @@ from tqdm.auto import tqdm
 
 from wavesim.analysis.params import AnalysisParams
 from wavesim.analysis.summary import Summary, combine_summaries, summarize
-from wavesim.errors import ParameterError, RecordingFormatError, RecordingNotFoundError, WavesimError
+from wavesim.errors import ParameterError, RecordingFormatError, RecordingNotFoundError
 from wavesim.io.recordings import RECORDING_SUFFIXES, load_movie, load_recording
 
 __all__ = ["analyse_path", "format_table", "plot_summaries", "summary_figure", "write_json"]

@@ -193,7 +193,6 @@ def _make_sampler(name: str, seed: int | None, start: Mapping[str, float] | None
 
 def _storage(storage: str | Path):
     """A journal file (several processes on one machine) or an RDB URL (several machines)."""
-    import optuna
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     text = str(storage)
