@@ -127,13 +127,21 @@ def detect_pixel_bursts(movie: Movie, threshold: float | None = None) -> Bursts:
     """
     active = _active(movie, threshold)
     t_frames, height, width = active.shape
-    flat = active.reshape(t_frames, height * width)
-    edges = np.diff(flat.astype(np.int8), axis=0, prepend=0, append=0)
-    # nonzero on the transpose sorts by pixel, then frame, so onsets and ends pair up
-    site_on, frame_on = np.nonzero(edges.T == 1)
-    _, frame_end = np.nonzero(edges.T == -1)
+    site, frame_on, frame_end = _active_runs(active.reshape(t_frames, height * width))
     period_s = movie.frame_period_s
-    return Bursts(site_on.astype(np.int64), frame_on * period_s, frame_end * period_s, height * width)
+    return Bursts(site, frame_on * period_s, frame_end * period_s, height * width)
+
+
+def _active_runs(active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of consecutive active frames in (T, n) ``active``: site, first frame and frame after the last.
+
+    Sorted by site, then frame.
+    """
+    edges = np.diff(active.astype(np.int8), axis=0, prepend=0, append=0)
+    # nonzero on the transpose sorts by site, then frame, so onsets and ends pair up
+    site, start = np.nonzero(edges.T == 1)
+    end = np.nonzero(edges.T == -1)[1]
+    return site.astype(np.int64), start, end
 
 
 def _window_pairs(times_sorted: np.ndarray, window: float) -> Iterator[tuple[np.ndarray, np.ndarray]]:

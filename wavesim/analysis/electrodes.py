@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from wavesim.analysis.bursts import _active, _flatten_trains, detect_spike_bursts
+from wavesim.analysis.bursts import _active, _active_runs, _flatten_trains, detect_spike_bursts
 from wavesim.analysis.params import AnalysisParams
 from wavesim.analysis.params import check_argument
 from wavesim.errors import ParameterError
@@ -139,10 +139,7 @@ def virtual_electrodes(movie: Movie, positions_um: np.ndarray, origin_um: tuple[
     elif mode == "burst":
         # one burst per run of active frames: rate r exp(-t / tau) over the run's duration D
         # holds r tau (1 - exp(-D / tau)) spikes on average, drawn by inverting the truncated exponential
-        edges = np.diff(np.vstack([np.zeros((1, active.shape[1]), np.int8), active.astype(np.int8),
-                                   np.zeros((1, active.shape[1]), np.int8)]), axis=0).T
-        electrode, start = np.nonzero(edges == 1)
-        end = np.nonzero(edges == -1)[1]
+        electrode, start, end = _active_runs(active)
         kept = 1.0 - np.exp(-(end - start) * period_s / burst_decay_s)
         counts = rng.poisson(rate_hz * burst_decay_s * kept)
         u = rng.uniform(0.0, 1.0, counts.sum())
