@@ -15,7 +15,7 @@ from ..backends import BACKENDS
 from ..errors import ParameterError
 from ..models import get_model, load_params_file, model_of
 from ..fit.objective import TERM_NAMES, ObjectiveSettings, SimulationSettings
-from ..fit.report import start_note
+from ..fit.report import recording_distances, start_note
 from ..fit.search import DEFAULT_FITTED, SAMPLERS, fit
 from ._paths import check_output_folder
 
@@ -105,14 +105,13 @@ def _run_fit(args) -> int:
 
 def _print_recordings(report) -> None:
     """Each pooled and each held-out recording's distance to the preset and to the fit."""
-    held = report["held_out"]
-    groups = [("fitted", report["recordings"]), ("held out", held and held["recordings"])]
-    if not any(parts for _, parts in groups):
+    rows = recording_distances(report)
+    if not rows:
         return
     print(f"{'recording':<34} {'group':<9} {'preset':>8} {'fitted':>8}")
-    for group, parts in groups:
-        for name, part in (parts or {}).items():
-            print(f"{name:<34} {group:<9} {part['preset']['distance']:>8.4f} {part['fitted']['distance']:>8.4f}")
+    for name, group, preset, fitted in rows:
+        print(f"{name:<34} {group:<9} {preset:>8.4f} {fitted:>8.4f}")
+    held = report["held_out"]
     if held:
         print(f"held out, pooled: preset {held['preset']['distance']:.4f} +- {held['preset']['distance_sem']:.4f}, "
               f"fitted {held['fitted']['distance']:.4f} +- {held['fitted']['distance_sem']:.4f}")

@@ -72,11 +72,9 @@ def plot_recording_distances(report: Mapping[str, Any], path: str | Path) -> Non
     """
     from matplotlib.figure import Figure
 
-    rows = []  # (name, group, preset distance, fitted distance)
-    for group, parts in (("fitted", report.get("recordings")), ("held out", (report.get("held_out") or {})
-                                                                .get("recordings"))):
-        for name, part in (parts or {}).items():
-            rows.append((name, group, part["preset"]["distance"], part["fitted"]["distance"]))
+    from .report import recording_distances
+
+    rows = recording_distances(report)
     fig = Figure(figsize=(max(6.0, 0.55 * len(rows) + 2), 4.2))
     ax = fig.subplots()
     x = np.arange(len(rows))

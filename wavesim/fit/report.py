@@ -19,8 +19,8 @@ from ..errors import ParameterError
 from ..models import write_params_file
 from .objective import Evaluation, Objective, mean_statistics
 
-__all__ = ["FitResult", "held_out_scores", "near_best_spread", "params_file_comment", "recording_attrs", "start_note",
-           "study_timing", "summarize_study", "write_outputs"]
+__all__ = ["FitResult", "held_out_scores", "near_best_spread", "params_file_comment", "recording_attrs",
+           "recording_distances", "start_note", "study_timing", "summarize_study", "write_outputs"]
 
 
 @dataclasses.dataclass
@@ -149,6 +149,13 @@ def held_out_scores(objective, fitted_params, base) -> dict[str, Any]:
 def _json_ready(value):
     """``value`` as JSON reads it back: numpy numbers as floats, nan as None."""
     return json.loads(json.dumps(value, default=float).replace("NaN", "null"))
+
+
+def recording_distances(report: Mapping[str, Any]) -> list[tuple[str, str, float | None, float | None]]:
+    """(recording, "fitted" or "held out", preset distance, fitted distance) of a pooled or held-out report."""
+    groups = (("fitted", report.get("recordings")), ("held out", (report.get("held_out") or {}).get("recordings")))
+    return [(name, group, part["preset"]["distance"], part["fitted"]["distance"])
+            for group, parts in groups for name, part in (parts or {}).items()]
 
 
 def _start_summary(complete, start_values: Mapping[str, float], clipped: Mapping[str, list[float]],
