@@ -10,6 +10,22 @@ def fast_params(**overrides):
     return ws.AmacrineParams(**values)
 
 
+def small_spec(n_movies=3, **overrides):
+    """A store of tiny, quick movies: 30 frames of 16 x 20 px of fast waves."""
+    from wavesim.io.store import DatasetSpec
+
+    values = dict(
+        params=fast_params(),
+        retina=ws.Retina(width_um=500, height_um=400),
+        readout=ws.Readout(um_per_pixel=25, frame_period_s=0.2),
+        timing=ws.Timing(duration_s=6.0, warmup_s=5.0),
+        seed=3,
+        n_movies=n_movies,
+    )
+    values.update(overrides)
+    return DatasetSpec(**values)
+
+
 def assert_cuda_matches_cpu(params, seeds, retina, readout, warm_steps, n_frames, chunk_frames):
     """Run the same batch on ``cuda`` and ``cpu``; assert equal states and frames; return (sim, frames, state)."""
     import numpy as np

@@ -12,26 +12,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-import wavesim as ws
 import wavesim.io.store as store_module
-from helpers import fast_params
+from helpers import small_spec
 from wavesim.cli import main
 from wavesim.errors import ClusterError
 from wavesim.generate import generate_store
-from wavesim.io.store import DatasetSpec, open_store
+from wavesim.io.store import open_store
 
 pytest.importorskip("distributed", reason="needs the distributed extra: pip install 'wavesim[distributed]'")
 from wavesim.distributed import generate_store_distributed, open_client  # noqa: E402
 
 #: 4 movies of 30 frames of 16 x 20 px in chunks of 10 frames (with CHUNK_BYTES patched), so a task writes 3 chunks.
-SPEC = DatasetSpec(
-    params=fast_params(),
-    retina=ws.Retina(width_um=500, height_um=400),
-    readout=ws.Readout(um_per_pixel=25, frame_period_s=0.2),
-    timing=ws.Timing(duration_s=6.0, warmup_s=5.0),
-    seed=3,
-    n_movies=4,
-)
+SPEC = small_spec(n_movies=4)
 CLI_SPEC = ["--movies", "4", "--width-um", "500", "--height-um", "400", "--um-per-pixel", "25",
             "--frame-period-s", "0.2", "--duration-s", "6", "--warmup-s", "5", "--seed", "3",
             "--backend", "cpu-events", "--no-progress"]

@@ -1,5 +1,4 @@
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -11,21 +10,8 @@ import pytest
 import wavesim as ws
 from wavesim.errors import StoreError, StoreExistsError, StoreNotFoundError
 from wavesim.generate import generate_store
-from wavesim.io.store import DatasetSpec, open_store
-from helpers import fast_params
-
-
-def small_spec(n_movies=3, **kw):
-    values = dict(
-        params=fast_params(),
-        retina=ws.Retina(width_um=500, height_um=400),
-        readout=ws.Readout(um_per_pixel=25, frame_period_s=0.2),
-        timing=ws.Timing(duration_s=6.0, warmup_s=5.0),
-        seed=3,
-        n_movies=n_movies,
-    )
-    values.update(kw)
-    return DatasetSpec(**values)
+from wavesim.io.store import open_store
+from helpers import small_spec
 
 
 def test_round_trip_with_provenance(tmp_path):
