@@ -17,7 +17,9 @@ race-free on every runner.
 State: two int32 fields per cell, planes of one (S, B, R, C) array read
 through a flat view: ``onset`` (the step of the cell's last activation) and
 ``wave`` (the direction class 0..7 of the wave that activated it, at
-``k * 45`` degrees as in :data:`wavesim.lattice.SQUARE_DR`).
+``k * 45`` degrees as in :data:`wavesim.lattice.SQUARE_DR`; class 8 is
+-180 degrees, which the released script of May et al. keeps apart from
++180 when it does not wrap angle differences).
 """
 
 from __future__ import annotations
@@ -46,8 +48,10 @@ P_NOSE_COL_Q16 = 10
 P_SD_Q16 = 11  # sd of the inhibition point around the nose, cells, 2**-16
 P_TRUNCATE = 12  # 1: the inhibition point is truncated to whole cells (the released script)
 P_INIT_MARGIN = 13  # initiation rows and columns are drawn from [0, n - margin)
-P_THR = 16  # 64 thresholds: P_THR + 8 * wave class + direction, propagation probability in 2**-32
-N_PARAMS = P_THR + 64
+P_MINUS_180 = 14  # 1: a direction rounded to -180 degrees (dy < 0) is class 8, with a kernel of its own
+P_THR = 16  # 72 thresholds: P_THR + 8 * wave class + direction, propagation probability in 2**-32
+N_CLASSES = 9  # 8 directions at k * 45 degrees, and -180 degrees (class 8)
+N_PARAMS = P_THR + 8 * N_CLASSES
 
 # Layout of the int32 ``table`` (wavesim.models.directional.tables).
 T_ROWS = 0
@@ -114,6 +118,15 @@ def build_rule(jit):
         return o & 7
 
     @jit
+    def wave_class(dy_q16, dx_q16, prow):
+        """The wave's class: :func:`angle_class`, or 8 where the angle rounds to -180 degrees and the
+        parameters keep that branch apart (``P_MINUS_180``; ``cmath.phase`` is -pi..-7pi/8 there)."""
+        o = angle_class(dy_q16, dx_q16)
+        if o == 4 and dy_q16 < 0 and prow[P_MINUS_180] != 0:
+            return np.int64(8)
+        return o
+
+    @jit
     def inhibition_point(key, stream, step, idx, prow, table):
         """(row, col) of a wave's inhibition point in cells, 2**-16."""
         R = np.int64(table[T_ROWS])
@@ -145,7 +158,7 @@ def build_rule(jit):
             c = uniform_below(draw_u32(key, STREAM_ORIGIN, attempt, 1), C - margin)
             if site[np.uint64(r * C + c)] != 0:
                 ai_r, ai_c = inhibition_point(key, STREAM_ORIGIN, attempt, 1, prow, table)
-                return r * C + c, angle_class((r << 16) - ai_r, (c << 16) - ai_c)
+                return r * C + c, wave_class((r << 16) - ai_r, (c << 16) - ai_c, prow)
         return np.int64(-1), np.int64(0)
 
     @jit
@@ -218,7 +231,7 @@ def build_rule(jit):
                     r = np.int64(cell) // C
                     c = np.int64(cell) - r * C
                     ai_r, ai_c = inhibition_point(key, STREAM_START_AI, t, cell, prow, table)
-                    wave = angle_class((r << 16) - ai_r, (c << 16) - ai_c)
+                    wave = wave_class((r << 16) - ai_r, (c << 16) - ai_c, prow)
             if fired:
                 onset = t
                 state[j] = t
@@ -230,5 +243,5 @@ def build_rule(jit):
         return out
 
     return SimpleNamespace(init=init, seed=seed, step=step, active=active, spreading=spreading, wave_origin=wave_origin,
-                           inhibition_point=inhibition_point, angle_class=angle_class, normal_q16=normal_q16,
-                           step_flags=True)
+                           inhibition_point=inhibition_point, angle_class=angle_class, wave_class=wave_class,
+                           normal_q16=normal_q16, step_flags=True)

@@ -62,9 +62,67 @@ def test_may2025_totals_follow_the_unwrapped_formula():
         totals.append(sum(expected))
     assert totals[0] == pytest.approx(q) and totals[1] == pytest.approx(q)  # 0 and 45 degrees: symmetric kernels
     # Away from 0 and 45 degrees the unwrapped differences push neighbours into the Gaussian's tail:
-    # 2.25 at 90 degrees, 1.95 at 135 and -90, 1.53 at 180 and -135 (DESIGN.md's 1.06 does not follow from
-    # the script's formula with its sigma).
+    # 2.25 at 90 degrees, 1.95 at 135 and -90, 1.53 at +180 and -135 (and 1.06 at -180: the next test).
     np.testing.assert_allclose(totals[2:], [2.25, 1.95, 1.53, 1.53, 1.95, 2.25], atol=0.01)
+
+
+def test_may2025_keeps_the_scripts_own_kernel_for_minus_180_degrees():
+    # The script's theta' = -180 row, from its formula: differences beta + pi, unwrapped.
+    sigma, q = 1.7258, 2.4
+    phase = [math.atan2(dr, dc) for dr, dc in zip(ws.lattice.SQUARE_DR, ws.lattice.SQUARE_DC)]
+    g = lambda a: math.exp(-a * a / (2 * sigma * sigma))  # noqa: E731
+    expected = np.array([q * g(beta + math.pi) for beta in phase]) / sum(g(a) for a in phase)
+    for preset in ("may2025", "may2025-undirectional"):
+        rows = MODEL.quantise([MODEL.preset(preset)])[0]
+        assert rows[rule.P_MINUS_180] == 1
+        got = rows[rule.P_THR + 8 * 8 : rule.P_THR + 8 * 9] / 2**32
+        np.testing.assert_allclose(got, expected, atol=1e-9)
+        assert got.sum() == pytest.approx(1.06, abs=0.005)
+        assert np.argmax(got) == 5 and ws.lattice.SQUARE_DR[5] == -1 and ws.lattice.SQUARE_DC[5] == -1  # up-left
+        assert got[4] == pytest.approx(0.0006, abs=5e-5)  # left, where +180's kernel peaks
+        plus_180 = rows[rule.P_THR + 8 * 4 : rule.P_THR + 8 * 5] / 2**32
+        assert plus_180.sum() == pytest.approx(1.53, abs=0.005) and np.argmax(plus_180) == 4
+    # Wrapped angles (teh2023, continuous): -180 and +180 degrees are one direction, one kernel.
+    for preset in ("teh2023", "teh2023-undirectional", "continuous"):
+        rows = MODEL.quantise([MODEL.preset(preset)])[0]
+        assert rows[rule.P_MINUS_180] == 0
+        assert np.array_equal(rows[rule.P_THR + 64 : rule.P_THR + 72], rows[rule.P_THR + 32 : rule.P_THR + 40])
+
+
+def test_minus_180_class_follows_the_scripts_rounding():
+    wave_class = rule.build_rule(__import__("numba").njit).wave_class
+    split, merged = np.zeros(rule.N_PARAMS, np.int64), np.zeros(rule.N_PARAMS, np.int64)
+    split[rule.P_MINUS_180] = 1
+    rng = np.random.default_rng(1)
+    points = np.concatenate([rng.integers(-64 << 16, 64 << 16, size=(3000, 2)),
+                             rng.integers(-3, 4, size=(200, 2)) << 16, [[0, -5 << 16], [-1 << 16, -5 << 16]]])
+    seen = set()
+    for dy, dx in points:
+        # The script: theta' = (2 pi / 8) floor(8 theta / (2 pi) + 0.5), theta = cmath.phase(dx + i dy).
+        k = math.floor(8 * math.atan2(dy, dx) / (2 * math.pi) + 0.5)
+        assert wave_class(int(dy), int(dx), split) == (8 if k == -4 else k % 8), (dy, dx)
+        assert wave_class(int(dy), int(dx), merged) == k % 8
+        seen.add(k)
+    assert {-4, 4} <= seen  # both branches of 180 degrees were tried
+
+
+@pytest.mark.parametrize("preset, seed", [("may2025", 542), ("may2025-undirectional", 19)])
+def test_a_minus_180_wave_spreads_with_its_kernel_on_every_runner(preset, seed):
+    params = MODEL.preset(preset)
+    sim = ws.Simulation(params, [seed], retina=GRID, readout=PIXELS, backend="cpu")
+    events = ws.Simulation(params, [seed], retina=GRID, readout=PIXELS, backend="cpu-events")
+    key = retina_keys([seed])[0]
+    records = MODEL.movie_records(sim.lattice, MODEL.quantise([params]), np.array([key]))
+    assert records["direction_deg"][0] == -180.0
+    ref = MODEL.reference(sim.lattice, MODEL.quantise([params])[0], key, MODEL.tables(sim.lattice))
+    assert ref.state()["wave"].max() == 8
+    for _ in range(20):
+        sim.advance(1)
+        events.advance(1)
+        ref.step()
+        assert np.array_equal(sim.state()["onset"][0], ref.state()["onset"])
+        assert np.array_equal(events.state()["wave"][0], ref.state()["wave"])
+    assert (sim.state()["wave"][0] == 8).sum() > 1  # the wave spread with class 8
 
 
 def test_integer_direction_rounding_equals_the_scripts_float_rounding():

@@ -27,8 +27,9 @@ released script does, which changes its output: the angle difference is not
 wrapped, so for ``theta'`` other than 0 and 45 degrees the kernel is
 lopsided and its total falls, and even undirectional waves drift; ``sigma``
 is 1.7258 from a mis-written bias and 10 gradient steps (local bias 0.299,
-not 0.35); initiation rows and columns run 0..62 of 64; the inhibition
-point is truncated to whole pixels).
+not 0.35); a direction rounded to -180 degrees keeps the script's kernel for
+theta' = -180, which differs from +180's; initiation rows and columns run
+0..62 of 64; the inhibition point is truncated to whole pixels).
 
 The binary frames do not depend on ``r`` (the amplitude of the ON/OFF
 signal in the paper's equations); it is kept for provenance.
@@ -134,14 +135,20 @@ class DirectionalParams(ValidatedParams):
         return sigma_for_local_bias(self.local_bias)
 
     def propagation_probabilities(self) -> np.ndarray:
-        """(8, 8) ``rho[c, k]``: probability of spreading in direction ``k`` in a wave of direction class ``c``.
+        """(9, 8) ``rho[c, k]``: probability of spreading in direction ``k`` in a wave of direction class ``c``.
 
-        Directions and classes are at ``k * 45`` degrees in image coordinates
-        (x right, y down; :data:`wavesim.lattice.SQUARE_DR`). Values above 1 are cut at 1.
+        Directions and classes 0..7 are at ``k * 45`` degrees in image
+        coordinates (x right, y down; :data:`wavesim.lattice.SQUARE_DR`);
+        class 8 is theta' = -180 degrees, which the released script reaches
+        for directions rounded from below -157.5 degrees. With wrapped angles
+        its kernel is class 4's (+180 degrees); unwrapped (``may2025``) it is
+        another one: its total is 1.06, not 1.53, and it peaks up-left, with
+        0.0006 to the left. Values above 1 are cut at 1.
         """
         sigma = self.kernel_sigma()
         beta = direction_angles()
-        theta = direction_angles()  # class c has theta' = beta_c, as the script's rounding gives it
+        # class c has theta' = beta_c, as the script's rounding gives it; class 8 its -pi
+        theta = np.append(direction_angles(), -np.pi)
         diff = beta[None, :] - theta[:, None]
         if self.angles == "wrapped":
             diff = wrap_angle(diff)
@@ -238,7 +245,8 @@ def quantise(params: Sequence[DirectionalParams]) -> np.ndarray:
         rows[b, rule.P_SD_Q16] = round(p.inhibition_sd_cells * 2**16)
         rows[b, rule.P_TRUNCATE] = p.inhibition_rounding == "truncate"
         rows[b, rule.P_INIT_MARGIN] = p.initiation_margin_cells
-        rows[b, rule.P_THR : rule.P_THR + 64] = np.rint(p.propagation_probabilities() * 2**32).reshape(-1)
+        rows[b, rule.P_MINUS_180] = p.angles == "unwrapped"
+        rows[b, rule.P_THR : rule.N_PARAMS] = np.rint(p.propagation_probabilities() * 2**32).reshape(-1)
     return rows
 
 
@@ -282,7 +290,7 @@ def movie_records(lattice, prows: np.ndarray, keys: np.ndarray) -> dict[str, np.
         (r, c), (ai_r, ai_c), cls = origin
         out["initiation_row"][b], out["initiation_col"][b] = r, c
         out["inhibition_row"][b], out["inhibition_col"][b] = ai_r, ai_c
-        out["direction_deg"][b] = 45.0 * cls if cls <= 4 else 45.0 * (cls - 8)
+        out["direction_deg"][b] = -180.0 if cls == 8 else 45.0 * cls if cls <= 4 else 45.0 * (cls - 8)
     return out
 
 

@@ -28,10 +28,15 @@ def _normal_q16(u: np.ndarray, normal: np.ndarray) -> np.ndarray:
     return lo + (((hi - lo) * (u & 0xFFFF)) >> 16)
 
 
-def _class_of(dy: float, dx: float) -> int:
-    """Direction class of the angle from the inhibition point to the initiation point, as the script rounds it."""
+def _class_of(dy: float, dx: float, minus_180: bool = False) -> int:
+    """Direction class of the angle from the inhibition point to the initiation point, as the script rounds it.
+
+    The script's rounding gives -4 (theta' = -180 degrees) for angles below
+    -157.5 degrees; with ``minus_180`` that is class 8, else class 4.
+    """
     theta = math.atan2(dy, dx)
-    return int(math.floor(8 * theta / (2 * math.pi) + 0.5)) % 8
+    k = int(math.floor(8 * theta / (2 * math.pi) + 0.5))
+    return 8 if minus_180 and k == -4 else k % 8
 
 
 def inhibition_points(key: int, stream: int, step: int, idx: np.ndarray, prow, shape, normal: np.ndarray):
@@ -68,7 +73,7 @@ def wave_origin(key: int, prow, site: np.ndarray, normal: np.ndarray | None = No
         if site[r, c]:
             ai_r, ai_c = inhibition_points(key, rule.STREAM_ORIGIN, attempt, [1], prow, (R, C), normal)
             ai_r, ai_c = int(ai_r[0]), int(ai_c[0])
-            cls = _class_of((r << 16) - ai_r, (c << 16) - ai_c)
+            cls = _class_of((r << 16) - ai_r, (c << 16) - ai_c, bool(prow[rule.P_MINUS_180]))
             return (r, c), (ai_r / 65536, ai_c / 65536), cls
     return None
 
@@ -95,7 +100,7 @@ class ReferenceRetina:
         self.exists = lattice.exists
         self.shape = lattice.shape
         self.cells = np.arange(self.shape[0] * self.shape[1]).reshape(self.shape)
-        self.rho_u32 = np.array(self.p[rule.P_THR : rule.P_THR + 64], dtype=np.int64).reshape(8, 8)
+        self.rho_u32 = np.array(self.p[rule.P_THR : rule.N_PARAMS], dtype=np.int64).reshape(rule.N_CLASSES, 8)
         self.onset = np.full(self.shape, NEVER, dtype=np.int64)
         self.wave = np.zeros(self.shape, dtype=np.int64)
         if not self.p[rule.P_CONTINUOUS]:
@@ -140,7 +145,8 @@ class ReferenceRetina:
                 cells = self.cells[rr, cc]
                 ai_r, ai_c = inhibition_points(self.key, rule.STREAM_START_AI, t, cells, p, self.shape, self.normal)
                 for r, c, a_r, a_c in zip(rr, cc, ai_r, ai_c):
-                    new_wave[r, c] = _class_of((int(r) << 16) - int(a_r), (int(c) << 16) - int(a_c))
+                    new_wave[r, c] = _class_of((int(r) << 16) - int(a_r), (int(c) << 16) - int(a_c),
+                                               bool(p[rule.P_MINUS_180]))
             fired |= start
         self.onset = np.where(fired, t, self.onset)
         self.wave = np.where(fired, new_wave, self.wave)
