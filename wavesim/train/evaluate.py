@@ -60,12 +60,24 @@ def _owning_module(fn):
     return owner if isinstance(owner, nn.Module) else None
 
 
+#: Batch-norm modes of the May et al. analyses: running statistics ("eval"), or each clip's own ("train").
+BATCH_NORM_MODES = ("eval", "train")
+
+
+def _check_batch_norm(batch_norm):
+    if batch_norm not in BATCH_NORM_MODES:
+        raise ParameterError(f"batch_norm must be one of {BATCH_NORM_MODES}, got {batch_norm!r}")
+    return batch_norm
+
+
 @contextlib.contextmanager
-def _evaluating(fn, device):
-    """Run ``fn``'s module in eval mode under no_grad on ``device``; yield the device used.
+def _evaluating(fn, device, batch_norm="eval"):
+    """Run ``fn``'s module in eval mode (or train mode) under no_grad on ``device``; yield the device used.
 
     With ``device=None`` the module's own device is used (CPU for plain
-    functions); otherwise the module is moved there. Training mode is restored.
+    functions); otherwise the module is moved there. Training mode is
+    restored, and so are the buffers (batch-norm running statistics) that
+    ``batch_norm="train"`` lets the forward passes change.
     """
     module = _owning_module(fn)
     if device is None:
@@ -73,13 +85,18 @@ def _evaluating(fn, device):
         device = parameter.device if parameter is not None else torch.device("cpu")
     device = torch.device(device)
     was_training = module.training if module is not None else False
+    buffers = {}
     if module is not None:
-        module.to(device).eval()
+        module.to(device).train(batch_norm == "train")
+        buffers = {name: b.detach().clone() for name, b in module.named_buffers()}
     try:
         with torch.no_grad():
             yield device
     finally:
         if module is not None:
+            with torch.no_grad():
+                for name, b in module.named_buffers():
+                    b.copy_(buffers[name])
             module.train(was_training)
 
 
@@ -768,7 +785,8 @@ def _zero_below_percentile(x, percentile, magnitude):
 
 def activation_maximisation(fn, *, unit=None, channel=0, n_frames=10, frame_shape=(64, 64), n_trials=10, steps=100,
                             step_size=20.0, l2_decay=0.1, blur_sigma=(1.0, 1.0), blur_every=4,
-                            norm_crop_percentile=30.0, contribution_crop_percentile=30.0, seed=0, device=None):
+                            norm_crop_percentile=30.0, contribution_crop_percentile=30.0, seed=0, device=None,
+                            batch_norm="eval"):
     """Input clips that maximise one output unit: May et al.'s receptive-field method (after Yosinski et al. 2015).
 
     Each of ``n_trials`` clips starts uniform in [0, 1) and climbs the
@@ -784,9 +802,10 @@ def activation_maximisation(fn, *, unit=None, channel=0, n_frames=10, frame_shap
     gave its highest measured activation, clipped to [0, 1]. The defaults
     are those of the authors' ``receptive_field_calculation_cli.py``; unlike
     their loop, the clip kept is the one whose activation was measured
-    (theirs keeps the clip one update later), and the network runs in eval
-    mode (batch norms on their running statistics; theirs ran in training
-    mode, normalising by the statistics of the one clip).
+    (theirs keeps the clip one update later). By default the network runs
+    in eval mode (batch norms on their running statistics); theirs ran in
+    training mode, normalising by the statistics of the one clip
+    (``batch_norm="train"``, which climbs one trial at a time).
 
     Parameters
     ----------
@@ -794,8 +813,9 @@ def activation_maximisation(fn, *, unit=None, channel=0, n_frames=10, frame_shap
         Maps (B, n_frames, H, W) float32 clips to (B, C, H, W) maps, e.g.
         :meth:`~wavesim.train.models.RecurrentPredictor.logits` (the output
         before the sigmoid, as the paper). Batch items must not interact
-        (true in eval mode): all trials run as one batch. Run in eval mode
-        when ``fn`` is, or is a method of, a module; its mode is restored.
+        (true in eval mode): all trials run as one batch (one at a time with
+        ``batch_norm="train"``). Run in eval (or train) mode when ``fn`` is,
+        or is a method of, a module; its mode and buffers are restored.
     unit : (int, int), optional
         (row, col) of the unit; default (H // 2, 3 W // 4), the paper's (32, 48) on 64 x 64.
     channel : int
@@ -822,6 +842,8 @@ def activation_maximisation(fn, *, unit=None, channel=0, n_frames=10, frame_shap
         Seed of the starting clips.
     device : str, torch.device or None
         See :func:`extract_features`.
+    batch_norm : {"eval", "train"}
+        The module's mode: batch norms on running statistics, or on each clip's own (May et al.'s).
 
     Returns
     -------
@@ -854,32 +876,35 @@ def activation_maximisation(fn, *, unit=None, channel=0, n_frames=10, frame_shap
             raise ParameterError(f"{name} must be in [0, 100), got {value!r}")
         crops.append(float(value))
     generator = torch.Generator().manual_seed(seed)
-    x = torch.rand(n_trials, n_frames, height, width, generator=generator)
-    best = x.clone()
+    start = torch.rand(n_trials, n_frames, height, width, generator=generator)
+    best = start.clone()
     best_activation = torch.full((n_trials,), -math.inf)
-    with _evaluating(fn, device) as device:
-        x = x.to(device)
-        for k in range(steps):
-            x.requires_grad_(True)
-            with torch.enable_grad():
-                out = fn(x)
-                if out.dim() != 4 or out.shape[0] != n_trials or not (0 <= channel < out.shape[1]) \
-                        or out.shape[2] <= row or out.shape[3] <= col:
-                    raise ParameterError(f"fn must map (B, T, H, W) clips to (B, C, H, W) maps holding channel "
-                                         f"{channel} and unit {(row, col)}; got output shape {tuple(out.shape)}")
-                activation = out[:, channel, row, col]
-                (gradient,) = torch.autograd.grad(activation.sum(), x)
-            x = x.detach()
-            activation = activation.detach().cpu()
-            better = activation > best_activation
-            best[better] = x.cpu()[better]
-            best_activation = torch.where(better, activation, best_activation)
-            x = (x + step_size * gradient) * (1.0 - l2_decay)
-            if k % blur_every == 0 and any(sigma):
-                blurred = gaussian_filter(x.cpu().numpy(), sigma=(0.0, sigma[0], sigma[1], sigma[1]))
-                x = torch.from_numpy(blurred).to(device)
-            x = _zero_below_percentile(x, crops[0], magnitude=False)
-            x = _zero_below_percentile(x, crops[1], magnitude=True)
+    # In train mode a batch norm mixes the clips of a batch: each trial climbs alone there.
+    groups = [slice(i, i + 1) for i in range(n_trials)] if _check_batch_norm(batch_norm) == "train" else [slice(None)]
+    with _evaluating(fn, device, batch_norm) as device:
+        for group in groups:
+            x = start[group].to(device)
+            for k in range(steps):
+                x.requires_grad_(True)
+                with torch.enable_grad():
+                    out = fn(x)
+                    if out.dim() != 4 or out.shape[0] != x.shape[0] or not (0 <= channel < out.shape[1]) \
+                            or out.shape[2] <= row or out.shape[3] <= col:
+                        raise ParameterError(f"fn must map (B, T, H, W) clips to (B, C, H, W) maps holding channel "
+                                             f"{channel} and unit {(row, col)}; got output shape {tuple(out.shape)}")
+                    activation = out[:, channel, row, col]
+                    (gradient,) = torch.autograd.grad(activation.sum(), x)
+                x = x.detach()
+                activation = activation.detach().cpu()
+                better = activation > best_activation[group]
+                best[group][better] = x.cpu()[better]
+                best_activation[group] = torch.where(better, activation, best_activation[group])
+                x = (x + step_size * gradient) * (1.0 - l2_decay)
+                if k % blur_every == 0 and any(sigma):
+                    blurred = gaussian_filter(x.cpu().numpy(), sigma=(0.0, sigma[0], sigma[1], sigma[1]))
+                    x = torch.from_numpy(blurred).to(device)
+                x = _zero_below_percentile(x, crops[0], magnitude=False)
+                x = _zero_below_percentile(x, crops[1], magnitude=True)
     return {"clips": best.clamp(0, 1).numpy(), "activation": best_activation.numpy(), "unit": (row, col),
             "channel": channel}
 
@@ -1019,7 +1044,7 @@ def static_gratings(frame_shape=(64, 64), *, orientations_deg=GRATING_ORIENTATIO
 
 
 def grating_responses(fn, *, n_frames=10, frame_shape=(64, 64), keep_changes=False, batch_size=8, device=None,
-                      **grating_kwargs):
+                      batch_norm="eval", **grating_kwargs):
     """How much each unit of each layer changes its activity across static gratings (May et al. 2025, Fig 6).
 
     Every grating of :func:`static_gratings`, and the grey blank, is shown
@@ -1027,8 +1052,10 @@ def grating_responses(fn, *, n_frames=10, frame_shape=(64, 64), keep_changes=Fal
     its activity averaged over the clip's time steps; its change is its
     response to a grating minus its response to the blank. Per unit, the
     standard deviation of the change over the gratings (ddof 0) measures
-    how selective it is; May et al. compare its distribution, and its mean
-    over the units of a layer, between networks.
+    how selective it is. May et al. summarise a layer by the standard
+    deviation of all its changes pooled over units and gratings
+    (``pooled_std``), with the network in training mode, each clip alone
+    (``batch_norm="train"``).
 
     Parameters
     ----------
@@ -1047,6 +1074,9 @@ def grating_responses(fn, *, n_frames=10, frame_shape=(64, 64), keep_changes=Fal
         Clips per call of ``fn``.
     device : str, torch.device or None
         See :func:`extract_features`.
+    batch_norm : {"eval", "train"}
+        The module's mode; ``"train"`` (May et al.'s) normalises by each
+        clip's own statistics and so shows the clips one at a time.
     **grating_kwargs
         Passed to :func:`static_gratings` (orientations, frequencies, phases, contrast).
 
@@ -1055,7 +1085,8 @@ def grating_responses(fn, *, n_frames=10, frame_shape=(64, 64), keep_changes=Fal
     dict
         ``layers``: per layer a dict with ``std_change`` and ``mean_change``
         (C, H, W) float32 over the gratings, ``mean_std`` (float, the mean of
-        ``std_change`` over the layer's units) and, with ``keep_changes``,
+        ``std_change`` over the layer's units), ``pooled_std`` (float, the SD
+        of all changes, units and gratings pooled, ddof 0) and, with ``keep_changes``,
         ``changes`` (N, C, H, W); ``orientation_deg``, ``frequency_per_px``
         and ``phase`` of the N gratings.
     """
@@ -1066,8 +1097,10 @@ def grating_responses(fn, *, n_frames=10, frame_shape=(64, 64), keep_changes=Fal
     stimuli = static_gratings(frame_shape, **grating_kwargs)
     clips = torch.from_numpy(np.concatenate([stimuli["images"], stimuli["blank"][None]]))
     clips = clips[:, None].expand(-1, n_frames, -1, -1)
+    if _check_batch_norm(batch_norm) == "train":
+        batch_size = 1
     per_layer = {}
-    with _evaluating(fn, device) as device:
+    with _evaluating(fn, device, batch_norm) as device:
         for start in range(0, clips.shape[0], batch_size):
             responses = fn(clips[start: start + batch_size].to(device))
             if not isinstance(responses, dict) or not responses:
@@ -1084,7 +1117,8 @@ def grating_responses(fn, *, n_frames=10, frame_shape=(64, 64), keep_changes=Fal
         responses = torch.cat(chunks).numpy()
         changes = responses[:-1] - responses[-1]
         std = changes.std(axis=0)
-        layers[name] = {"std_change": std, "mean_change": changes.mean(axis=0), "mean_std": float(std.mean())}
+        layers[name] = {"std_change": std, "mean_change": changes.mean(axis=0), "mean_std": float(std.mean()),
+                        "pooled_std": float(changes.std())}
         if keep_changes:
             layers[name]["changes"] = changes
     return {"layers": layers, "orientation_deg": stimuli["orientation_deg"],

@@ -66,12 +66,13 @@ class _ConvCell(nn.Module):
         self.conv_x = _conv3x3(in_channels, self.gates * hidden_channels)
         self.conv_h = _conv3x3(hidden_channels, self.gates * hidden_channels)
 
-    def reset_parameters(self):
-        """Draw every parameter uniform in ``[-1/sqrt(hidden), 1/sqrt(hidden)]`` (May et al.)."""
+    def reset_parameters(self, generator=None):
+        """Draw every parameter uniform in ``[-1/sqrt(hidden), 1/sqrt(hidden)]`` (May et al.), from ``generator``
+        (a ``torch.Generator``; None: torch's global one)."""
         bound = 1.0 / math.sqrt(self.hidden_channels)
         with torch.no_grad():
             for parameter in self.parameters():
-                parameter.uniform_(-bound, bound)
+                parameter.uniform_(-bound, bound, generator=generator)
 
     def input_drive(self, x):
         """Return ``conv_x`` of a (B, T, C, H, W) sequence, computed for all steps at once."""
@@ -232,6 +233,9 @@ class RecurrentPredictor(nn.Module):
         rebuilds networks saved before wavesim had them).
     frame_shape : (int, int)
         (H, W) of the frames in pixels; only ``"peephole_lstm"`` depends on it.
+    generator : torch.Generator, optional
+        Draws the initial weights (the cells' as May et al., the head's as
+        ``torch.nn.Conv2d`` does); None: torch's global generator.
 
     Examples
     --------
@@ -242,7 +246,8 @@ class RecurrentPredictor(nn.Module):
     186241
     """
 
-    def __init__(self, cell="rnn", hidden_channels=64, in_channels=1, batch_norm=True, frame_shape=(64, 64)):
+    def __init__(self, cell="rnn", hidden_channels=64, in_channels=1, batch_norm=True, frame_shape=(64, 64),
+                 generator=None):
         super().__init__()
         if cell not in _CELLS:
             raise ParameterError(f"cell must be one of {sorted(_CELLS)}, got {cell!r}")
@@ -263,10 +268,14 @@ class RecurrentPredictor(nn.Module):
         channels = [in_channels, hidden_channels, hidden_channels, hidden_channels]
         self.layers = nn.ModuleList([_CELLS[cell](n_in, n_out, **extra) for n_in, n_out in zip(channels, channels[1:])])
         for layer in self.layers:
-            layer.reset_parameters()
+            layer.reset_parameters(generator)
         self.norms = nn.ModuleList([nn.BatchNorm3d(hidden_channels) if batch_norm else nn.Identity()
                                     for _ in self.layers])
         self.head = _conv3x3(hidden_channels, in_channels)
+        if generator is not None:  # torch.nn.Conv2d's own initialisation, drawn from the generator
+            bound = 1.0 / math.sqrt(hidden_channels * 9)
+            nn.init.kaiming_uniform_(self.head.weight, a=math.sqrt(5), generator=generator)
+            nn.init.uniform_(self.head.bias, -bound, bound, generator=generator)
 
     def _as_sequence(self, x):
         if x.dim() == 4 and self.in_channels == 1:

@@ -12,6 +12,7 @@ downloads:
 - :func:`natural_motion_movie` (``natural_motion``): a camera panning,
   zooming or jittering over a photograph bundled with scikit-image;
 - :func:`load_video` (``video``): a user's own video (array or folder of frames);
+  :func:`read_target_movie` reads one from a file or folder;
 - :func:`make_target_movies` (``dataset``): many movies of one kind,
   deterministic by seed;
 - :class:`TargetClips` and :func:`split_movies` (``dataset``): clips for
@@ -24,7 +25,7 @@ from .corridor import corridor_movie
 from .dataset import TargetClips, make_target_movies, split_movies
 from .natural_motion import MOTIONS, NATURAL_IMAGES, natural_motion_movie
 from .resolve import TARGETS, target_clips
-from .video import FRAME_SUFFIXES, load_video
+from .video import FRAME_SUFFIXES, load_video, read_target_movie
 
 __all__ = [
     "FRAME_SUFFIXES",
@@ -36,6 +37,7 @@ __all__ = [
     "load_video",
     "make_target_movies",
     "natural_motion_movie",
+    "read_target_movie",
     "split_movies",
     "target_clips",
 ]

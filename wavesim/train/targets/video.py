@@ -11,7 +11,7 @@ import numpy as np
 from ...errors import ParameterError, RecordingFormatError, RecordingNotFoundError
 from ._common import _area_resize, _int_at_least, _unit_gray
 
-__all__ = ["FRAME_SUFFIXES", "load_video"]
+__all__ = ["FRAME_SUFFIXES", "load_video", "read_target_movie"]
 
 
 #: Frame files :func:`load_video` reads from a folder.
@@ -108,3 +108,53 @@ def load_video(source: np.ndarray | str | os.PathLike, *, size_px: int = 64,
     top, left = (video.shape[1] - side) // 2, (video.shape[2] - side) // 2
     video = _area_resize(video[:, top : top + side, left : left + side], size_px, size_px)
     return np.clip(video, 0.0, 1.0).astype(np.float32)
+
+
+def read_target_movie(path, *, size_px: int = 64, frame_rate_hz: float | None = None,
+                      train_frame_rate_hz: float | None = None) -> np.ndarray:
+    """A user's movie file or folder as a target movie (:func:`load_video`), optionally at another frame rate.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A folder of frame images, a ``.npy`` array (T, H, W) or (T, H, W, 3|4),
+        or a (T, H, W) ``.tif``/``.tiff`` stack or zarr array
+        (:func:`wavesim.io.load_movie`).
+    size_px : int
+        Output side in pixels (central square, area-averaged).
+    frame_rate_hz, train_frame_rate_hz : float (Hz), optional
+        Give both to resample in time as :class:`~wavesim.data.UserMovie`
+        does: the mean of each new frame's span when slowing down, linear
+        interpolation when speeding up.
+
+    Returns
+    -------
+    numpy.ndarray
+        (T, size_px, size_px) float32 in [0, 1].
+
+    Raises
+    ------
+    wavesim.errors.RecordingNotFoundError, wavesim.errors.RecordingFormatError
+        For a missing or unreadable file.
+    wavesim.errors.ParameterError
+        For a bad shape, or only one of the two frame rates.
+    """
+    from ...data._movies import _positive, _resample_time
+    from ...io.recordings import load_movie
+
+    path = Path(path)
+    if (frame_rate_hz is None) != (train_frame_rate_hz is None):
+        raise ParameterError("give both frame_rate_hz (the movie's) and train_frame_rate_hz (training's) to "
+                             "resample a movie in time, or neither.")
+    if not path.exists():
+        raise RecordingNotFoundError(f"no movie at {path}")
+    if path.is_dir():
+        video = load_video(path, size_px=size_px)
+    elif path.suffix.lower() == ".npy":
+        video = load_video(np.load(path), size_px=size_px)
+    else:
+        video = load_video(load_movie(path, 1.0, 1.0).frames, size_px=size_px)
+    if frame_rate_hz is not None:
+        ratio = _positive("train_frame_rate_hz", train_frame_rate_hz) / _positive("frame_rate_hz", frame_rate_hz)
+        video = np.asarray(_resample_time(video, ratio), dtype=np.float32)
+    return video
