@@ -1,4 +1,4 @@
-"""The ``wavesim`` command line: generate, info, verify, presets, render (and stats, compare, pretrain, fit, sweep).
+"""The ``wavesim`` command line: generate, info, verify, presets, render (and stats, compare, pretrain, fit, sweep, reproduce).
 
 This package is the only place that parses ``argv``. Each module registers one
 command with ``register(subparsers)``; the library functions it calls check
@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from ..errors import WavesimError
-from . import fit, generate, info, presets, render, stats, sweep, train, verify
+from . import fit, generate, info, presets, render, reproduce, stats, sweep, train, verify
 
 __all__ = ["build_parser", "main"]
 
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="wavesim", description="Simulate developmental retinal waves.")
     parser.add_argument("--version", action="version", version=f"wavesim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (generate, info, verify, presets, render, stats, fit, sweep, train):
+    for command in (generate, info, verify, presets, render, stats, fit, sweep, train, reproduce):
         command.register(sub)
     return parser
 
