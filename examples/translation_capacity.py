@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from paper_experiments import make_store, mean_sd
+from _stores import make_store, mean_sd
 from wavesim.data import WavePairs
 from wavesim.train.contrastive import contrastive_config
 from wavesim.train.evaluate import translation_manifolds

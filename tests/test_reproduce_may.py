@@ -370,3 +370,12 @@ def test_recurrent_predictor_draws_its_weights_from_a_generator():
     assert all(torch.equal(a[k], b[k]) for k in a) and not torch.equal(a["head.weight"], c["head.weight"])
     bound = 1 / np.sqrt(3)
     assert float(a["layers.0.conv_h.weight"].abs().max()) <= bound
+
+
+def test_corridor_movies_are_the_same_rendered_in_parallel():
+    from wavesim.train.targets import make_target_movies
+
+    serial = make_target_movies("corridor", 3, 11, size_px=8, seed=4)
+    assert np.array_equal(make_target_movies("corridor", 3, 11, size_px=8, seed=4, workers=2), serial)
+    with pytest.raises(ParameterError, match=r"workers must be an integer >= 1, got 0"):
+        make_target_movies("corridor", 3, 11, size_px=8, workers=0)

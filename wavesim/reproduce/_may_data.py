@@ -9,6 +9,7 @@ very same clips.
 from __future__ import annotations
 
 import hashlib
+import os
 import zlib
 from pathlib import Path
 
@@ -68,7 +69,8 @@ def corridor_clips(config: MayConfig) -> FoldedClips:
 
     n_movies = (config.fold_clips + config.test_clips) // config.clips_per_segment
     movies = make_target_movies("corridor", n_movies, config.clips_per_segment * CLIP_FRAMES,
-                                size_px=config.size_px, seed=derived_seed(config.seed, "corridor"))
+                                size_px=config.size_px, seed=derived_seed(config.seed, "corridor"),
+                                workers=min(8, os.cpu_count() or 1))
     return _folded(config, movies)
 
 

@@ -15,8 +15,13 @@ from .natural_motion import MOTIONS, NATURAL_IMAGES, natural_motion_movie
 __all__ = ["TargetClips", "make_target_movies", "split_movies"]
 
 
+def _corridor(args):
+    n_frames, size_px, seed, kw = args
+    return corridor_movie(n_frames, size_px=size_px, seed=seed, **kw)
+
+
 def make_target_movies(kind: str, n_movies: int, n_frames: int, *, size_px: int = 64, seed: int = 0,
-                       **kw: Any) -> np.ndarray:
+                       workers: int = 1, **kw: Any) -> np.ndarray:
     """Many target movies of one kind, deterministic for a seed.
 
     Movie ``i`` depends only on ``seed`` and ``i``, not on ``n_movies``.
@@ -36,6 +41,8 @@ def make_target_movies(kind: str, n_movies: int, n_frames: int, *, size_px: int 
         Frame side in pixels.
     seed : int
         Seeds everything.
+    workers : int
+        Processes that render corridor movies side by side (the movies are the same for any number).
     **kw
         Passed to the generator. For ``"natural"`` also ``images`` (names from
         :data:`NATURAL_IMAGES` or arrays; default all of them) and
@@ -47,9 +54,16 @@ def make_target_movies(kind: str, n_movies: int, n_frames: int, *, size_px: int 
         (N, T, size_px, size_px) float32 in [0, 1].
     """
     n_movies = _int_at_least("n_movies", n_movies, 1)
+    workers = _int_at_least("workers", workers, 1)
     seeds = np.random.SeedSequence(seed).generate_state(n_movies)
     if kind == "corridor":
-        return np.stack([corridor_movie(n_frames, size_px=size_px, seed=int(s), **kw) for s in seeds])
+        jobs = [(n_frames, size_px, int(s), kw) for s in seeds]
+        if workers == 1 or n_movies == 1:
+            return np.stack([_corridor(job) for job in jobs])
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(min(workers, n_movies)) as pool:
+            return np.stack(list(pool.map(_corridor, jobs)))
     if kind == "natural":
         images, motions = list(kw.pop("images", NATURAL_IMAGES)), list(kw.pop("motions", MOTIONS))
         if not images or not motions:
