@@ -19,7 +19,7 @@ def register(subparsers) -> None:
             module = get_paper(name)
         except Exception as exc:  # a paper whose module is missing still gets a command that says why
             sub = papers.add_parser(name, help=f"(not available: {exc})", add_help=False)
-            sub.add_argument("rest", nargs=argparse.REMAINDER)
+            sub.add_argument("rest", nargs=argparse.REMAINDER, help="the paper's options")
             sub.set_defaults(func=_unavailable(name))
             continue
         sub = papers.add_parser(name, help=(module.__doc__ or name).splitlines()[0],

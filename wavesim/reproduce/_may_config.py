@@ -20,6 +20,8 @@ class MayConfig(ValidatedParams):
     size_px: int = field(64, unit="px", low=4, high=512, integer=True, doc="side of the square frames")
     hidden_channels: int = field(64, unit="1", low=1, high=1024, integer=True,
                                  doc="channels of each recurrent layer")
+    cell: str = choice_field("rnn", choices=("rnn", "gru", "peephole_lstm"),
+                             doc="recurrent cell: their vanilla RNN (the paper's main network), GRU or LSTM")
     wave_training_clips: int = field(2048, unit="1", low=1, high=10**7, integer=True,
                                      doc="clips in each fixed wave training set")
     wave_validation_clips: int = field(256, unit="1", low=1, high=10**7, integer=True,

@@ -213,7 +213,7 @@ class MayRun:
         from ..train.models import RecurrentPredictor
 
         generator = torch.Generator().manual_seed(derived_seed(self.config.seed, "init", r))
-        return RecurrentPredictor(hidden_channels=self.config.hidden_channels,
+        return RecurrentPredictor(cell=self.config.cell, hidden_channels=self.config.hidden_channels,
                                   frame_shape=(self.config.size_px, self.config.size_px), generator=generator)
 
     def _fit(self, job: str, model, clips, train_ids, val_ids, *, seed: int, max_epochs: int,

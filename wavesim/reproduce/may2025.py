@@ -67,26 +67,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="carry on the run saved in --out")
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="wall budget of this call, minutes: save at a clean point and exit with status 3")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+    parser.add_argument("--set", action="append", default=None, metavar="NAME=VALUE",
                         help="change one size or setting (e.g. repetitions=3, batch_size=16); repeatable")
     parser.add_argument("--batch-norm", choices=("train", "eval"), default=None,
                         help="batch-norm mode of the receptive fields and gratings (default: the paper's, train)")
-    parser.add_argument("--target-movie", action="append", default=[], metavar="PATH",
+    parser.add_argument("--target-movie", action="append", default=None, metavar="PATH",
                         help="a movie of your own as the target (repeatable); default the procedural corridor")
     parser.add_argument("--movie-frame-rate-hz", type=float, default=None, help="frame rate of --target-movie")
     parser.add_argument("--train-frame-rate-hz", type=float, default=None,
                         help="resample --target-movie in time to this rate first")
     parser.add_argument("--data-cache", default=None, help="folder of the cached data sets (default OUT/data)")
-    parser.add_argument("--device", default="auto", help="torch device of training: auto, cpu, cuda, cuda:N")
+    parser.add_argument("--device", default="auto",
+                        help="torch device of training: auto, cpu, cuda, cuda:N (default %(default)s)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch's CPU threads (default torch's); 1 on a CPU shared with other jobs, where more "
                              "threads wait on each other")
-    parser.add_argument("--backend", default="auto", help="wave simulation backend: auto, cpu, cuda")
+    parser.add_argument("--backend", default="auto",
+                        help="backend of the wave simulations: auto, cpu, cuda (default %(default)s)")
 
 
 def config_of(args) -> MayConfig:
     """The run's configuration: the size, then ``--set`` and ``--batch-norm``."""
-    config = SIZES[args.size].with_overrides(args.set)
+    config = SIZES[args.size].with_overrides(args.set or [])
     if args.batch_norm is not None:
         config = config.with_overrides([f"batch_norm={args.batch_norm}"])
     return config
