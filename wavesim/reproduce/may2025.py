@@ -134,7 +134,13 @@ def run(args) -> int:
         movie_clips(config, target["paths"], frame_rate_hz=target["frame_rate_hz"],
                     train_frame_rate_hz=target["train_frame_rate_hz"])
     started = time.perf_counter()
-    experiment = MayRun(config, out, target, resolve_device(args.device), data_folder=args.data_cache,
+    device = resolve_device(args.device)
+    if device.type == "cuda":
+        import torch
+
+        # cuDNN's fastest convolutions may add in any order; an exact resumption needs a fixed one.
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    experiment = MayRun(config, out, target, device, data_folder=args.data_cache,
                         backend=args.backend, log=lambda line: print(line, flush=True))
     experiment.start(args.resume)
     if not experiment.run(args.max_minutes):
