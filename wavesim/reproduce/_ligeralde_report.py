@@ -113,7 +113,8 @@ def write_report(folder: Path, results: dict) -> str:
         f"seeds {', '.join(map(str, settings['seeds']))}",
         f"waves: {results['waves']['waves']} waves, {results['waves']['frames']} frames ({results['waves']['source']})",
         f"manifold images: {results['images']}",
-        f"wall time {timings['wall_s'] / 60:.1f} min in {timings['invocations']} invocation(s)", "",
+        f"wall time {timings['wall_s'] / 60:.1f} min in {timings['invocations']} invocation(s); CPU time of the "
+        f"process {timings['cpu_s'] / 60:.1f} min", "",
         capacity_tables(results), "", "Pre-training:", "", training_table(results), ""])
     (folder / "tables.md").write_text(text)
     plot_translation_manifolds(_seed_means(results), folder / "capacity.png")

@@ -239,6 +239,7 @@ class _Run:
             return self.budget.exhausted(step_s)
 
         finished = trainer.run(should_stop)
+        self.budget.progress()  # the last batch of a run is not followed by a should_stop call
         partial = checkpoint.with_name(checkpoint.name + ".partial")
         torch.save(trainer.state_dict(), partial)
         partial.replace(checkpoint)
@@ -313,10 +314,12 @@ def run(args) -> int:
     budget = Budget(args.max_minutes)
     folder = RunFolder(args.out, _settings(args, size), resume=args.resume)
     device = resolve_device(args.device)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     complete = _Run(args, size, folder, budget, device).run()
     timings = folder.results["timings"]
     timings["wall_s"] = timings.get("wall_s", 0.0) + time.perf_counter() - started
+    # CPU time of all this process's threads: what the run costs whatever else the machine runs
+    timings["cpu_s"] = timings.get("cpu_s", 0.0) + time.process_time() - cpu_started
     timings["invocations"] = timings.get("invocations", 0) + 1
     folder.save()
     if not complete:

@@ -42,9 +42,9 @@ IMAGE_PX = 32
 _PHOTO_SHORT_SIDE_PX = 96
 # Crops flatter than this (sd of values in [0, 1]) are drawn again.
 _MIN_CROP_SD = 0.05
-# What the CIFAR pickle may construct: numpy arrays and dtypes, nothing else.
+# What the CIFAR pickle may construct: numpy arrays and dtypes (and bytes, which protocol 2 encodes), nothing else.
 _ALLOWED_GLOBALS = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                    ("numpy", "ndarray"), ("numpy", "dtype")}
+                    ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
 
 
 class _ArrayUnpickler(pickle.Unpickler):

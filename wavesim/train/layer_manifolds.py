@@ -27,8 +27,6 @@ __all__ = ["analysed_layers", "gaussian_projection", "layer_activations", "layer
 
 #: Their largest layer analysed without a random projection.
 MAX_FEATURES = 5000
-# Units per block when the Gram matrix of a layer's points is summed.
-_GRAM_BLOCK = 8192
 #: Module types whose outputs their analysis takes.
 LAYER_TYPES = (nn.ReLU, nn.Linear)
 
@@ -56,12 +54,15 @@ def analysed_layers(net: nn.Module) -> list[tuple[str, nn.Module]]:
             if isinstance(module, LAYER_TYPES) and not list(module.children())]
 
 
-def layer_activations(net: nn.Module, manifolds: torch.Tensor, *, device=None) -> dict[str, list[np.ndarray]]:
+def layer_activations(net: nn.Module, manifolds: torch.Tensor, *, device=None,
+                      batch_images: int = 256) -> dict[str, list[np.ndarray]]:
     """Every analysed layer's response to every manifold: name -> P arrays of (m, units) float32.
 
     ``"input"`` (the images themselves) comes first, then the layers of
-    :func:`analysed_layers`. The network runs in eval mode under no_grad,
-    one manifold (m images) per forward pass; its training mode is restored.
+    :func:`analysed_layers`. The network runs in eval mode under no_grad (so
+    an image's response does not depend on the others in its batch; theirs
+    passes one manifold per batch, here whole manifolds are batched up to
+    ``batch_images`` images); its training mode is restored.
 
     Parameters
     ----------
@@ -71,6 +72,8 @@ def layer_activations(net: nn.Module, manifolds: torch.Tensor, *, device=None) -
         (P, m, C, H, W) images.
     device : str or torch.device, optional
         Where to run; default the network's device.
+    batch_images : int
+        Most images per forward pass (at least one manifold's).
     """
     if manifolds.dim() != 5:
         raise ParameterError(f"manifolds must be (P, m, C, H, W) images, got shape {tuple(manifolds.shape)}")
@@ -78,6 +81,8 @@ def layer_activations(net: nn.Module, manifolds: torch.Tensor, *, device=None) -
     if not layers:
         raise ParameterError(f"{type(net).__name__} has no ReLU or Linear module to analyse")
     device = torch.device(device) if device is not None else next(net.parameters()).device
+    n_manifolds, n_points = manifolds.shape[:2]
+    per_batch = max(1, batch_images // n_points)
     last: dict[str, torch.Tensor] = {}
 
     def keeper(name):
@@ -91,12 +96,13 @@ def layer_activations(net: nn.Module, manifolds: torch.Tensor, *, device=None) -
     try:
         net.eval()
         with torch.no_grad():
-            for images in manifolds:
+            for start in range(0, n_manifolds, per_batch):
+                images = manifolds[start:start + per_batch]
                 last.clear()
-                net(images.to(device))
-                activations["input"].append(images.flatten(1).float().cpu().numpy())
-                for name, _ in layers:
-                    activations[name].append(last[name].numpy())
+                net(images.flatten(0, 1).to(device))
+                last["input"] = images.flatten(2).float().cpu()
+                for name, values in activations.items():
+                    values.extend(part.numpy() for part in last[name].reshape(len(images), n_points, -1))
     finally:
         for handle in handles:
             handle.remove()
@@ -133,10 +139,8 @@ def gaussian_projection(points: list[np.ndarray], n_out: int, rng: np.random.Gen
     sizes = [len(p) for p in points]
     stacked = np.concatenate(points)  # (m, N)
     n_units = stacked.shape[1]
-    gram = np.zeros((len(stacked), len(stacked)))
-    for start in range(0, n_units, _GRAM_BLOCK):  # in float64, without a float64 copy of all the points
-        block = stacked[:, start:start + _GRAM_BLOCK].astype(np.float64)
-        gram += block @ block.T
+    # in the points' precision (float32 activations): its error is far below the projection's own distortion
+    gram = (stacked @ stacked.T).astype(np.float64)
     values, vectors = np.linalg.eigh(gram)
     keep = values > 1e-12 * max(values.max(initial=0.0), 1e-300)
     # coordinates of the points in an orthonormal basis of their span: (m, r)
@@ -180,13 +184,13 @@ def layer_manifold_geometry(net: nn.Module, manifolds: torch.Tensor, *, n_t: int
         raise ParameterError(f"max_features must be an integer >= 2, got {max_features!r}")
     activations = layer_activations(net, manifolds, device=device)
     results = {}
-    with _one_blas_thread():
-        for index, (name, points) in enumerate(activations.items()):
-            units = points[0].shape[1]
-            if units > max_features:
-                points = gaussian_projection(points, max_features, np.random.default_rng([seed, index]))
+    for index, (name, points) in enumerate(activations.items()):
+        units = points[0].shape[1]
+        if units > max_features:
+            points = gaussian_projection(points, max_features, np.random.default_rng([seed, index]))
+        with _one_blas_thread():
             geometry = manifold_geometry(points, n_t=n_t, seed=seed)
-            results[name] = {**geometry.to_dict(), "units": int(units), "analysed_units": int(points[0].shape[1])}
+        results[name] = {**geometry.to_dict(), "units": int(units), "analysed_units": int(points[0].shape[1])}
     return {"layers": {k: v for k, v in results.items() if k != "input"}, "pixels": results["input"],
             "n_t": n_t, "max_features": max_features}
 
