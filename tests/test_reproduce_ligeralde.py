@@ -73,9 +73,12 @@ def test_cifar100_path_is_used_when_given(lig, small_store, tmp_path, capsys):
     path, _ = small_store
     out = tmp_path / "run"
     assert _run(lig, ["--out", str(out), "--waves", str(path), "--cifar100", str(tmp_path / "data"),
-                      "--seeds", "7", "--batching", "pairs"]) == 0
+                      "--seeds", "7", "--batching", "pairs", "--encoder", "resnet18"]) == 0
     assert "CIFAR-100 test set (8 images" in capsys.readouterr().out
-    assert set(json.loads((out / "results.json").read_text())["runs"]) == {"7"}
+    runs = json.loads((out / "results.json").read_text())["runs"]
+    assert set(runs) == {"7"}
+    # their ResNet-18's analysed layers: the stem's ReLU, eight block outputs, the projector's five
+    assert len(runs["7"]["pretrained"]["manifolds"]["layers"]) == 14
     with pytest.raises(ParameterError, match="--seeds must be distinct integers"):
         _run(lig, ["--out", str(tmp_path / "other"), "--waves", str(path), "--seeds", "1", "1"])
 

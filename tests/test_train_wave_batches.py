@@ -265,3 +265,20 @@ def test_default_resnet18_is_theirs_and_a_generator_fixes_every_weight():
         ResNet9(width=0)
     with pytest.raises(ParameterError, match="encoder_width sets the width of a ResNet-9"):
         ContrastiveNet(encoder_width=8)
+
+
+def test_checkpoints_of_the_former_cifar_stem_default_still_load(tmp_path):
+    from wavesim.train.checkpoint import load_checkpoint, save_checkpoint
+
+    old = ContrastiveNet(stem="cifar", init="torch", projection_dim=8)
+    config = {"projection_dim": 8, "encoder": "resnet18", "stem": None, "in_channels": 3, "projector_dims": None,
+              "projector_batch_norm": False}  # what a version 2 checkpoint held: stem None meant CIFAR then
+    torch.save({"format": "wavesim-checkpoint", "format_version": 2, "wavesim_version": "0.1", "task": "contrastive",
+                "model_config": config, "metadata": {}, "state_dict": old.state_dict()}, tmp_path / "v2.pt")
+    loaded, payload = load_checkpoint(tmp_path / "v2.pt")
+    assert payload["model_config"]["stem"] == "cifar"
+    x = torch.rand(2, 3, 32, 32)
+    assert torch.equal(loaded.eval()(x), old.eval()(x))
+    # new checkpoints name their stem and initialisation
+    save_checkpoint(tmp_path / "v3.pt", old, task="contrastive", model_config=old.config)
+    assert load_checkpoint(tmp_path / "v3.pt")[1]["model_config"]["stem"] == "cifar"

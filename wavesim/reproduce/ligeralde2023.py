@@ -51,13 +51,13 @@ SIZES = {
     "cpu": {
         # a few dozen waves of about 30 frames: 2 movies of 30 min at 0.5 s per frame
         "waves": {"movies": 2, "duration_s": 1800.0, "frame_period_s": 0.5},
-        "encoder_width": 16, "projector_dims": (512, 512, 512), "epochs": 20, "frame_limit": 120,
+        "encoder_width": 16, "projector_dims": (512, 512, 512), "epochs": 15, "frame_limit": 120,
         "pair_batch_size": 16, "seeds": (42, 43, 44),
         "images": 50, "translations": 20, "n_t": 500, "max_features": 5000,
     },
     "paper": {
         # about 20,000 frames of waves (their recording: 20,000 frames) of 25-180 frames each
-        "waves": {"movies": 32, "duration_s": 1000.0, "frame_period_s": 0.2},
+        "waves": {"movies": 24, "duration_s": 1000.0, "frame_period_s": 0.2},
         "encoder_width": 64, "projector_dims": (8192, 8192, 8192), "epochs": 100, "frame_limit": 3000,
         "pair_batch_size": 256, "seeds": (42, 43, 44),
         "images": 50, "translations": 20, "n_t": 500, "max_features": 5000,
@@ -99,6 +99,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add(parser, "--waves", type=Path, nargs="+", default=None, metavar="STORE",
          help="wavesim stores to pre-train on instead of the simulated mouse waves")
     _add(parser, "--seeds", type=int, nargs="+", default=None, help="seeds (default: theirs, 42 43 44)")
+    _add(parser, "--encoder", choices=("resnet9", "resnet18", "resnet50"), default="resnet9",
+         help="resnet9: theirs in the README's command (default); resnet18, resnet50: torchvision's, as their "
+              "sweeps use them (the --size sets only the ResNet-9's width)")
     _add(parser, "--batching", choices=("waves", "pairs"), default="waves",
          help="waves: their batches of whole waves in one forward pass (default); pairs: wavesim's earlier pairs, "
               "one per wave, NT-Xent on two forward passes")
@@ -110,7 +113,7 @@ def _settings(args, size: dict) -> dict:
     """What must stay the same for a run to be resumed (JSON-able)."""
     return {"paper": "ligeralde2023", "size": args.size, "size_values": {k: list(v) if isinstance(v, tuple) else v
                                                                            for k, v in size.items()},
-            "seeds": list(args.seeds or size["seeds"]), "batching": args.batching,
+            "seeds": list(args.seeds or size["seeds"]), "batching": args.batching, "encoder": args.encoder,
             "cifar100": None if args.cifar100 is None else str(args.cifar100),
             "waves": None if args.waves is None else [str(p) for p in args.waves]}
 
@@ -121,10 +124,11 @@ def _generator(*words: int):
     return torch.Generator().manual_seed(int(np.random.SeedSequence(list(words)).generate_state(1)[0]))
 
 
-def _config(size: dict):
+def _config(size: dict, encoder: str):
     from ..train.contrastive import contrastive_config
 
-    return contrastive_config("ligeralde2023", encoder_width=size["encoder_width"],
+    width = size["encoder_width"] if encoder == "resnet9" else None
+    return contrastive_config("ligeralde2023", encoder=encoder, encoder_width=width,
                               projector_dims=tuple(size["projector_dims"]), epochs=size["epochs"])
 
 
@@ -184,7 +188,7 @@ class _Run:
 
     def __init__(self, args, size: dict, folder: RunFolder, budget: Budget, device):
         self.args, self.size, self.folder, self.budget, self.device = args, size, folder, budget, device
-        self.config = _config(size)
+        self.config = _config(size, args.encoder)
         self.waves = None
 
     def analyse(self, seed: int, network: str, net, manifolds, extra: dict) -> bool:
@@ -230,12 +234,17 @@ class _Run:
             return trainer
         print(f"seed {seed} {network}: pre-training, epoch {trainer.epoch + 1} of {settings.epochs}, "
               f"{trainer.batches_per_epoch} batches per epoch", flush=True)
-        last = [time.perf_counter()]
+        last, logged = [time.perf_counter()], [len(trainer.log)]
 
         def should_stop() -> bool:
             self.budget.progress()
             now = time.perf_counter()
             step_s, last[0] = now - last[0], now
+            if len(trainer.log) > logged[0]:
+                logged[0] = len(trainer.log)
+                row = trainer.log[-1]
+                validation = "" if row["validation_loss"] is None else f", validation {row['validation_loss']:.3f}"
+                print(f"seed {seed} {network}: epoch {row['epoch']} loss {row['loss']:.3f}{validation}", flush=True)
             return self.budget.exhausted(step_s)
 
         finished = trainer.run(should_stop)
