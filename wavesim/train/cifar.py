@@ -133,17 +133,25 @@ def natural_images(n_images: int, seed: int) -> np.ndarray:
     if not isinstance(n_images, int) or n_images < 2:
         raise ParameterError(f"n_images must be an integer >= 2, got {n_images!r}")
     rng = np.random.default_rng(seed)
-    crops = []
-    for index in range(n_images):
-        photo = _photograph(NATURAL_PHOTOGRAPHS[index % len(NATURAL_PHOTOGRAPHS)])
-        for _ in range(100):
-            row = rng.integers(0, photo.shape[0] - IMAGE_PX + 1)
-            col = rng.integers(0, photo.shape[1] - IMAGE_PX + 1)
-            crop = photo[row:row + IMAGE_PX, col:col + IMAGE_PX]
-            if crop.std() >= _MIN_CROP_SD:
-                break
-        crops.append(np.round(crop * 255).astype(np.uint8).transpose(2, 0, 1))
-    return np.stack(crops)
+    crops = [textured_crop(_photograph(NATURAL_PHOTOGRAPHS[index % len(NATURAL_PHOTOGRAPHS)]), IMAGE_PX, rng,
+                           _MIN_CROP_SD) for index in range(n_images)]
+    return np.stack([np.round(crop * 255).astype(np.uint8).transpose(2, 0, 1) for crop in crops])
+
+
+def textured_crop(photo: np.ndarray, crop_px: int, rng: np.random.Generator, min_sd: float,
+                  tries: int = 100) -> np.ndarray:
+    """A random ``crop_px`` square of ``photo`` (H, W[, C]) whose values have an sd of at least ``min_sd``.
+
+    Places are drawn (row, then column) until one qualifies; after ``tries``
+    draws the last one is taken.
+    """
+    for _ in range(tries):
+        row = rng.integers(0, photo.shape[0] - crop_px + 1)
+        col = rng.integers(0, photo.shape[1] - crop_px + 1)
+        crop = photo[row:row + crop_px, col:col + crop_px]
+        if crop.std() >= min_sd:
+            break
+    return crop
 
 
 def translated_images(images: np.ndarray, n_translations: int = 20, *, max_shift_fraction: float = 0.1,
