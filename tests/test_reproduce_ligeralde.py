@@ -81,6 +81,8 @@ def test_cifar100_path_is_used_when_given(lig, small_store, tmp_path, capsys):
     assert len(runs["7"]["pretrained"]["manifolds"]["layers"]) == 14
     with pytest.raises(ParameterError, match="--seeds must be distinct integers"):
         _run(lig, ["--out", str(tmp_path / "other"), "--waves", str(path), "--seeds", "1", "1"])
+    with pytest.raises(ParameterError, match="--max-minutes must be a number >= 0"):
+        _run(lig, ["--out", str(tmp_path / "other"), "--waves", str(path), "--max-minutes", "-1"])
 
 
 def test_the_paper_registry_names_its_choices():

@@ -282,3 +282,49 @@ def test_checkpoints_of_the_former_cifar_stem_default_still_load(tmp_path):
     # new checkpoints name their stem and initialisation
     save_checkpoint(tmp_path / "v3.pt", old, task="contrastive", model_config=old.config)
     assert load_checkpoint(tmp_path / "v3.pt")[1]["model_config"]["stem"] == "cifar"
+
+
+def test_trainer_resumes_exactly_from_its_state():
+    waves = _waves([7, 5, 9, 5, 8, 6, 4], seed=2)
+    settings = WaveTrainingSettings(epochs=2, frame_limit=10)
+
+    def fresh():
+        net = ContrastiveNet(encoder="resnet9", encoder_width=2, projector_dims=(8, 8), projector_batch_norm=True,
+                             generator=torch.Generator().manual_seed(1))
+        return WaveContrastiveTrainer(net, waves, None, settings)
+
+    whole = fresh()
+    assert whole.run() and whole.done and [row["epoch"] for row in whole.log] == [1, 2]
+    first = fresh()
+    assert not first.run(should_stop=lambda: True)  # stops after one batch
+    state = first.state_dict()
+    resumed = fresh()
+    resumed.load_state_dict(state)
+    assert (resumed.epoch, resumed.batch) == (0, 1) and resumed.run()
+    assert all(torch.equal(a, b) for a, b in zip(whole.net.state_dict().values(), resumed.net.state_dict().values()))
+    assert resumed.log == whole.log
+    with pytest.raises(ParameterError, match="the run is complete"):
+        resumed.step()
+
+
+def test_settings_and_config_defaults_are_theirs():
+    from wavesim.train.contrastive import contrastive_config
+
+    settings = WaveTrainingSettings()
+    assert (settings.epochs, settings.learning_rate, settings.weight_decay, settings.temperature,
+            settings.frame_separation, settings.batching, settings.frame_limit) == (100, 1e-4, 1e-6, 0.5, 1, "waves",
+                                                                                    3000)
+    with pytest.raises(ParameterError, match="batching must be one of"):
+        WaveTrainingSettings(batching="both")
+    with pytest.raises(ParameterError, match="frame_limit must be a positive integer"):
+        WaveTrainingSettings(frame_limit=0)
+    assert wave_batches([1000] * 5) == [(0, 4)]  # their limit of 3,000 frames
+    config = contrastive_config("ligeralde2023", encoder_width=4, projector_dims=(8, 8))
+    a, b = (config.build_net(generator=torch.Generator().manual_seed(3)) for _ in range(2))
+    assert a.backbone.width == 4 and all(torch.equal(x, y) for x, y in zip(a.state_dict().values(),
+                                                                            b.state_dict().values()))
+    assert contrastive_config("ligeralde2023", init="torchvision").build_net().config["init"] == "torchvision"
+    with pytest.raises(ParameterError, match="encoder_width = 4 sets the width of a ResNet-9"):
+        contrastive_config("default", encoder_width=4)
+    conv = initialise(torch.nn.Conv2d(2, 2, 3))  # torch's rule from the global generator
+    assert float(conv.weight.abs().max()) <= 1 / math.sqrt(18)
