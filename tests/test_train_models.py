@@ -23,6 +23,7 @@ from wavesim.train.losses import next_frame_loss, nt_xent_loss  # noqa: E402
 from wavesim.train.models import (  # noqa: E402
     ContrastiveNet,
     RecurrentPredictor,
+    ResNet18,
     count_parameters,
     resnet18,
     shuffle_weights,
@@ -133,7 +134,9 @@ def test_recurrent_predictor_rejects_bad_arguments():
 
 def test_resnet18_features_and_parameter_count():
     net = resnet18()
-    assert count_parameters(net) == 11_168_832
+    # torchvision's resnet18 (ImageNet stem) without its classifier, as Ligeralde et al.'s; the CIFAR stem is smaller
+    assert count_parameters(net) == 11_176_512
+    assert count_parameters(ResNet18(stem="cifar")) == 11_168_832
     assert net(torch.rand(2, 3, 32, 32)).shape == (2, 512)
     assert resnet18(in_channels=1)(torch.rand(2, 1, 32, 32)).shape == (2, 512)
 
@@ -308,7 +311,7 @@ def test_translation_invariance_favours_invariant_features():
 
 def test_translation_manifolds_per_layer():
     torch.manual_seed(0)
-    net = ContrastiveNet()
+    net = ContrastiveNet(stem="cifar")
     kwargs = dict(n_exemplars=4, n_translations=6, n_t=40, max_units=512, batch_size=12, seed=1)
     result = translation_manifolds(net.layer_responses, **kwargs)
     assert list(result["layers"]) == ["stem", "stage1", "stage2", "stage3", "stage4", "pooled"]

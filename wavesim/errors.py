@@ -59,3 +59,11 @@ class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
 
 class ClusterError(WavesimError, RuntimeError):
     """A Dask scheduler cannot be reached, or tasks of a run on a cluster failed; the message names the movies."""
+
+
+class ImageSetError(WavesimError, ValueError):
+    """An image set file (e.g. CIFAR-100's python pickle) is malformed or of another layout."""
+
+
+class ImageSetNotFoundError(ImageSetError, FileNotFoundError):
+    """No image set exists at the given path."""

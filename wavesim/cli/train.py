@@ -304,7 +304,7 @@ def _network_choice(group, prefix="") -> None:
     group.add_argument("--stem", choices=STEM_NAMES, default=None,
                        help=f"{prefix}stem of a ResNet-18 or -50: cifar (3x3, stride 1) or imagenet (7x7 stride 2 and a "
                             f"max-pool, as torchvision's and Ligeralde et al.'s code) (default: the config's, which "
-                            f"is cifar for the ResNet-18 and imagenet for the ResNet-50)")
+                            f"is imagenet, theirs)")
 
 
 def register(subparsers) -> None:

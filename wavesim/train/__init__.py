@@ -5,7 +5,11 @@ Modules: ``models`` (recurrent predictor, ResNet-9/18/50, contrastive net),
 ``contrastive`` (the named contrastive set-ups: default and ``ligeralde2023``), ``losses``, ``targets`` (target movies), ``protocols`` (pre-training, target
 training, controls), ``waves`` (the wave source of pre-training), ``evaluate`` (probes, translation test,
 translation manifolds per layer), ``manifolds`` (mean-field manifold capacity, radius and dimension),
-``checkpoint``, ``distributed`` (torchrun and DistributedDataParallel); May et al.'s statistics (paired t-tests), receptive fields
+``checkpoint``, ``distributed`` (torchrun and DistributedDataParallel); Ligeralde et al.'s own data flow:
+``wave_batches`` (whole waves, their batches, loss and shuffle controls), ``wave_training`` (resumable
+pre-training on them), ``weight_init`` (torch's, torchvision's and their initialisation), ``cifar``
+(CIFAR-100 or shipped photographs, their shifts) and ``layer_manifolds`` (capacity at every ReLU and
+Linear layer); May et al.'s statistics (paired t-tests), receptive fields
 and grating responses are in ``evaluate``; the ``pretrain`` and ``evaluate`` commands are
 :mod:`wavesim.cli.train`. The public names below import on first use, so that
 ``wavesim``'s command line does not load torch until a training command runs.
@@ -61,6 +65,16 @@ _EXPORTS = {
     "grating_responses": "evaluate",
     "save_checkpoint": "checkpoint",
     "load_checkpoint": "checkpoint",
+    "WaveFrames": "wave_batches",
+    "load_wave_frames": "wave_batches",
+    "shuffle_frames": "wave_batches",
+    "wave_contrastive_loss": "wave_batches",
+    "WaveContrastiveTrainer": "wave_training",
+    "WaveTrainingSettings": "wave_training",
+    "initialise": "weight_init",
+    "read_cifar100_test": "cifar",
+    "translated_images": "cifar",
+    "layer_manifold_geometry": "layer_manifolds",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -10,9 +10,10 @@ import torch
 from ..errors import CheckpointError, CheckpointNotFoundError, ParameterError
 
 FORMAT = "wavesim-checkpoint"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 # Version 1 predates the batch norms of the next-frame network; its checkpoints load without them.
-READABLE_VERSIONS = (1, 2)
+# Versions 1 and 2 predate the ResNet-18's ImageNet-stem default: stem None meant the CIFAR stem then.
+READABLE_VERSIONS = (1, 2, 3)
 TASKS = ("next_frame", "contrastive")
 
 
@@ -82,6 +83,10 @@ def load_checkpoint(path, device: str | torch.device = "cpu") -> tuple[torch.nn.
                               f"this wavesim reads {', '.join(map(str, READABLE_VERSIONS))}.")
     if payload["format_version"] == 1 and payload.get("task") == "next_frame":
         payload["model_config"] = {"batch_norm": False, **payload["model_config"]}
+    config = payload["model_config"]
+    if payload["format_version"] < 3 and payload.get("task") == "contrastive" and config.get("stem") is None \
+            and config.get("encoder", "resnet18") == "resnet18":
+        payload["model_config"] = {**config, "stem": "cifar"}
     model = build_model(payload["task"], payload["model_config"])
     model.load_state_dict(payload.pop("state_dict"))
     return model.to(device), payload

@@ -25,6 +25,8 @@ from ..parameters import ValidatedParams, choice_field, field
 
 ENCODER_NAMES = ("resnet9", "resnet18", "resnet50")
 STEM_NAMES = ("default", "cifar", "imagenet")
+#: "default" and :data:`wavesim.train.weight_init.INIT_SCHEMES` (not imported: that module loads torch).
+INIT_NAMES = ("default", "torch", "torchvision", "ligeralde2023")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,8 +38,13 @@ class ContrastiveConfig(ValidatedParams):
     encoder : {"resnet9", "resnet18", "resnet50"}
         The encoder (:data:`wavesim.train.models.ENCODERS`).
     stem : {"default", "cifar", "imagenet"}
-        Stem of a ResNet-18 or -50 ("default": CIFAR for the ResNet-18,
-        ImageNet for the ResNet-50; the ResNet-9 has its own).
+        Stem of a ResNet-18 or -50 ("default": ImageNet, as Ligeralde et
+        al.'s; the ResNet-9 has its own).
+    init : {"default", "torch", "torchvision", "ligeralde2023"}
+        Initial weights of the encoder (:func:`wavesim.train.weight_init.initialise`;
+        "default": theirs, torch's for the ResNet-9, "ligeralde2023" for the ResNet-18 and -50).
+    encoder_width : int or None
+        Width of a ResNet-9 (channels of its first layer); None: theirs, 64.
     in_channels : int
         Channels the encoder takes: 3 repeats grayscale frames, 1 keeps them.
     projector_dims : tuple of int
@@ -61,6 +68,9 @@ class ContrastiveConfig(ValidatedParams):
 
     encoder: str = choice_field("resnet18", choices=ENCODER_NAMES, doc="encoder")
     stem: str = choice_field("default", choices=STEM_NAMES, doc="stem of a ResNet-18 or -50")
+    init: str = choice_field("default", choices=INIT_NAMES, doc="initial weights of the encoder")
+    encoder_width: int | None = field(None, unit="channels", low=1, high=4096, integer=True, optional=True,
+                                      doc="width of a ResNet-9; None: 64, theirs")
     in_channels: int = field(3, unit="1", low=1, high=3, integer=True, doc="channels the encoder takes")
     projector_dims: tuple = (512, 128)
     projector_batch_norm: bool = False
@@ -94,18 +104,25 @@ class ContrastiveConfig(ValidatedParams):
         if self.encoder == "resnet9" and self.stem != "default":
             raise ParameterError(f"ContrastiveConfig.stem = {self.stem!r}: the ResNet-9 has its own stem; "
                                  f"use stem='default' with encoder='resnet9'.")
+        if self.encoder != "resnet9" and self.encoder_width is not None:
+            raise ParameterError(f"ContrastiveConfig.encoder_width = {self.encoder_width} sets the width of a "
+                                 f"ResNet-9; leave it None with encoder={self.encoder!r}.")
 
     def model_config(self) -> dict:
         """Keyword arguments of :class:`~wavesim.train.models.ContrastiveNet` for this set-up."""
         return {"encoder": self.encoder, "stem": None if self.stem == "default" else self.stem,
                 "in_channels": self.in_channels, "projector_dims": list(self.projector_dims),
-                "projector_batch_norm": self.projector_batch_norm}
+                "projector_batch_norm": self.projector_batch_norm,
+                "init": None if self.init == "default" else self.init, "encoder_width": self.encoder_width}
 
-    def build_net(self):
-        """A freshly initialised :class:`~wavesim.train.models.ContrastiveNet` of this set-up."""
+    def build_net(self, generator=None):
+        """A freshly initialised :class:`~wavesim.train.models.ContrastiveNet` of this set-up.
+
+        ``generator`` (a ``torch.Generator``) draws its weights; None: torch's global generator.
+        """
         from .models import ContrastiveNet
 
-        return ContrastiveNet(**self.model_config())
+        return ContrastiveNet(**self.model_config(), generator=generator)
 
     def pair_options(self) -> dict:
         """Keyword arguments of :class:`~wavesim.data.WavePairs` that set its positives."""
@@ -127,7 +144,7 @@ class ContrastiveConfig(ValidatedParams):
 
 #: The named set-ups (:func:`contrastive_config`).
 CONTRASTIVE_CONFIGS = {
-    # wavesim's own: the ResNet-18 and 512 -> 128 projector of its first contrastive protocol
+    # wavesim's own: a ResNet-18 (Ligeralde et al.'s, torchvision's layout) and the 512 -> 128 projector
     "default": ContrastiveConfig(),
     "ligeralde2023": ContrastiveConfig(encoder="resnet9", projector_dims=(8192, 8192, 8192), projector_batch_norm=True,
                                        epochs=100, frame_separation_frames=1),

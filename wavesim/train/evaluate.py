@@ -275,17 +275,10 @@ def _exemplar_crops(n_exemplars, crop_px, rng):
     Near-uniform crops (std < MIN_CROP_STD) are redrawn: they would be
     indistinguishable from each other whatever the features.
     """
-    crops = []
-    for index in range(n_exemplars):
-        photo = _photograph(PHOTOGRAPHS[index % len(PHOTOGRAPHS)])
-        for _ in range(100):
-            row = rng.integers(0, photo.shape[0] - crop_px + 1)
-            col = rng.integers(0, photo.shape[1] - crop_px + 1)
-            crop = photo[row : row + crop_px, col : col + crop_px]
-            if crop.std() >= MIN_CROP_STD:
-                break
-        crops.append(crop)
-    return np.stack(crops)
+    from .cifar import textured_crop
+
+    return np.stack([textured_crop(_photograph(PHOTOGRAPHS[index % len(PHOTOGRAPHS)]), crop_px, rng, MIN_CROP_STD)
+                     for index in range(n_exemplars)])
 
 
 def _fold_scores(features, exemplar, translation, folds, seed):

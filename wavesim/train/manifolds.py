@@ -139,22 +139,23 @@ def _anchor_problem(points, center, rng, n_t, kappa):
     frame = np.hstack([coords, np.ones((points.shape[0], 1))])  # (m, D + 1)
     dim = coords.shape[1]
     fields = rng.standard_normal((n_t, dim + 1))
-    f_values = np.empty(n_t)
-    radius_sq = np.zeros(n_t)
-    projection_sq = np.zeros(n_t)
     shift = np.zeros(dim + 1)
     shift[-1] = kappa
-    for i, field in enumerate(fields):
-        multipliers, _ = nnls(frame.T, -(field - shift))
-        push = frame.T @ multipliers
-        f_values[i] = push @ push
-        total = multipliers.sum()
-        anchor = push / total if total > _INTERIOR_TOLERANCE else frame[np.argmin(frame @ field)]
-        within_anchor = anchor[:dim]
-        norm_sq = within_anchor @ within_anchor
-        radius_sq[i] = norm_sq
-        if norm_sq > 0:
-            projection_sq[i] = (field[:dim] @ within_anchor) ** 2 / norm_sq
+    shifted = fields - shift
+    multipliers = np.zeros((n_t, frame.shape[0]))
+    # A T that already meets every constraint has a = 0 (the active-set solver stops at its start): solve the others.
+    for i in np.flatnonzero((shifted @ frame.T).min(axis=1) < 0):
+        multipliers[i], _ = nnls(frame.T, -shifted[i])
+    push = multipliers @ frame
+    f_values = np.einsum("ij,ij->i", push, push)
+    totals = multipliers.sum(axis=1)
+    inside = totals <= _INTERIOR_TOLERANCE
+    least_overlap = frame[np.argmin(fields @ frame.T, axis=1)]
+    anchors = np.where(inside[:, None], least_overlap, push / np.where(inside, 1.0, totals)[:, None])
+    within_anchor = anchors[:, :dim]
+    radius_sq = np.einsum("ij,ij->i", within_anchor, within_anchor)
+    overlap = np.einsum("ij,ij->i", fields[:, :dim], within_anchor)
+    projection_sq = np.divide(overlap**2, radius_sq, out=np.zeros(n_t), where=radius_sq > 0)
     return f_values, radius_sq, projection_sq
 
 

@@ -19,6 +19,8 @@ from torch import nn
 
 from wavesim.errors import ParameterError
 
+from .weight_init import initialise
+
 __all__ = [
     "BasicBlock",
     "ContrastiveNet",
@@ -357,6 +359,9 @@ class BasicBlock(nn.Module):
         super().__init__()
         self.conv1 = _conv3x3(in_channels, out_channels, bias=False, stride=stride)
         self.bn1 = nn.BatchNorm2d(out_channels)
+        # one ReLU module, called twice, registered where torchvision's is: forward hooks on ReLU modules
+        # (Ligeralde et al.'s layer analysis) then see the layers theirs see
+        self.relu = nn.ReLU(inplace=True)
         self.conv2 = _conv3x3(out_channels, out_channels, bias=False)
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.shortcut = nn.Identity()
@@ -367,15 +372,22 @@ class BasicBlock(nn.Module):
             )
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        return F.relu(out + self.shortcut(x))
+        return self.relu(out + self.shortcut(x))
 
 
 #: Stems of the ResNet-18 and -50: ``"cifar"`` a 3x3 convolution with stride 1 and no max-pool (32 x 32 inputs);
 #: ``"imagenet"`` torchvision's 7x7 convolution with stride 2 and a 3x3 max-pool with stride 2, which
 #: Ligeralde et al.'s code keeps on its 32 x 32 frames (a quarter of the resolution after the stem).
 STEMS = ("cifar", "imagenet")
+
+
+def _initial_weights(module, init, generator):
+    """Draw ``module``'s weights by ``init``, unless its layers already hold them (torch's, from the global state)."""
+    if init != "torch" or generator is not None:
+        initialise(module, init, generator=generator)
+    return module
 
 
 def _check_in_channels(in_channels):
@@ -427,27 +439,35 @@ class _StagedResNet(nn.Module):
 
 
 class ResNet18(_StagedResNet):
-    """ResNet-18 returning 512-d pooled features; by default for 32x32 inputs (CIFAR stem).
+    """ResNet-18 returning 512-d pooled features; by default Ligeralde et al.'s (torchvision's, no classifier).
 
-    Stem (see :data:`STEMS`): by default a 3x3 convolution with stride 1,
-    BN, ReLU and no max-pool; then four stages of two :class:`BasicBlock`
+    Stem (see :data:`STEMS`): by default torchvision's 7x7 convolution with
+    stride 2, BN, ReLU and a 3x3 max-pool with stride 2, as in Ligeralde et
+    al.'s code on 32 x 32 frames; ``stem="cifar"``: a 3x3 convolution with
+    stride 1 and no max-pool. Then four stages of two :class:`BasicBlock`
     each with 64, 128, 256 and 512 channels; then global average pooling.
     No classifier head. With the CIFAR stem, :meth:`layer_responses` on
     H x W images gives ``"stem"`` (B, 64, H, W), ``"stage1"`` ... ``"stage4"``
     (B, 64, H, W), (B, 128, H/2, W/2), (B, 256, H/4, W/4), (B, 512, H/8, W/8)
-    and ``"pooled"`` (B, 512).
+    and ``"pooled"`` (B, 512); the ImageNet stem divides H and W by 4 first.
+    The defaults build their network: torchvision's ``resnet18`` with its
+    ``conv1`` replaced, initialised as theirs (``init="ligeralde2023"``).
 
     Parameters
     ----------
     in_channels : int
         Channels of the input images.
-    stem : {"cifar", "imagenet"}
+    stem : {"imagenet", "cifar"}
         The stem (:data:`STEMS`).
+    init : {"ligeralde2023", "torchvision", "torch"}
+        Initial weights (:func:`wavesim.train.weight_init.initialise`).
+    generator : torch.Generator, optional
+        Source of the initial weights; None: torch's global generator.
     """
 
     feature_dim = 512
 
-    def __init__(self, in_channels=3, stem="cifar"):
+    def __init__(self, in_channels=3, stem="imagenet", init="ligeralde2023", generator=None):
         super().__init__()
         _check_in_channels(in_channels)
         self.in_channels = in_channels
@@ -457,6 +477,7 @@ class ResNet18(_StagedResNet):
             stages.append(nn.Sequential(BasicBlock(channels, width, stride), BasicBlock(width, width)))
             channels = width
         self.stages = nn.Sequential(*stages)
+        _initial_weights(self, init, generator)
 
 
 class Bottleneck(nn.Module):
@@ -483,16 +504,17 @@ class Bottleneck(nn.Module):
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = nn.Conv2d(width, out_channels, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True)  # called three times, registered where torchvision's is (see BasicBlock)
         self.shortcut = nn.Identity()
         if stride != 1 or in_channels != out_channels:
             self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
                                           nn.BatchNorm2d(out_channels))
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        return F.relu(out + self.shortcut(x))
+        return self.relu(out + self.shortcut(x))
 
 
 class ResNet50(_StagedResNet):
@@ -507,12 +529,17 @@ class ResNet50(_StagedResNet):
     ----------
     in_channels : int
         Channels of the input images.
-    stem : {"cifar", "imagenet"}
+    stem : {"imagenet", "cifar"}
+    init : {"ligeralde2023", "torchvision", "torch"}
+        Initial weights (:func:`wavesim.train.weight_init.initialise`); the
+        default is theirs.
+    generator : torch.Generator, optional
+        Source of the initial weights; None: torch's global generator.
     """
 
     feature_dim = 2048
 
-    def __init__(self, in_channels=3, stem="imagenet"):
+    def __init__(self, in_channels=3, stem="imagenet", init="ligeralde2023", generator=None):
         super().__init__()
         _check_in_channels(in_channels)
         self.in_channels = in_channels
@@ -524,6 +551,7 @@ class ResNet50(_StagedResNet):
             layers += [Bottleneck(channels, width) for _ in range(blocks - 1)]
             stages.append(nn.Sequential(*layers))
         self.stages = nn.Sequential(*stages)
+        _initial_weights(self, init, generator)
 
 
 class _ResNet9Block(nn.Module):
@@ -539,10 +567,11 @@ class _ResNet9Block(nn.Module):
         self.bn1 = nn.BatchNorm2d(channels, momentum=momentum)
         self.conv2 = _conv3x3(channels, channels, bias=False)
         self.bn2 = nn.BatchNorm2d(channels, momentum=momentum)
+        self.relu = nn.ReLU()  # called twice, registered last as in their block (see BasicBlock)
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        return x + F.relu(self.bn2(self.conv2(out)))
+        out = self.relu(self.bn1(self.conv1(x)))
+        return x + self.relu(self.bn2(self.conv2(out)))
 
 
 class ResNet9(nn.Module):
@@ -556,32 +585,47 @@ class ResNet9(nn.Module):
     model drops it). No biases before batch norms. Their batch norms use
     ``momentum=0.9`` (torch's convention: running statistics mostly from
     the last batch), kept as theirs. 2,437,696 parameters for 3 input channels.
+    Their weights are torch's layer defaults (``init="torch"``).
 
     Parameters
     ----------
     in_channels : int
         Channels of the input images (3 in their code: grayscale frames repeated).
+    width : int
+        Channels of the first layer (64 in theirs); the others scale with it
+        (``2 * width``, ``4 * width``), and so do the features (``16 * width``
+        on 32 x 32). Narrower networks are for CPU-sized runs.
+    init : {"torch", "torchvision", "ligeralde2023"}
+        Initial weights (:func:`wavesim.train.weight_init.initialise`).
+    generator : torch.Generator, optional
+        Source of the initial weights; None: torch's global generator.
     """
 
-    feature_dim = 1024
     #: torch momentum of the batch norms, as in their code.
     bn_momentum = 0.9
 
-    def __init__(self, in_channels=3):
+    def __init__(self, in_channels=3, width=64, init="torch", generator=None):
         super().__init__()
         _check_in_channels(in_channels)
+        if not isinstance(width, int) or isinstance(width, bool) or not 1 <= width <= 4096:
+            raise ParameterError(f"width must be an integer in [1, 4096] (channels of the first layer; 64 in "
+                                 f"Ligeralde et al.'s ResNet-9), got {width!r}")
         self.in_channels = in_channels
+        self.width = width
+        self.feature_dim = 16 * width
         m = self.bn_momentum
 
         def conv_bn(n_in, n_out):
             return [_conv3x3(n_in, n_out, bias=False), nn.BatchNorm2d(n_out, momentum=m), nn.ReLU(inplace=True)]
 
-        self.prep = nn.Sequential(*conv_bn(in_channels, 64), *conv_bn(64, 128), nn.MaxPool2d(2))
-        self.res1 = _ResNet9Block(128, m)
-        self.conv2 = nn.Sequential(*conv_bn(128, 256), nn.MaxPool2d(2))
-        self.conv3 = nn.Sequential(*conv_bn(256, 256), nn.MaxPool2d(2))
-        self.res2 = _ResNet9Block(256, m)
+        w1, w2, w4 = width, 2 * width, 4 * width
+        self.prep = nn.Sequential(*conv_bn(in_channels, w1), *conv_bn(w1, w2), nn.MaxPool2d(2))
+        self.res1 = _ResNet9Block(w2, m)
+        self.conv2 = nn.Sequential(*conv_bn(w2, w4), nn.MaxPool2d(2))
+        self.conv3 = nn.Sequential(*conv_bn(w4, w4), nn.MaxPool2d(2))
+        self.res2 = _ResNet9Block(w4, m)
         self.pool = nn.MaxPool2d(2)
+        _initial_weights(self, init, generator)
 
     def _check(self, x):
         if x.dim() != 4 or x.shape[1] != self.in_channels or min(x.shape[-2:]) < 16:
@@ -619,7 +663,7 @@ ENCODERS = {"resnet9": ResNet9, "resnet18": ResNet18, "resnet50": ResNet50}
 
 
 def resnet18(in_channels=3):
-    """Return a freshly initialised CIFAR-style :class:`ResNet18` feature extractor.
+    """Return a freshly initialised :class:`ResNet18` feature extractor, Ligeralde et al.'s.
 
     Parameters
     ----------
@@ -630,7 +674,7 @@ def resnet18(in_channels=3):
     -------
     ResNet18
         Module mapping (B, in_channels, H, W) images to (B, 512) features
-        (11,168,832 parameters for 3 input channels).
+        (11,176,512 parameters for 3 input channels: torchvision's resnet18 without its classifier).
     """
     return ResNet18(in_channels)
 
@@ -656,8 +700,9 @@ def _projector(feature_dim, dims, batch_norm):
 class ContrastiveNet(nn.Module):
     """SimCLR network of Ligeralde et al. (2023): a ResNet encoder and a projector.
 
-    By default a CIFAR-stem ResNet-18 and a 512-512-128 projector with
-    biases. ``encoder``, ``stem``, ``projector_dims`` and
+    By default a ResNet-18 as Ligeralde et al.'s (:class:`ResNet18`'s
+    defaults) and a 512-512-128 projector with biases. ``encoder``, ``stem``,
+    ``init``, ``encoder_width``, ``projector_dims`` and
     ``projector_batch_norm`` select their other set-ups, e.g. their
     ResNet-9 with a 8192-8192-8192 projector of batch-normed layers
     (:data:`wavesim.train.contrastive.CONTRASTIVE_CONFIGS`). Grayscale inputs,
@@ -677,9 +722,9 @@ class ContrastiveNet(nn.Module):
         used when ``projector_dims`` is None.
     encoder : {"resnet9", "resnet18", "resnet50"}
         The encoder built when ``backbone`` is None (:data:`ENCODERS`).
-    stem : {"cifar", "imagenet"} or None
+    stem : {"imagenet", "cifar"} or None
         Stem of a ResNet-18 or -50 (:data:`STEMS`); None: the encoder's default
-        (CIFAR for the ResNet-18, ImageNet for the ResNet-50). The ResNet-9 has its own.
+        (ImageNet, as theirs). The ResNet-9 has its own.
     in_channels : int
         Channels the encoder takes (3: grayscale repeated; 1: grayscale as it is).
     projector_dims : sequence of int or None
@@ -687,6 +732,16 @@ class ContrastiveNet(nn.Module):
         the output; e.g. (8192, 8192, 8192) for their three-layer projector.
     projector_batch_norm : bool
         Their projector's layout (see ``_projector``).
+    init : {"torch", "torchvision", "ligeralde2023"} or None
+        Initial weights of the encoder (:func:`wavesim.train.weight_init.initialise`);
+        None: the encoder's default (theirs: ``"torch"`` for the ResNet-9,
+        ``"ligeralde2023"`` for the ResNet-18 and -50). The projector's are
+        torch's layer defaults, as theirs.
+    encoder_width : int or None
+        Width of a ResNet-9 (:class:`ResNet9`'s ``width``); None: theirs, 64.
+    generator : torch.Generator, optional
+        Source of all initial weights; the global random state is then
+        neither used nor changed. None: torch's global generator.
 
     Attributes
     ----------
@@ -698,7 +753,7 @@ class ContrastiveNet(nn.Module):
     image_size = 32
 
     def __init__(self, backbone=None, projection_dim=128, *, encoder="resnet18", stem=None, in_channels=3,
-                 projector_dims=None, projector_batch_norm=False):
+                 projector_dims=None, projector_batch_norm=False, init=None, encoder_width=None, generator=None):
         super().__init__()
         if not isinstance(projection_dim, int) or isinstance(projection_dim, bool) or projection_dim < 1:
             raise ParameterError(f"projection_dim must be a positive integer, got {projection_dim!r}")
@@ -706,6 +761,8 @@ class ContrastiveNet(nn.Module):
             raise ParameterError(f"encoder must be one of {tuple(ENCODERS)}, got {encoder!r}")
         if stem is not None and encoder == "resnet9":
             raise ParameterError("the ResNet-9 has its own stem; leave stem=None for encoder='resnet9'")
+        if encoder_width is not None and encoder != "resnet9":
+            raise ParameterError(f"encoder_width sets the width of a ResNet-9; leave it None for encoder={encoder!r}")
         _check_in_channels(in_channels)
         if projector_dims is not None:
             projector_dims = tuple(projector_dims)
@@ -715,17 +772,26 @@ class ContrastiveNet(nn.Module):
                                      f"layers), got {projector_dims!r}")
         if not isinstance(projector_batch_norm, bool):
             raise ParameterError(f"projector_batch_norm must be True or False, got {projector_batch_norm!r}")
-        if backbone is None:
-            kwargs = {} if stem is None else {"stem": stem}
-            backbone = ENCODERS[encoder](in_channels, **kwargs)
+        if encoder == "resnet9":
+            init = init or "torch"
+            kwargs = {"width": 64 if encoder_width is None else encoder_width}
+        else:
+            stem, init = stem or "imagenet", init or "ligeralde2023"
+            kwargs = {"stem": stem}
+        # with a generator, the layers' own draws at construction must not move the global random state
+        with torch.random.fork_rng(devices=[], enabled=generator is not None):
+            if backbone is None:
+                backbone = ENCODERS[encoder](in_channels, init=init, generator=generator, **kwargs)
+            feature_dim = getattr(backbone, "feature_dim", 512)
+            projector = _projector(feature_dim, projector_dims or (feature_dim, projection_dim), projector_batch_norm)
         self.backbone = backbone
         self.in_channels = getattr(backbone, "in_channels", in_channels)
-        feature_dim = getattr(self.backbone, "feature_dim", 512)
-        self.projector = _projector(feature_dim, projector_dims or (feature_dim, projection_dim), projector_batch_norm)
+        self.projector = _initial_weights(projector, "torch", generator)
         self.config = {"projection_dim": projection_dim, "encoder": encoder, "stem": stem,
                        "in_channels": in_channels,
                        "projector_dims": None if projector_dims is None else list(projector_dims),
-                       "projector_batch_norm": projector_batch_norm}
+                       "projector_batch_norm": projector_batch_norm, "init": init,
+                       "encoder_width": kwargs.get("width")}
 
     def _prepare(self, x):
         if x.dim() == 3:
