@@ -21,25 +21,8 @@ from .errors import ParameterError
 from .kernels import random
 from .lattice import Retina
 from .models import model_of
-from .parameters import ValidatedParams, field
 from .readout import PixelMap, Readout, blur_frames, blur_weights_q
-
-
-@dataclasses.dataclass(frozen=True)
-class Timing(ValidatedParams):
-    """How long to run: a warm-up that is not recorded, then the movie.
-
-    Parameters
-    ----------
-    duration_s : float (s)
-        Length of each movie.
-    warmup_s : float (s)
-        Simulated time before the first frame (the original code warms up
-        15 minutes, long enough for thresholds to forget their random start).
-    """
-
-    duration_s: float = field(60.0, unit="s", low=0.001, high=1e6, doc="length of each movie")
-    warmup_s: float = field(900.0, unit="s", low=0.0, high=1e6, doc="simulated time before the first frame")
+from .run import Timing
 
 
 def movie_seeds(seed: int, movies: Sequence[int]) -> np.ndarray:
@@ -101,13 +84,15 @@ class Simulation:
     seeds : sequence of int
         One seed per retina; the batch size is ``len(seeds)``.
     retina : Retina, optional
-        Size and shape of the simulated sheet (default: the model's, e.g.
-        the paper's 64 x 64 grid of 50 um for ``directional``).
+        Size and shape of the simulated sheet (default: the model's,
+        ``model.run.retina``: 3.2 mm square; for ``directional`` the paper's
+        64 x 64 grid of 50 um).
     readout : Readout, optional
-        Pixel size, frame period and kind of frames (default: the model's).
-    backend : {"auto", "cpu", "cpu-events", "cuda"}
+        Pixel size, frame period and kind of frames (default: the model's, ``model.run.readout``).
+    backend : str
+        ``"auto"`` or a registered engine (:func:`wavesim.backends.list_engines`).
         ``auto`` picks ``cuda`` when a usable GPU is present, else the
-        model's CPU engine (``cpu-events`` for both registered models).
+        model's event engine (``cpu-events``) where it has one, else ``cpu``.
         ``cpu-events`` updates only the cells near activity and gives the
         same state and frames as ``cpu``.
 
@@ -148,10 +133,9 @@ class Simulation:
         self.params = params
         self.seeds = seeds
         self.dt_s = dts.pop()
-        self.retina = retina or self.model.default_retina()
-        self.readout = readout or self.model.default_readout()
+        self.retina = retina or self.model.run.retina
+        self.readout = readout or self.model.run.readout
         self.backend = resolve_backend(backend, self.model)
-        self.model.check_backend(self.backend)
         check_memory(self.model, self.retina, len(seeds))
         self.lattice = self.model.lattice(self.retina)
         self.pixel_map = PixelMap(self.lattice, self.readout.um_per_pixel)
@@ -159,7 +143,7 @@ class Simulation:
         self.calcium_alpha_q30 = ca_alpha
         self.engine = make_engine(
             self.backend,
-            model=self.model,
+            self.model,
             tables=self.model.tables(self.lattice),
             params=self.model.quantise(params),
             keys=random.retina_keys(seeds),
@@ -223,26 +207,18 @@ class Simulation:
             if rows.shape != cols.shape or np.any((rows < 0) | (rows >= H) | (cols < 0) | (cols >= W)):
                 raise ParameterError(f"pixels must be two equal-length arrays of rows < {H} and columns < {W} "
                                      f"(the frame is {H} x {W} pixels).")
-            if self._blur.size == 0 and getattr(self.engine, "reads_pixel_subsets", False):
+            if self._blur.size == 0 and self.engine.reads_pixel_subsets:
                 sub = self.pixel_map.select(rows * W + cols)
             else:
                 rows, cols = self.xp.asarray(rows), self.xp.asarray(cols)  # picked from whole frames below
         start = self.step
         period = self.readout.frame_period_s
         shape = (1, len(rows)) if sub is not None else self.frame_shape
-        # Engines that can step and read a whole chunk per retina in one call say so, per pixel map.
-        records = getattr(self.engine, "records_frames", lambda pixel_map: False)(sub)
-        read_args = () if sub is None else (sub,)  # only CPU engines take a pixel map
         for first in range(0, n_frames, chunk_frames):
             n = min(chunk_frames, n_frames - first)
             chunk = self.xp.zeros((self.batch_size, n, *shape), dtype=np.uint8)
             targets = [start + int(math.floor((first + i) * period / self.dt_s + 1e-9)) for i in range(n)]
-            if records:
-                self.engine.record_frames(chunk, np.array(targets), sub)
-            else:
-                for i, target in enumerate(targets):
-                    self.advance(target - self.step)
-                    self.engine.read_frame(chunk[:, i], *read_args)
+            self.engine.record_frames(chunk, np.array(targets, dtype=np.int64), sub)
             if sub is not None:
                 yield first, chunk[:, :, 0]
             elif rows is not None:
@@ -442,13 +418,15 @@ def simulate_movies(
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Warm up a batch of retinas and yield their movies in chunks of frames on the host.
 
+    ``timing``, ``retina`` and ``readout`` default to the model's (``model.run``).
+
     Yields
     ------
     first_frame : int
     frames : (B, n, H, W) uint8 ndarray
     """
-    timing = timing or Timing()
     sim = Simulation(params, seeds, retina=retina, readout=readout, backend=backend)
+    timing = timing or sim.model.run.timing
     sim.advance_s(timing.warmup_s)
     for first, chunk in sim.frames(n_frames(timing, sim.readout), chunk_frames):
         yield first, sim.to_host(chunk)
