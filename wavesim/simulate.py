@@ -23,6 +23,7 @@ from .lattice import Retina
 from .models import model_of
 from .readout import PixelMap, Readout, blur_frames, blur_weights_q
 from .run import Timing
+from .validate import check_int, check_seed
 
 
 def movie_seeds(seed: int, movies: Sequence[int]) -> np.ndarray:
@@ -30,9 +31,7 @@ def movie_seeds(seed: int, movies: Sequence[int]) -> np.ndarray:
 
     Movie ``m`` is the same whichever process, batch or range generates it.
     """
-    if not 0 <= int(seed) < 2**63:
-        raise ParameterError(f"seed must be an integer in [0, 2**63), got {seed!r}.")
-    return random.movie_seeds(int(seed), movies)
+    return random.movie_seeds(check_seed("seed", seed), movies)
 
 
 #: Host bytes per lattice site shared by a batch (site tables, positions, pixel map), a generous bound.
@@ -107,12 +106,9 @@ class Simulation:
     """
 
     def __init__(self, params, seeds, retina: Retina | None = None, readout: Readout | None = None, backend="auto"):
-        seeds = [int(s) for s in seeds]
+        seeds = [check_seed("seeds", s) for s in seeds]
         if not seeds:
             raise ParameterError("seeds must hold at least one seed (one per retina).")
-        for s in seeds:
-            if not 0 <= s < 2**63:
-                raise ParameterError(f"seeds must be integers in [0, 2**63), got {s}.")
         if not isinstance(params, (list, tuple)):
             params = [params] * len(seeds)
         params = list(params)
@@ -454,8 +450,7 @@ def wave_sequence(params, seed: int, n_frames: int, *, retina: Retina | None = N
     if sim_model.single_wave is None or not sim_model.single_wave(params):
         raise ParameterError(f"wave_sequence needs single-wave parameters (e.g. model 'directional' in mode 'wave'); "
                              f"these {sim_model.name!r} parameters run continuously.")
-    if not isinstance(n_frames, int) or n_frames < 1:
-        raise ParameterError(f"n_frames must be a positive integer, got {n_frames!r}.")
+    n_frames = check_int("n_frames", n_frames, low=1)
     pieces, have, first = [], 0, 0
     while have < n_frames:
         sim = Simulation(params, movie_seeds(seed, range(first, first + batch)), retina=retina, readout=readout,

@@ -7,7 +7,6 @@ and ``False`` are not numbers (``n_retinas=True`` is a mistake, not 1);
 integers and floats are real numbers; NaN and infinities are refused unless
 asked for.
 
->>> import numpy as np
 >>> check_int("n_movies", np.int64(3), low=1)
 3
 >>> check_int("n_movies", True, low=1)
@@ -23,14 +22,17 @@ import numbers
 from pathlib import Path
 from typing import Any, Collection
 
+import numpy as np
+
 from .errors import ParameterError
 
 #: Seeds are non-negative signed 64-bit integers.
 SEED_HIGH = 2**63 - 1
 
 
-def _is_bool(value: Any) -> bool:
-    return isinstance(value, bool) or type(value).__name__ == "bool_"  # numpy.bool_ without importing numpy
+def is_bool(value: Any) -> bool:
+    """Whether ``value`` is a Python or NumPy bool (which every check here refuses as a number)."""
+    return isinstance(value, (bool, np.bool_))
 
 
 def _integer_kind(low, high) -> str:
@@ -81,7 +83,7 @@ def check_int(name: str, value: Any, *, low: int | None = None, high: int | None
     if optional and value is None:
         return None
     kind = _integer_kind(low, high) + (f" ({what})" if what else "")
-    if _is_bool(value) or not isinstance(value, numbers.Integral):
+    if is_bool(value) or not isinstance(value, numbers.Integral):
         raise ParameterError(f"{name} must be {kind}{' or None' if optional else ''}, got {_got(value)}.")
     value = int(value)
     if (low is not None and value < low) or (high is not None and value > high):
@@ -91,7 +93,7 @@ def check_int(name: str, value: Any, *, low: int | None = None, high: int | None
 
 def check_seed(name: str, value: Any) -> int:
     """A seed: an integer in [0, 2**63)."""
-    if _is_bool(value) or not isinstance(value, numbers.Integral) or not 0 <= value <= SEED_HIGH:
+    if is_bool(value) or not isinstance(value, numbers.Integral) or not 0 <= value <= SEED_HIGH:
         raise ParameterError(f"{name} must be an integer in [0, 2**63), got {value!r}.")
     return int(value)
 
@@ -124,7 +126,7 @@ def check_number(name: str, value: Any, *, low: float | None = None, high: float
     if optional and value is None:
         return None
     u = f" {unit}" if unit else ""
-    if _is_bool(value) or not isinstance(value, numbers.Real):
+    if is_bool(value) or not isinstance(value, numbers.Real):
         raise ParameterError(f"{name} must be a number{u and ' in' + u}{' or None' if optional else ''}, "
                              f"got {_got(value)}.")
     value = float(value)
@@ -161,7 +163,7 @@ def check_choice(name: str, value: Any, choices: Collection[Any]) -> Any:
 
 def check_bool(name: str, value: Any) -> bool:
     """``value`` as a Python bool, after checking it is one (``0`` and ``"yes"`` are not)."""
-    if not _is_bool(value):
+    if not is_bool(value):
         raise ParameterError(f"{name} must be True or False, got {_got(value)}.")
     return bool(value)
 
