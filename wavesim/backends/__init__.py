@@ -92,7 +92,7 @@ def backend_choices() -> tuple[str, ...]:
 def check_backend_name(name) -> str:
     """``name`` itself if ``backend=`` accepts it; else a ParameterError listing the choices."""
     if not isinstance(name, str) or name not in backend_choices():
-        raise ParameterError(f"backend must be one of {list(backend_choices())}, got {name!r}.")
+        raise ParameterError(f"backend must be one of {backend_choices()}, got {name!r}.")
     return name
 
 
