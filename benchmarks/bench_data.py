@@ -41,10 +41,10 @@ RETINA = ws.Retina(width_um=3200, height_um=3200, shape="rectangle")
 
 
 def make_store(path: Path, movies: int, duration_s: float) -> Path:
-    spec = DatasetSpec(params=ws.preset("mouse"), retina=RETINA, readout=READOUT,
-                       timing=ws.Timing(duration_s=duration_s, warmup_s=300), seed=1, n_movies=movies)
+    run = ws.RunSpec(retina=RETINA, readout=READOUT, timing=ws.Timing(duration_s=duration_s, warmup_s=300))
+    spec = DatasetSpec(params=ws.preset("mouse"), run=run, seed=1, n_movies=movies)
     if not path.exists():
-        generate_store(path, spec, backend="auto", progress=True)
+        generate_store(path, spec, progress=True)
     return path
 
 

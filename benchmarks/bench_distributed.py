@@ -25,6 +25,7 @@ table; ``--json FILE`` also writes the rows.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -41,14 +42,14 @@ from wavesim.io.store import DatasetSpec, open_store
 
 
 def spec_for(args, n_movies: int, seed: int) -> DatasetSpec:
-    return DatasetSpec(
-        params=ws.preset("mouse"),
-        retina=ws.Retina(width_um=args.width_um, height_um=args.width_um),
-        readout=ws.Readout(um_per_pixel=50, frame_period_s=0.5),
-        timing=ws.Timing(duration_s=args.duration_s, warmup_s=args.warmup_s),
-        seed=seed,
-        n_movies=n_movies,
-    )
+    run = ws.RunSpec(retina=ws.Retina(width_um=args.width_um, height_um=args.width_um),
+                     readout=ws.Readout(um_per_pixel=50, frame_period_s=0.5),
+                     timing=ws.Timing(duration_s=args.duration_s, warmup_s=args.warmup_s), backend="cpu-events")
+    return DatasetSpec(params=ws.preset("mouse"), run=run, seed=seed, n_movies=n_movies)
+
+
+def _batched(spec: DatasetSpec, batch_size: int) -> DatasetSpec:
+    return dataclasses.replace(spec, run=spec.run.updated(batch_size=batch_size))
 
 
 def main(argv=None) -> list[dict]:
@@ -61,15 +62,15 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--repeats", type=int, default=2, help="runs per case; the fastest counts (default 2)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    options = dict(backend="cpu-events", progress=False, warm_cache=False)
+    options = dict(progress=False, warm_cache=False)
     root = Path(tempfile.mkdtemp(prefix="bench-distributed-"))
     try:
         start = time.perf_counter()
         with open_client(n_workers=args.workers) as client:
             startup_s = time.perf_counter() - start
             cases = {
-                "one process, 1 retina at a time": lambda p, s: generate_store(p, s, batch_size=1, **options),
-                "one process, batches of 4": lambda p, s: generate_store(p, s, batch_size=4, **options),
+                "one process, 1 retina at a time": lambda p, s: generate_store(p, _batched(s, 1), **options),
+                "one process, batches of 4": lambda p, s: generate_store(p, _batched(s, 4), **options),
                 f"LocalCluster(n_workers={args.workers}), 1 movie per task":
                     lambda p, s: generate_store_distributed(p, s, client, **options),
             }

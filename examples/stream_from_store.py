@@ -20,10 +20,10 @@ from wavesim.io.store import DatasetSpec
 
 store = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("examples_waves.zarr")
 if not store.exists():
-    spec = DatasetSpec(params=ws.preset("mouse"), retina=ws.Retina(width_um=3200, height_um=3200, shape="rectangle"),
-                       readout=ws.Readout(um_per_pixel=50, frame_period_s=0.5), timing=ws.Timing(duration_s=120),
+    # The amacrine model's own run (3.2 mm square, 50 um pixels, 0.5 s frames, 15 min warm-up), 120 s movies.
+    spec = DatasetSpec(params=ws.preset("mouse"), run=ws.get_model("amacrine").run.updated(duration_s=120),
                        seed=0, n_movies=4)
-    generate_store(store, spec, backend="auto")
+    generate_store(store, spec)
 
 clips = WaveClips(store, clip_frames=11, clip_step=2, batch_size=16, seed=0)
 loader = clips.loader(num_workers=2, persistent_workers=True)

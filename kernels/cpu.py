@@ -14,17 +14,24 @@ change the result.
 
 Numba's on-disk cache keys a closure by pickling its free variables, which
 for compiled functions differ in every process; the runners here are keyed
-by the rule's source instead (:class:`_RuleKeyedCache`), so a second process
-loads them from the cache rather than compiling them again.
+by the rule's source instead (:func:`cache_by_rule`), so a second process
+loads them from the cache rather than compiling them again. That reaches
+into Numba's caching internals (``FunctionCache._index_key`` and a
+dispatcher's ``_cache``), tested with the numba releases pyproject admits;
+where they have moved, runners compile in every process, after a one-line
+warning, and still run.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
+import warnings
 from types import SimpleNamespace
 
+import numba
 from numba import njit, prange
-from numba.core.caching import FunctionCache
 
 from .readout import build_readout
 
@@ -32,16 +39,66 @@ from .readout import build_readout
 PUSH_BLOCK_ROWS = 16
 
 
-class _RuleKeyedCache(FunctionCache):
-    """Numba's function cache, with the rule's source hash in place of the pickled closure."""
+@functools.lru_cache(maxsize=1)
+def _rule_keyed_cache_class():
+    """``(class, None)``: Numba's function cache keyed by a rule's source; ``(None, why)`` where its internals moved."""
+    try:
+        from numba.core.caching import FunctionCache
+    except ImportError as exc:
+        return None, f"numba.core.caching.FunctionCache is gone ({exc})"
+    index_key = getattr(FunctionCache, "_index_key", None)
+    if index_key is None or list(inspect.signature(index_key).parameters) != ["self", "sig", "codegen"]:
+        return None, "FunctionCache._index_key(self, sig, codegen) is gone"
 
-    def __init__(self, py_func, rule_key: str):
-        super().__init__(py_func)
-        self._rule_key = rule_key
+    class RuleKeyedCache(FunctionCache):
+        """Numba's function cache, with the rule's source hash in place of the pickled closure."""
 
-    def _index_key(self, sig, codegen):
-        code = hashlib.sha256(self._py_func.__code__.co_code).hexdigest()
-        return (sig, codegen.magic_tuple(), (code, self._rule_key))
+        def __init__(self, py_func, rule_key: str):
+            super().__init__(py_func)
+            self._rule_key = rule_key
+
+        def _index_key(self, sig, codegen):
+            code = hashlib.sha256(self._py_func.__code__.co_code).hexdigest()
+            return (sig, codegen.magic_tuple(), (code, self._rule_key))
+
+        # A failure inside Numba's cache machinery costs the cache, never the run.
+        def load_overload(self, sig, target_context):
+            try:
+                return super().load_overload(sig, target_context)
+            except Exception as exc:
+                _warn_uncached(f"loading a cached runner failed: {type(exc).__name__}: {exc}")
+                return None
+
+        def save_overload(self, sig, data):
+            try:
+                super().save_overload(sig, data)
+            except Exception as exc:
+                _warn_uncached(f"saving a compiled runner failed: {type(exc).__name__}: {exc}")
+
+    return RuleKeyedCache, None
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_uncached(why: str) -> None:
+    """Say once per reason that runners are not cached on disk."""
+    warnings.warn(f"wavesim: compiled runners are not cached on disk with numba {numba.__version__} ({why}); "
+                  f"they compile in every process.", RuntimeWarning, stacklevel=3)
+
+
+def cache_by_rule(dispatcher, rule_key: str) -> bool:
+    """Cache ``dispatcher`` on disk under its rule's source hash; False (and a warning) where Numba does not allow it."""
+    cls, why = _rule_keyed_cache_class()
+    if cls is not None and not hasattr(dispatcher, "_cache"):
+        cls, why = None, "a dispatcher has no _cache"
+    if cls is None:
+        _warn_uncached(why)
+        return False
+    try:
+        dispatcher._cache = cls(dispatcher.py_func, rule_key)
+    except Exception as exc:  # e.g. a source file Numba cannot locate
+        _warn_uncached(f"{type(exc).__name__}: {exc}")
+        return False
+    return True
 
 
 def runner_key(rule_key: str, module_file: str) -> str:
@@ -57,7 +114,7 @@ def runner_key(rule_key: str, module_file: str) -> str:
 def _compiled(py_func, rule_key: str | None, parallel: bool):
     dispatcher = njit(parallel=parallel)(py_func)
     if rule_key is not None:
-        dispatcher._cache = _RuleKeyedCache(py_func, rule_key)
+        cache_by_rule(dispatcher, rule_key)
     return dispatcher
 
 

@@ -33,17 +33,13 @@ def _small_store(path, n_movies, movies=None, chunk_bytes=3200, **readout):
     from helpers import fast_params
     from wavesim.generate import generate_store
 
-    spec = store_module.DatasetSpec(
-        params=fast_params(),
-        retina=ws.Retina(width_um=1000, height_um=800),
-        readout=ws.Readout(um_per_pixel=50, frame_period_s=0.5, **readout),
-        timing=ws.Timing(duration_s=20, warmup_s=20),
-        seed=3,
-        n_movies=n_movies,
-    )
+    run = ws.RunSpec(retina=ws.Retina(width_um=1000, height_um=800),
+                     readout=ws.Readout(um_per_pixel=50, frame_period_s=0.5, **readout),
+                     timing=ws.Timing(duration_s=20, warmup_s=20), backend="cpu-events")
+    spec = store_module.DatasetSpec(params=fast_params(), run=run, seed=3, n_movies=n_movies)
     saved, store_module.CHUNK_BYTES = store_module.CHUNK_BYTES, chunk_bytes
     try:
-        generate_store(path, spec, movies=movies, backend="cpu-events", progress=False)
+        generate_store(path, spec, movies=movies, progress=False)
     finally:
         store_module.CHUNK_BYTES = saved
     return path, spec

@@ -10,20 +10,16 @@ def fast_params(**overrides):
     return ws.AmacrineParams(**values)
 
 
-def small_spec(n_movies=3, **overrides):
-    """A store of tiny, quick movies: 30 frames of 16 x 20 px of fast waves."""
+def small_spec(n_movies=3, backend="cpu", **overrides):
+    """A store of tiny, quick movies: 30 frames of 16 x 20 px of fast waves (``overrides``: run settings too)."""
     from wavesim.io.store import DatasetSpec
 
-    values = dict(
-        params=fast_params(),
-        retina=ws.Retina(width_um=500, height_um=400),
-        readout=ws.Readout(um_per_pixel=25, frame_period_s=0.2),
-        timing=ws.Timing(duration_s=6.0, warmup_s=5.0),
-        seed=3,
-        n_movies=n_movies,
-    )
+    run = dict(retina=ws.Retina(width_um=500, height_um=400), readout=ws.Readout(um_per_pixel=25, frame_period_s=0.2),
+               timing=ws.Timing(duration_s=6.0, warmup_s=5.0), backend=backend)
+    values = dict(params=fast_params(), seed=3, n_movies=n_movies)
+    run.update({k: overrides.pop(k) for k in list(overrides) if k in run or k == "batch_size"})
     values.update(overrides)
-    return DatasetSpec(**values)
+    return DatasetSpec(run=ws.RunSpec(**run), **values)
 
 
 def assert_cuda_matches_cpu(params, seeds, retina, readout, warm_steps, n_frames, chunk_frames):

@@ -23,7 +23,7 @@ pytest.importorskip("distributed", reason="needs the distributed extra: pip inst
 from wavesim.distributed import generate_store_distributed, open_client  # noqa: E402
 
 #: 4 movies of 30 frames of 16 x 20 px in chunks of 10 frames (with CHUNK_BYTES patched), so a task writes 3 chunks.
-SPEC = small_spec(n_movies=4)
+SPEC = small_spec(n_movies=4, backend="cpu-events")
 CLI_SPEC = ["--movies", "4", "--width-um", "500", "--height-um", "400", "--um-per-pixel", "25",
             "--frame-period-s", "0.2", "--duration-s", "6", "--warmup-s", "5", "--seed", "3",
             "--backend", "cpu-events", "--no-progress"]
@@ -52,7 +52,7 @@ def reference(tmp_path_factory):
     path = tmp_path_factory.mktemp("one_process") / "one.zarr"
     saved, store_module.CHUNK_BYTES = store_module.CHUNK_BYTES, SMALL_CHUNK_BYTES
     try:
-        generate_store(path, SPEC, backend="cpu-events", progress=False)
+        generate_store(path, SPEC, progress=False)
     finally:
         store_module.CHUNK_BYTES = saved
     return path
@@ -76,7 +76,7 @@ def test_a_local_cluster_fills_the_same_store_as_one_process(client, reference, 
     path = tmp_path / "cluster.zarr"
     # Without the warm-state cache, which the reference filled, the workers simulate every warm-up themselves;
     # given the scheduler's address, the call connects a client of its own.
-    store = generate_store_distributed(path, SPEC, client.scheduler.address, backend="cpu-events", progress=False,
+    store = generate_store_distributed(path, SPEC, client.scheduler.address, progress=False,
                                        warm_cache=False)
     assert store.chunk_frames == 10 and store.movies.nchunks == SPEC.n_movies * 3
     assert_same_store(path, reference)
@@ -113,7 +113,8 @@ def test_a_worker_killed_mid_task_leaves_a_store_that_resume_completes(client, r
     try:
         with pytest.raises(ClusterError, match=r"movie\(s\) of .*killed.zarr failed on the cluster, \[.*1.*\]: "
                                                r"KilledWorker: .* rerun with --resume to finish"):
-            generate_store_distributed(path, SPEC, client, backend="cpu-events", progress=False, batch_size=1)
+            generate_store_distributed(path, small_spec(n_movies=4, backend="cpu-events", batch_size=1), client,
+                                       progress=False)
     finally:
         scheduler.allowed_failures = saved
         client.run(_disarm)
@@ -142,7 +143,7 @@ def test_two_clients_writing_disjoint_ranges_through_one_cluster_equal_one_run(c
     # Command lines create their stores with the default chunks (one per movie here), so the reference does too.
     monkeypatch.setattr(store_module, "CHUNK_BYTES", DEFAULT_CHUNK_BYTES)
     one = tmp_path / "one.zarr"
-    generate_store(one, SPEC, backend="cpu-events", progress=False)
+    generate_store(one, SPEC, progress=False)
     path = tmp_path / "two.zarr"
     # Two command lines, each with its own client, race to create the store; one does, the other joins it as a
     # split run does. Threads of this process rather than processes, to save two start-ups of Python.
@@ -171,5 +172,6 @@ def test_a_users_error_on_a_worker_reads_as_on_the_client_and_writes_nothing(cli
     if client.submit(cuda_status, pure=False).result()[0]:
         pytest.skip("the workers have a usable GPU")
     with pytest.raises(BackendUnavailableError, match="backend 'cuda' is not usable here"):
-        generate_store_distributed(tmp_path / "gpu.zarr", SPEC, client, backend="cuda", progress=False)
+        generate_store_distributed(tmp_path / "gpu.zarr", small_spec(n_movies=4, backend="cuda"), client,
+                                       progress=False)
     assert not (tmp_path / "gpu.zarr").exists()

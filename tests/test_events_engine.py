@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import wavesim as ws
-from wavesim.backends.events_engine import EventsEngine
+from wavesim.backends.amacrine_events import AmacrineEventsEngine
 from wavesim.errors import ParameterError
 
 WARMUP_S = 900.0
@@ -54,4 +54,4 @@ def test_events_equal_dense_after_a_long_run(shape, kind):
 
 def test_events_engine_refuses_other_models():
     with pytest.raises(ParameterError, match="only the 'amacrine' model"):
-        EventsEngine(SimpleNamespace(name="other"), {}, np.zeros((1, 1)), np.zeros(1), 0, None)
+        AmacrineEventsEngine(SimpleNamespace(name="other"), {}, np.zeros((1, 1)), np.zeros(1), 0, None)

@@ -45,8 +45,10 @@ STORES = {
 @pytest.mark.parametrize("case", sorted(STORES))
 def test_store_movies_match_their_golden_digest(tmp_path, case):
     values, expected = STORES[case]
-    spec = DatasetSpec(timing=ws.Timing(duration_s=240.0, warmup_s=300.0), n_movies=3, **values)
-    generate_store(tmp_path / "s.zarr", spec, backend="cpu", batch_size=2, progress=False)
+    run = ws.RunSpec(retina=values["retina"], readout=values["readout"],
+                     timing=ws.Timing(duration_s=240.0, warmup_s=300.0), backend="cpu", batch_size=2)
+    spec = DatasetSpec(params=values["params"], run=run, seed=values["seed"], n_movies=3)
+    generate_store(tmp_path / "s.zarr", spec, progress=False)
     store = open_store(tmp_path / "s.zarr")
     movies = [store.read_movie(m) for m in range(spec.n_movies)]
     assert all(m.any() for m in movies)

@@ -25,7 +25,7 @@ def test_reference_initial_thresholds_are_uniform_in_range():
 
 def test_registry_finds_models_by_name_and_by_parameters():
     model = get_model("amacrine")
-    assert ws.list_models() == ["amacrine", "directional"] and get_model() is model
+    assert {"amacrine", "directional"} <= set(ws.list_models()) and get_model() is model
     assert model_of(ws.preset("turtle")) is model and model.preset("turtle") == ws.preset("turtle")
     assert model.state_fields == ("onset", "exc", "thresh", "decay")
     assert model.quantise([ws.preset("mouse")] * 2).shape[0] == 2

@@ -1,6 +1,7 @@
 """The package as users get it: kernels inside the wheel, an import without CuPy."""
 
 import os
+import pytest
 import subprocess
 import sys
 import zipfile
@@ -47,3 +48,55 @@ def test_a_second_process_loads_the_cpu_loops_from_numba_s_disk_cache(tmp_path):
     hits = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
             .stdout.split()[-1] for _ in range(2)]
     assert hits == ["0", "3"]
+
+
+def test_runners_still_compile_and_run_where_numba_s_caching_internals_have_moved(monkeypatch):
+    """The on-disk cache relies on Numba internals; without them a runner compiles in-process after one warning."""
+    import numpy as np
+
+    from wavesim.kernels import cpu as cpu_kernels
+
+    monkeypatch.setattr(cpu_kernels, "_rule_keyed_cache_class", lambda: (None, "FunctionCache is gone (simulated)"))
+    cpu_kernels._warn_uncached.cache_clear()
+
+    def double(x):
+        return 2 * x
+
+    with pytest.warns(RuntimeWarning, match=r"not cached on disk .*FunctionCache is gone \(simulated\)"):
+        compiled = cpu_kernels._compiled(double, "some-rule-key", False)
+    assert compiled(np.int64(21)) == 42
+    cpu_kernels._warn_uncached.cache_clear()
+
+
+def test_a_failing_cache_load_costs_the_cache_not_the_run(tmp_path, monkeypatch):
+    """An error inside Numba's cache machinery (say, a changed index format) is caught: the runner compiles."""
+    import numpy as np
+    from numba.core.caching import FunctionCache
+
+    from wavesim.kernels import cpu as cpu_kernels
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+
+    def broken(self, sig, target_context):
+        raise KeyError("index format changed")
+
+    monkeypatch.setattr(FunctionCache, "load_overload", broken)
+    cpu_kernels._warn_uncached.cache_clear()
+
+    def triple(x):
+        return 3 * x
+
+    with pytest.warns(RuntimeWarning, match="loading a cached runner failed: KeyError"):
+        compiled = cpu_kernels._compiled(triple, "another-rule-key", False)
+        assert compiled(np.int64(5)) == 15
+    cpu_kernels._warn_uncached.cache_clear()
+
+
+def test_numba_is_bounded_above_by_the_release_its_caching_internals_were_tested_with():
+    from importlib.metadata import requires, version
+
+    from packaging.requirements import Requirement
+
+    numba_req = next(Requirement(r) for r in requires("wavesim") if Requirement(r).name == "numba")
+    assert any(spec.operator == "<" for spec in numba_req.specifier), "numba needs an upper bound"
+    assert version("numba") in numba_req.specifier

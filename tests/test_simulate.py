@@ -55,7 +55,7 @@ def test_calcium_readout_is_smooth_and_scaled():
 def test_bad_simulation_arguments():
     with pytest.raises(ParameterError, match="params holds 2 parameter sets but seeds holds 1"):
         ws.Simulation([fast_params(), fast_params()], seeds=[1], retina=SMALL, backend="cpu")
-    with pytest.raises(ParameterError, match=r"seeds must be integers in \[0, 2\*\*63\), got -1"):
+    with pytest.raises(ParameterError, match=r"seeds must be an integer in \[0, 2\*\*63\), got -1"):
         ws.Simulation(fast_params(), seeds=[-1], retina=SMALL, backend="cpu")
     with pytest.raises(ParameterError, match="backend must be one of"):
         ws.Simulation(fast_params(), seeds=[1], retina=SMALL, backend="tpu")

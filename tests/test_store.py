@@ -16,7 +16,7 @@ from helpers import small_spec
 
 def test_round_trip_with_provenance(tmp_path):
     spec = small_spec()
-    generate_store(tmp_path / "s.zarr", spec, backend="cpu", progress=False, command_line=["wavesim", "test"])
+    generate_store(tmp_path / "s.zarr", spec, progress=False, command_line=["wavesim", "test"])
     store = open_store(tmp_path / "s.zarr")
     assert store.complete_movies() == [0, 1, 2]
     assert store.spec == spec
@@ -40,14 +40,14 @@ def test_round_trip_with_provenance(tmp_path):
 def test_existing_store_is_refused_unless_resume_or_overwrite(tmp_path):
     path = tmp_path / "s.zarr"
     spec = small_spec(n_movies=1)
-    generate_store(path, spec, backend="cpu", progress=False)
+    generate_store(path, spec, progress=False)
     with pytest.raises(StoreExistsError, match="already exists. Pass --resume to finish it, or --overwrite"):
-        generate_store(path, spec, backend="cpu", progress=False)
-    generate_store(path, spec, backend="cpu", progress=False, resume=True)
+        generate_store(path, spec, progress=False)
+    generate_store(path, spec, progress=False, resume=True)
     other = small_spec(n_movies=1, seed=4)
     with pytest.raises(StoreError, match=r"holds a different dataset \(seed: store has 3, this run 4\)"):
-        generate_store(path, other, backend="cpu", progress=False, resume=True)
-    generate_store(path, other, backend="cpu", progress=False, overwrite=True)
+        generate_store(path, other, progress=False, resume=True)
+    generate_store(path, other, progress=False, overwrite=True)
     assert open_store(path).attrs["seed"] == 4
 
 
@@ -56,7 +56,7 @@ def test_overwrite_refuses_to_delete_foreign_folders(tmp_path):
     folder.mkdir()
     (folder / "cat.jpg").write_bytes(b"x")
     with pytest.raises(StoreExistsError, match="is not a wavesim store; refusing to delete"):
-        generate_store(folder, small_spec(1), backend="cpu", progress=False, overwrite=True)
+        generate_store(folder, small_spec(1), progress=False, overwrite=True)
     assert (folder / "cat.jpg").exists()
 
 
@@ -64,7 +64,7 @@ def test_reader_errors(tmp_path):
     with pytest.raises(StoreNotFoundError, match="No wavesim store at"):
         open_store(tmp_path / "missing.zarr")
     path = tmp_path / "s.zarr"
-    generate_store(path, small_spec(1), backend="cpu", progress=False)
+    generate_store(path, small_spec(1), progress=False)
     meta = path / "zarr.json"
     doc = json.loads(meta.read_text())
     doc["attributes"]["format_version"] = 99
@@ -80,7 +80,7 @@ def test_reader_errors(tmp_path):
 
 def test_incomplete_movie_is_not_readable(tmp_path):
     path = tmp_path / "s.zarr"
-    generate_store(path, small_spec(3), movies=[1], backend="cpu", progress=False)
+    generate_store(path, small_spec(3), movies=[1], progress=False)
     store = open_store(path)
     assert store.complete_movies() == [1]
     with pytest.raises(StoreError, match="movie 0 of .* is not completely written"):
@@ -140,7 +140,7 @@ def test_the_store_records_its_model_and_reads_it_back(tmp_path):
     import zarr
 
     path = tmp_path / "s.zarr"
-    generate_store(path, small_spec(1), backend="cpu", progress=False)
+    generate_store(path, small_spec(1), progress=False)
     store = open_store(path)
     assert store.attrs["model"] == "amacrine" and ws.model_of(store.spec.params) is ws.get_model("amacrine")
     zarr.open_group(str(path), mode="r+").attrs["model"] = "nosuch"

@@ -155,7 +155,7 @@ def test_verify_lists_the_damaged_movie(damaged, capsys):
 def test_repair_restores_the_original_bytes(damaged, pristine):
     path, spec, _ = damaged
     before = _files(path, "complete")
-    generate_store(path, spec, backend="cpu", progress=False, resume=True, repair=True)
+    generate_store(path, spec, progress=False, resume=True, repair=True)
     assert _files(path) == _files(pristine[0])
     assert _files(path, "written_chunks") == _files(pristine[0], "written_chunks")
     assert _files(path, "complete") == before
@@ -167,7 +167,7 @@ def test_resume_without_repair_refuses_a_store_with_missing_chunks(pristine, tmp
     shutil.copytree(pristine[0], path)
     (path / CHUNK).unlink()
     with pytest.raises(StoreCorruptError, match=r"complete movies \[1\] have missing chunks; pass --repair"):
-        generate_store(path, pristine[1], backend="cpu", progress=False, resume=True)
+        generate_store(path, pristine[1], progress=False, resume=True)
     assert not (path / CHUNK).exists()
 
 
@@ -176,7 +176,7 @@ def test_repair_only_regenerates_the_damaged_movies(damaged, monkeypatch):
     written = []
     original = WaveStore.write_frames
     monkeypatch.setattr(WaveStore, "write_frames", lambda self, m, *a: written.append(m) or original(self, m, *a))
-    generate_store(path, spec, backend="cpu", progress=False, resume=True, repair=True)
+    generate_store(path, spec, progress=False, resume=True, repair=True)
     assert set(written) == {1}
 
 
@@ -185,7 +185,7 @@ def test_clean_store_verifies_and_repair_needs_resume(pristine, capsys):
     assert main(["verify", str(path)]) == 0
     assert capsys.readouterr().out.strip().endswith("checked 3 complete of 3 movies; 0 damaged.")
     with pytest.raises(StoreError, match="pass --resume with --repair"):
-        generate_store(path, spec, backend="cpu", progress=False, repair=True)
+        generate_store(path, spec, progress=False, repair=True)
     err = _one_line_error(capsys, ["verify", str(path.parent / "nothing.zarr")])
     assert "No wavesim store at" in err
 

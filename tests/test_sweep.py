@@ -31,7 +31,7 @@ RETINA = ws.Retina(width_um=400.0, height_um=400.0)
 READOUT = ws.Readout(um_per_pixel=50.0, frame_period_s=0.5)
 TIMING = ws.Timing(duration_s=60.0, warmup_s=5.0)
 # cpu-events: the same frames as cpu (tests/test_events_engine.py), far faster on sheets this small
-SMALL = dict(retina=RETINA, readout=READOUT, timing=TIMING, n_retinas=2, seed=3, backend="cpu-events",
+SMALL = dict(run=ws.RunSpec(retina=RETINA, readout=READOUT, timing=TIMING, backend="cpu-events"), n_retinas=2, seed=3,
              progress=False)
 CLI_SMALL = ["--width-um", "400", "--um-per-pixel", "50", "--frame-period-s", "0.5", "--duration-s", "60",
              "--warmup-s", "5", "--retinas", "2", "--backend", "cpu-events", "--no-progress"]
@@ -190,10 +190,10 @@ def test_a_different_sweep_in_the_same_folder_is_refused(tmp_path):
     with pytest.raises(SweepMismatchError, match=r"another design or settings \(design.axes.P_s.1: 3.0 there, 4.0 now\)"):
         run_sweep(other, base, tmp_path, **SMALL)
     with pytest.raises(SweepMismatchError, match=r"timing.duration_s: 60.0 there, 30.0 now"):
-        run_sweep(design, base, tmp_path, **{**SMALL, "timing": ws.Timing(duration_s=30.0, warmup_s=5.0)})
+        run_sweep(design, base, tmp_path, **{**SMALL, "run": SMALL["run"].updated(duration_s=30.0)})
     assert (tmp_path / "sweep.csv").read_bytes() == before
     # the backend and batch size do not change a row, so they may change on resume
-    assert run_sweep(design, base, tmp_path, **{**SMALL, "backend": "cpu"}).n_simulated == 0
+    assert run_sweep(design, base, tmp_path, **{**SMALL, "run": SMALL["run"].updated(backend="cpu")}).n_simulated == 0
     replaced = run_sweep(other, base, tmp_path, overwrite=True, **SMALL)
     assert replaced.n_simulated == 2 and [r["P_s"] for r in replaced.rows] == [2.0, 4.0]
 

@@ -157,19 +157,19 @@ def test_generate_writes_the_same_store_with_and_without_the_warm_cache(tmp_path
     from wavesim.io.store import DatasetSpec, WaveStore
 
     monkeypatch.setenv("WAVESIM_CACHE", str(tmp_path / "cache"))
-    spec = DatasetSpec(params=fast_params(), retina=ws.Retina(width_um=400, height_um=300),
-                       readout=ws.Readout(um_per_pixel=50, frame_period_s=0.5),
-                       timing=ws.Timing(duration_s=5, warmup_s=20), seed=7, n_movies=5)
+    run = ws.RunSpec(retina=ws.Retina(width_um=400, height_um=300), readout=ws.Readout(um_per_pixel=50, frame_period_s=0.5),
+                     timing=ws.Timing(duration_s=5, warmup_s=20), backend="cpu", batch_size=2)
+    spec = DatasetSpec(params=fast_params(), run=run, seed=7, n_movies=5)
     runs = {}
     for name, use_cache in (("plain", False), ("cold", True), ("warm", True)):
-        generate_store(tmp_path / f"{name}.zarr", spec, backend="cpu", batch_size=2, progress=False,
+        generate_store(tmp_path / f"{name}.zarr", spec, progress=False,
                        warm_cache=use_cache, command_line=["test"])
         runs[name] = tmp_path / f"{name}.zarr"
     assert len(list((tmp_path / "cache").rglob("*.npz"))) == 5
     # A resumed store restores the warm-ups of its unfinished movies.
     partial = tmp_path / "resumed.zarr"
-    generate_store(partial, spec, movies=range(0, 2), backend="cpu", progress=False, command_line=["test"])
-    generate_store(partial, spec, backend="cpu", resume=True, progress=False, command_line=["test"])
+    generate_store(partial, spec, movies=range(0, 2), progress=False, command_line=["test"])
+    generate_store(partial, spec, resume=True, progress=False, command_line=["test"])
     runs["resumed"] = partial
     stores = {name: WaveStore(path) for name, path in runs.items()}
     plain = stores.pop("plain")

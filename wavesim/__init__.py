@@ -4,8 +4,7 @@ The simulator core imports neither CuPy nor torch; the ``cuda`` backend and
 the torch datasets import them when used.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
+from ._version import __version__
 from .errors import (
     BackendUnavailableError,
     ParameterError,
@@ -18,7 +17,8 @@ from .errors import (
 from .lattice import HexLattice, Retina, SquareLattice
 from .models import DEFAULT_PRESET, PRESETS, AmacrineParams, DirectionalParams, get_model, list_models, model_of, preset
 from .readout import Readout
-from .simulate import Simulation, SimulationState, Timing, movie_seeds, simulate_movies
+from .run import RunSpec, Timing
+from .simulate import Simulation, SimulationState, movie_seeds, simulate_movies
 
 
 def __getattr__(name):
@@ -28,12 +28,6 @@ def __getattr__(name):
 
         return open_dataset
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-try:
-    __version__ = version("wavesim")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
 
 __all__ = [
     "AmacrineParams",
@@ -46,6 +40,7 @@ __all__ = [
     "ParameterError",
     "Readout",
     "Retina",
+    "RunSpec",
     "Simulation",
     "SimulationState",
     "StoreCorruptError",

@@ -140,8 +140,6 @@ def generate_store_distributed(
     client,
     *,
     movies: Iterable[int] | None = None,
-    backend: str = "auto",
-    batch_size: int | None = None,
     resume: bool = False,
     repair: bool = False,
     overwrite: bool = False,
@@ -160,17 +158,16 @@ def generate_store_distributed(
     path : str or Path
         The store's folder, on a filesystem the workers share; created if absent.
     spec : DatasetSpec
-        What the dataset holds.
+        What the dataset holds, and how to run it: ``spec.run.backend`` is
+        where the workers simulate (``auto`` is resolved on a worker);
+        ``spec.run.batch_size`` the movies per task (None: 1 on the CPU
+        engines, so that tasks spread over the workers, and the engine's
+        default, enough to fill the GPU, on ``cuda``).
     client : distributed.Client or str
         A Dask client, or a scheduler's address (connected to for this call).
     movies : iterable of int, optional
         The movies this run writes (default: all); several clients may write
         disjoint ranges through one cluster at once.
-    backend : {"auto", "cpu", "cpu-events", "cuda"}
-        Where the workers simulate; ``auto`` is resolved on a worker.
-    batch_size : int, optional
-        Movies per task, >= 1. Default: 1 on the CPU engines, enough to fill
-        the GPU on ``cuda``.
     resume, repair, overwrite, command_line, warm_cache
         As for :func:`wavesim.generate.generate_store` (the warm-state cache is
         each worker's ``$WAVESIM_CACHE``).
@@ -202,28 +199,24 @@ def generate_store_distributed(
     """
     from .generate import check_run_flags
 
-    check_run_flags(resume=resume, repair=repair, overwrite=overwrite, batch_size=batch_size)
+    check_run_flags(resume=resume, repair=repair, overwrite=overwrite)
     if isinstance(client, str):
         with open_client(client, connect_timeout_s=connect_timeout_s) as connected:
             return generate_store_distributed(
-                path, spec, connected, movies=movies, backend=backend, batch_size=batch_size, resume=resume,
-                repair=repair, overwrite=overwrite, progress=progress, command_line=command_line,
-                warm_cache=warm_cache,
+                path, spec, connected, movies=movies, resume=resume, repair=repair, overwrite=overwrite,
+                progress=progress, command_line=command_line, warm_cache=warm_cache,
             )
-    return _run(Path(path).absolute(), spec, client, movies=movies, backend=backend, batch_size=batch_size,
-                resume=resume, repair=repair, overwrite=overwrite, progress=progress, command_line=command_line,
-                warm_cache=warm_cache)
+    return _run(Path(path).absolute(), spec, client, movies=movies, resume=resume, repair=repair, overwrite=overwrite,
+                progress=progress, command_line=command_line, warm_cache=warm_cache)
 
 
-def _run(path: Path, spec: DatasetSpec, client, *, movies, backend, batch_size, resume, repair, overwrite, progress,
-         command_line, warm_cache) -> WaveStore:
-    from .generate import _default_batch, _progress_bar, open_for_writing
-    from .models import model_of
+def _run(path: Path, spec: DatasetSpec, client, *, movies, resume, repair, overwrite, progress, command_line,
+         warm_cache) -> WaveStore:
+    from .generate import _progress_bar, batch_size_for, open_for_writing
 
     distributed = _distributed("generate_store_distributed")
-    backend, _ = worker_backend(client, backend, model_of(spec.params).name)
-    if batch_size is None:
-        batch_size = _default_batch(backend, spec) if backend == "cuda" else 1
+    backend, _ = worker_backend(client, spec.run.backend, spec.model.name)
+    batch_size = batch_size_for(spec, backend) if spec.run.batch_size is not None or backend == "cuda" else 1
     store, movies, todo = open_for_writing(
         path, spec, movies=movies, backend=backend, batch_size=batch_size, resume=resume, repair=repair,
         overwrite=overwrite, command_line=command_line,

@@ -10,18 +10,17 @@ this module only decides which movies to simulate and feeds it their frames.
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .errors import ParameterError, StoreCorruptError, StoreError, StoreExistsError
+from .errors import StoreCorruptError, StoreError, StoreExistsError
 from .io.store import DatasetSpec, WaveStore, create_store, is_wavesim_store
 from .io.verify import verify_store
 
-__all__ = ["check_run_flags", "generate_store", "open_for_writing", "parse_movie_range", "write_movies"]
+__all__ = ["batch_size_for", "check_run_flags", "generate_store", "open_for_writing", "parse_movie_range", "write_movies"]
 
 
 def parse_movie_range(text: str, n_movies: int) -> range:
@@ -55,8 +54,6 @@ def generate_store(
     spec: DatasetSpec,
     *,
     movies: Iterable[int] | None = None,
-    backend: str = "auto",
-    batch_size: int | None = None,
     resume: bool = False,
     repair: bool = False,
     overwrite: bool = False,
@@ -71,15 +68,14 @@ def generate_store(
     path : str or Path
         The store's folder; created if absent.
     spec : DatasetSpec
-        What the dataset holds.
+        What the dataset holds, and how to run it: ``spec.run.backend``
+        (``"auto"``: the GPU where one is usable, else the model's event
+        engine) and ``spec.run.batch_size`` (retinas simulated at once;
+        None: the engine's default, e.g. 16 on the CPU and enough to fill
+        the GPU on ``cuda``).
     movies : iterable of int, optional
         The movies this process writes (default: all). Separate processes may
         write disjoint ranges into the same store at once.
-    backend : {"auto", "cpu", "cpu-events", "cuda"}
-        Where to simulate.
-    batch_size : int, optional
-        Retinas simulated at once, >= 1. Default: 4 on ``cpu``, enough to
-        fill the GPU (about 4 million cells) on ``cuda``.
     resume : bool
         Continue an existing store with the same provenance, skipping
         complete movies and regenerating unfinished ones.
@@ -106,7 +102,7 @@ def generate_store(
     Raises
     ------
     ParameterError
-        If ``batch_size`` is not a positive integer.
+        If the backend does not run the model.
     StoreExistsError
         If a store exists and neither ``resume`` nor ``overwrite`` is set,
         unless ``movies`` is a range of which no movie is complete yet (a split
@@ -119,13 +115,11 @@ def generate_store(
         missing chunk file.
     """
     from .backends import resolve_backend
-    from .models import model_of
     from .warm_cache import default_warm_cache
 
-    check_run_flags(resume=resume, repair=repair, overwrite=overwrite, batch_size=batch_size)
-    backend = resolve_backend(backend, model_of(spec.params))
-    if batch_size is None:
-        batch_size = _default_batch(backend, spec)
+    check_run_flags(resume=resume, repair=repair, overwrite=overwrite)
+    backend = resolve_backend(spec.run.backend, spec.model)
+    batch_size = batch_size_for(spec, backend)
     store, movies, todo = open_for_writing(
         path, spec, movies=movies, backend=backend, batch_size=batch_size, resume=resume, repair=repair,
         overwrite=overwrite, command_line=command_line,
@@ -145,14 +139,23 @@ def generate_store(
     return store
 
 
-def check_run_flags(*, resume: bool, repair: bool, overwrite: bool, batch_size: int | None) -> None:
-    """Refuse contradictory flags and a batch size that is not a positive integer, before anything runs."""
+def check_run_flags(*, resume: bool, repair: bool, overwrite: bool) -> None:
+    """Refuse contradictory flags before anything runs."""
     if resume and overwrite:
         raise StoreError("resume and overwrite exclude each other: choose one.")
     if repair and not resume:
         raise StoreError("repair works on an existing store: pass --resume with --repair.")
-    if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
-        raise ParameterError(f"batch size must be a positive integer (retinas simulated at once), got {batch_size!r}.")
+
+
+def batch_size_for(spec: DatasetSpec, backend: str) -> int:
+    """Retinas simulated at once: ``spec.run.batch_size``, else the resolved engine's default for the sheet."""
+    from .backends import engine_class
+
+    if spec.run.batch_size is not None:
+        return spec.run.batch_size
+    lattice = spec.model.lattice(spec.retina)
+    cells = lattice.rows * lattice.cols  # an upper bound, without building the lattice's tables
+    return engine_class(backend, spec.model).default_batch_size(cells)
 
 
 def open_for_writing(
@@ -174,7 +177,6 @@ def open_for_writing(
     todo : list of int
         Those of them that are not complete.
     """
-    from .models import model_of
     from .simulate import check_memory
 
     path = Path(path)
@@ -183,7 +185,7 @@ def open_for_writing(
     if any(not 0 <= m < spec.n_movies for m in movies):
         raise StoreError(f"movies must lie in [0, {spec.n_movies}), got {movies[0]}..{movies[-1]}.")
     # Before the store exists: a run refused for memory leaves nothing behind.
-    check_memory(model_of(spec.params), spec.retina, min(batch_size, len(movies)) or 1)
+    check_memory(spec.model, spec.retina, min(batch_size, len(movies)) or 1)
 
     if path.exists() and overwrite:
         if not (is_wavesim_store(path) or (path.is_dir() and not any(path.iterdir()))):
@@ -314,17 +316,6 @@ def _plain(value):
 def _jsonish(x):
     # Compare as stored: JSON turns tuples into lists and keys into strings.
     return json.loads(json.dumps(x))
-
-
-def _default_batch(backend: str, spec: DatasetSpec) -> int:
-    from .models import model_of
-
-    lattice = model_of(spec.params).lattice(spec.retina)
-    cells = lattice.rows * lattice.cols  # an upper bound, without building the lattice's tables
-    if backend == "cuda":
-        # Enough retinas to fill the GPU (a few million cells per launch).
-        return max(1, min(4096, math.ceil(4_000_000 / cells)))
-    return 4
 
 
 #: Pieces of a warm-up between two updates of its progress bar.

@@ -73,8 +73,8 @@ class Retina(ValidatedParams):
         normalised overlap of their fields as weight.
     """
 
-    width_um: float = field(2000.0, unit="um", low=50.0, high=1e6, doc="width of the simulated sheet")
-    height_um: float = field(2000.0, unit="um", low=50.0, high=1e6, doc="height of the simulated sheet")
+    width_um: float = field(3200.0, unit="um", low=50.0, high=1e6, doc="width of the simulated sheet")
+    height_um: float = field(3200.0, unit="um", low=50.0, high=1e6, doc="height of the simulated sheet")
     spacing_um: float = field(34.0, unit="um", low=5.0, high=200.0, doc="distance between neighbouring cells")
     dendrite_radius_um: float = field(
         170.0, unit="um", low=5.0, high=1000.0, doc="dendritic-field radius; also the connection range"

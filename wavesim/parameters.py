@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from typing import Any, Mapping
 
 from .errors import ParameterError
+from .validate import is_bool
 
 
 def field(default: float | None, *, unit: str, low: float, high: float, doc: str, integer: bool = False,
@@ -58,8 +60,10 @@ def check_value(owner: str, name: str, value: Any, meta: Mapping[str, Any]) -> f
         if value not in meta["choices"]:
             raise ParameterError(f"{where} must be one of {meta['choices']}, got {value!r}.")
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:
+    if is_bool(value):  # True is not 1 (wavesim.validate)
+        raise ParameterError(f"{where} must be a number{' in' + unit if unit else ''}, got {value!r} (bool).")
+    if not isinstance(value, numbers.Real):
+        try:  # text from a parameter file or the command line
             value = float(value)
         except (TypeError, ValueError):
             raise ParameterError(

@@ -59,6 +59,23 @@ class Readout(ValidatedParams):
                 f"set kind='calcium' or blur_um=0."
             )
 
+    def frame_shape(self, retina) -> tuple[int, int]:
+        """(height_px, width_px) of the frames of ``retina``: whole pixels that fit in the sheet.
+
+        Raises
+        ------
+        ParameterError
+            If not one pixel fits.
+        """
+        width_px = int(math.floor(retina.width_um / self.um_per_pixel + 1e-9))
+        height_px = int(math.floor(retina.height_um / self.um_per_pixel + 1e-9))
+        if width_px < 1 or height_px < 1:
+            raise ParameterError(
+                f"um_per_pixel = {self.um_per_pixel} is larger than the retina "
+                f"({retina.width_um} x {retina.height_um} um); choose a smaller pixel."
+            )
+        return height_px, width_px
+
     @property
     def scale(self) -> str:
         """What one unit of a stored frame value means."""
@@ -83,13 +100,7 @@ class PixelMap:
     def __init__(self, lattice: HexLattice | SquareLattice, um_per_pixel: float):
         retina = lattice.retina
         self.um_per_pixel = um_per_pixel
-        self.width_px = int(math.floor(retina.width_um / um_per_pixel + 1e-9))
-        self.height_px = int(math.floor(retina.height_um / um_per_pixel + 1e-9))
-        if self.width_px < 1 or self.height_px < 1:
-            raise ParameterError(
-                f"um_per_pixel = {um_per_pixel} is larger than the retina "
-                f"({retina.width_um} x {retina.height_um} um); choose a smaller pixel."
-            )
+        self.height_px, self.width_px = Readout(um_per_pixel=um_per_pixel).frame_shape(retina)
         x, y = lattice.positions_um
         rr, cc = np.nonzero(lattice.exists)
         cx, cy = x[rr, cc], y[rr, cc]

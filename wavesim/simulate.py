@@ -21,25 +21,9 @@ from .errors import ParameterError
 from .kernels import random
 from .lattice import Retina
 from .models import model_of
-from .parameters import ValidatedParams, field
 from .readout import PixelMap, Readout, blur_frames, blur_weights_q
-
-
-@dataclasses.dataclass(frozen=True)
-class Timing(ValidatedParams):
-    """How long to run: a warm-up that is not recorded, then the movie.
-
-    Parameters
-    ----------
-    duration_s : float (s)
-        Length of each movie.
-    warmup_s : float (s)
-        Simulated time before the first frame (the original code warms up
-        15 minutes, long enough for thresholds to forget their random start).
-    """
-
-    duration_s: float = field(60.0, unit="s", low=0.001, high=1e6, doc="length of each movie")
-    warmup_s: float = field(900.0, unit="s", low=0.0, high=1e6, doc="simulated time before the first frame")
+from .run import Timing
+from .validate import check_int, check_seed
 
 
 def movie_seeds(seed: int, movies: Sequence[int]) -> np.ndarray:
@@ -47,9 +31,7 @@ def movie_seeds(seed: int, movies: Sequence[int]) -> np.ndarray:
 
     Movie ``m`` is the same whichever process, batch or range generates it.
     """
-    if not 0 <= int(seed) < 2**63:
-        raise ParameterError(f"seed must be an integer in [0, 2**63), got {seed!r}.")
-    return random.movie_seeds(int(seed), movies)
+    return random.movie_seeds(check_seed("seed", seed), movies)
 
 
 #: Host bytes per lattice site shared by a batch (site tables, positions, pixel map), a generous bound.
@@ -101,13 +83,15 @@ class Simulation:
     seeds : sequence of int
         One seed per retina; the batch size is ``len(seeds)``.
     retina : Retina, optional
-        Size and shape of the simulated sheet (default: the model's, e.g.
-        the paper's 64 x 64 grid of 50 um for ``directional``).
+        Size and shape of the simulated sheet (default: the model's,
+        ``model.run.retina``: 3.2 mm square; for ``directional`` the paper's
+        64 x 64 grid of 50 um).
     readout : Readout, optional
-        Pixel size, frame period and kind of frames (default: the model's).
-    backend : {"auto", "cpu", "cpu-events", "cuda"}
+        Pixel size, frame period and kind of frames (default: the model's, ``model.run.readout``).
+    backend : str
+        ``"auto"`` or a registered engine (:func:`wavesim.backends.list_engines`).
         ``auto`` picks ``cuda`` when a usable GPU is present, else the
-        model's CPU engine (``cpu-events`` for both registered models).
+        model's event engine (``cpu-events``) where it has one, else ``cpu``.
         ``cpu-events`` updates only the cells near activity and gives the
         same state and frames as ``cpu``.
 
@@ -122,12 +106,9 @@ class Simulation:
     """
 
     def __init__(self, params, seeds, retina: Retina | None = None, readout: Readout | None = None, backend="auto"):
-        seeds = [int(s) for s in seeds]
+        seeds = [check_seed("seeds", s) for s in seeds]
         if not seeds:
             raise ParameterError("seeds must hold at least one seed (one per retina).")
-        for s in seeds:
-            if not 0 <= s < 2**63:
-                raise ParameterError(f"seeds must be integers in [0, 2**63), got {s}.")
         if not isinstance(params, (list, tuple)):
             params = [params] * len(seeds)
         params = list(params)
@@ -148,10 +129,9 @@ class Simulation:
         self.params = params
         self.seeds = seeds
         self.dt_s = dts.pop()
-        self.retina = retina or self.model.default_retina()
-        self.readout = readout or self.model.default_readout()
+        self.retina = retina or self.model.run.retina
+        self.readout = readout or self.model.run.readout
         self.backend = resolve_backend(backend, self.model)
-        self.model.check_backend(self.backend)
         check_memory(self.model, self.retina, len(seeds))
         self.lattice = self.model.lattice(self.retina)
         self.pixel_map = PixelMap(self.lattice, self.readout.um_per_pixel)
@@ -159,7 +139,7 @@ class Simulation:
         self.calcium_alpha_q30 = ca_alpha
         self.engine = make_engine(
             self.backend,
-            model=self.model,
+            self.model,
             tables=self.model.tables(self.lattice),
             params=self.model.quantise(params),
             keys=random.retina_keys(seeds),
@@ -223,26 +203,18 @@ class Simulation:
             if rows.shape != cols.shape or np.any((rows < 0) | (rows >= H) | (cols < 0) | (cols >= W)):
                 raise ParameterError(f"pixels must be two equal-length arrays of rows < {H} and columns < {W} "
                                      f"(the frame is {H} x {W} pixels).")
-            if self._blur.size == 0 and getattr(self.engine, "reads_pixel_subsets", False):
+            if self._blur.size == 0 and self.engine.reads_pixel_subsets:
                 sub = self.pixel_map.select(rows * W + cols)
             else:
                 rows, cols = self.xp.asarray(rows), self.xp.asarray(cols)  # picked from whole frames below
         start = self.step
         period = self.readout.frame_period_s
         shape = (1, len(rows)) if sub is not None else self.frame_shape
-        # Engines that can step and read a whole chunk per retina in one call say so, per pixel map.
-        records = getattr(self.engine, "records_frames", lambda pixel_map: False)(sub)
-        read_args = () if sub is None else (sub,)  # only CPU engines take a pixel map
         for first in range(0, n_frames, chunk_frames):
             n = min(chunk_frames, n_frames - first)
             chunk = self.xp.zeros((self.batch_size, n, *shape), dtype=np.uint8)
             targets = [start + int(math.floor((first + i) * period / self.dt_s + 1e-9)) for i in range(n)]
-            if records:
-                self.engine.record_frames(chunk, np.array(targets), sub)
-            else:
-                for i, target in enumerate(targets):
-                    self.advance(target - self.step)
-                    self.engine.read_frame(chunk[:, i], *read_args)
+            self.engine.record_frames(chunk, np.array(targets, dtype=np.int64), sub)
             if sub is not None:
                 yield first, chunk[:, :, 0]
             elif rows is not None:
@@ -442,13 +414,15 @@ def simulate_movies(
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Warm up a batch of retinas and yield their movies in chunks of frames on the host.
 
+    ``timing``, ``retina`` and ``readout`` default to the model's (``model.run``).
+
     Yields
     ------
     first_frame : int
     frames : (B, n, H, W) uint8 ndarray
     """
-    timing = timing or Timing()
     sim = Simulation(params, seeds, retina=retina, readout=readout, backend=backend)
+    timing = timing or sim.model.run.timing
     sim.advance_s(timing.warmup_s)
     for first, chunk in sim.frames(n_frames(timing, sim.readout), chunk_frames):
         yield first, sim.to_host(chunk)
@@ -476,8 +450,7 @@ def wave_sequence(params, seed: int, n_frames: int, *, retina: Retina | None = N
     if sim_model.single_wave is None or not sim_model.single_wave(params):
         raise ParameterError(f"wave_sequence needs single-wave parameters (e.g. model 'directional' in mode 'wave'); "
                              f"these {sim_model.name!r} parameters run continuously.")
-    if not isinstance(n_frames, int) or n_frames < 1:
-        raise ParameterError(f"n_frames must be a positive integer, got {n_frames!r}.")
+    n_frames = check_int("n_frames", n_frames, low=1)
     pieces, have, first = [], 0, 0
     while have < n_frames:
         sim = Simulation(params, movie_seeds(seed, range(first, first + batch)), retina=retina, readout=readout,

@@ -93,7 +93,7 @@ def write_store_wave_tables(path, params: AnalysisParams | None = None, *, progr
 
 def wave_tables_provenance(params: AnalysisParams, command_line: Sequence[str] | None = None) -> dict[str, Any]:
     """The attributes written with wave tables: the analysis parameters with units, version, command line, time."""
-    from wavesim import __version__
+    from .._version import __version__
 
     return {
         "description": "waves detected in each movie by wavesim stats --write (wavesim.analysis.summarize)",

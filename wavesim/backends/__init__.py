@@ -1,16 +1,104 @@
-"""Backends that run the shared rule: ``cpu`` (Numba), ``cpu-events`` (Numba, event-driven) and ``cuda`` (numba-cuda on CuPy).
+"""Engines that run a model's rule, registered by name like the models.
+
+``cpu`` (Numba loops over every cell) and ``cuda`` (numba-cuda kernels on
+CuPy arrays) run any registered model: both are built from the model's rule.
+``cpu-events`` is each model's own event-driven CPU engine, where the model
+declares one (``WaveModel.event_engine``): it visits only the cells near
+activity and gives the same bits as ``cpu``.
+
+>>> from wavesim.backends import engines_for, list_engines
+>>> list_engines()
+['cpu', 'cpu-events', 'cuda']
+>>> from wavesim import get_model
+>>> engines_for(get_model("amacrine"))
+['cpu', 'cpu-events', 'cuda']
 
 Import nothing heavy here: ``import wavesim`` must work without CuPy or a GPU.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
+from typing import Callable
 
 from ..errors import BackendUnavailableError, ParameterError
+from .engine import Engine
 
-BACKENDS = ("auto", "cpu", "cpu-events", "cuda")
+
+@dataclasses.dataclass(frozen=True)
+class EngineEntry:
+    """A registered engine name: what it is and which class runs a given model (None: it does not)."""
+
+    name: str
+    summary: str
+    engine_for: Callable[[object], type[Engine] | None]
+    device: str  # "cpu" or "cuda"
+
+
+def _cpu(model) -> type[Engine]:
+    from .cpu_engine import CPUEngine
+
+    return CPUEngine
+
+
+def _cuda(model) -> type[Engine]:
+    from .cuda_engine import CUDAEngine
+
+    return CUDAEngine
+
+
+_ENGINES: dict[str, EngineEntry] = {}
+
+
+def register_engine(entry: EngineEntry) -> None:
+    """Make ``entry`` selectable as ``backend=entry.name``.
+
+    Raises
+    ------
+    ParameterError
+        If the name is taken or is ``"auto"``.
+    """
+    if entry.name == "auto" or entry.name in _ENGINES:
+        raise ParameterError(f"engine name {entry.name!r} is taken; registered: {list_engines()} and 'auto'.")
+    _ENGINES[entry.name] = entry
+
+
+for _entry in (
+    EngineEntry("cpu", "Numba loops over every cell, any model", _cpu, "cpu"),
+    EngineEntry("cpu-events", "the model's event-driven CPU engine: only cells near activity",
+                lambda model: getattr(model, "event_engine", None), "cpu"),
+    EngineEntry("cuda", "numba-cuda kernels on CuPy arrays, any model (or the CUDA simulator)", _cuda, "cuda"),
+):
+    register_engine(_entry)
+
+
+def list_engines() -> list[str]:
+    """Names of the registered engines, in registration order."""
+    return list(_ENGINES)
+
+
+def engine_entries() -> list[EngineEntry]:
+    """The registered engines (for listings such as ``wavesim info``)."""
+    return list(_ENGINES.values())
+
+
+def backend_choices() -> tuple[str, ...]:
+    """What ``backend=`` accepts: ``"auto"`` and every registered engine."""
+    return ("auto", *_ENGINES)
+
+
+def check_backend_name(name) -> str:
+    """``name`` itself if ``backend=`` accepts it; else a ParameterError listing the choices."""
+    if not isinstance(name, str) or name not in backend_choices():
+        raise ParameterError(f"backend must be one of {backend_choices()}, got {name!r}.")
+    return name
+
+
+def engines_for(model) -> list[str]:
+    """The registered engines that run ``model``."""
+    return [e.name for e in _ENGINES.values() if e.engine_for(model) is not None]
 
 
 @functools.lru_cache(maxsize=1)
@@ -35,37 +123,54 @@ def cuda_status() -> tuple[bool, str]:
 
 
 def resolve_backend(name: str, model=None) -> str:
-    """Turn a backend name into ``cpu``, ``cpu-events`` or ``cuda``, checking availability.
+    """Turn a backend name into a registered engine that runs ``model`` here.
 
-    ``auto`` is ``cuda`` where a GPU is usable, else the model's CPU engine
-    (``model.cpu_backend``; ``cpu`` without a model).
+    ``auto`` is ``cuda`` where a GPU is usable, else the model's event
+    engine where it has one, else ``cpu``.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown name, or an engine that does not run ``model``.
+    BackendUnavailableError
+        For ``cuda`` where no GPU (or simulator) is usable.
     """
-    if name not in BACKENDS:
-        raise ParameterError(f"backend must be one of {BACKENDS}, got {name!r}.")
-    if name in ("cpu", "cpu-events"):
-        return name
-    usable, reason = cuda_status()
-    if name == "cuda" and not usable:
-        raise BackendUnavailableError(f"backend 'cuda' is not usable here: {reason}. Use backend='cpu'.")
-    return "cuda" if usable else (model.cpu_backend if model is not None else "cpu")
+    check_backend_name(name)
+    if name == "auto":
+        usable, _ = cuda_status()
+        if usable:
+            name = "cuda"
+        else:
+            name = "cpu-events" if model is not None and "cpu-events" in engines_for(model) else "cpu"
+    elif _ENGINES[name].device == "cuda":
+        usable, reason = cuda_status()
+        if not usable:
+            raise BackendUnavailableError(f"backend {name!r} is not usable here: {reason}. Use backend='cpu'.")
+    if model is not None:
+        engine_class(name, model)  # refuses an engine that does not run the model
+    return name
 
 
-def make_engine(name: str, **kwargs):
-    """Build the engine of a resolved backend name (see :mod:`wavesim.simulate`)."""
-    if name == "cpu":
-        from .cpu_engine import CPUEngine
+def engine_class(name: str, model) -> type[Engine]:
+    """The engine class that runs ``model`` under the resolved name ``name``.
 
-        return CPUEngine(**kwargs)
-    if name == "cpu-events":
-        import importlib
+    Raises
+    ------
+    ParameterError
+        Naming the engines that do run the model.
+    """
+    check_backend_name(name)
+    cls = _ENGINES[name].engine_for(model) if name != "auto" else None
+    if cls is None:
+        raise ParameterError(f"backend {name!r} does not run model {model.name!r}; use one of "
+                             f"{['auto', *engines_for(model)]}.")
+    return cls
 
-        model = kwargs["model"]
-        if model.events_engine is None:
-            raise ParameterError(f"backend 'cpu-events' does not run model {model.name!r}; use backend='cpu'.")
-        module, cls = model.events_engine.split(":")
-        return getattr(importlib.import_module(module), cls)(**kwargs)
-    if name == "cuda":
-        from .cuda_engine import CUDAEngine
 
-        return CUDAEngine(**kwargs)
-    raise ParameterError(f"backend must be 'cpu', 'cpu-events' or 'cuda' here, got {name!r}.")
+def make_engine(name: str, model, **kwargs) -> Engine:
+    """Build the engine of a resolved backend name for ``model`` (see :mod:`wavesim.simulate`)."""
+    return engine_class(name, model)(model=model, **kwargs)
+
+
+__all__ = ["Engine", "EngineEntry", "backend_choices", "check_backend_name", "cuda_status", "engine_class",
+           "engine_entries", "engines_for", "list_engines", "make_engine", "register_engine", "resolve_backend"]

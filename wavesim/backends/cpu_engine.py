@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+
 from ..kernels.cpu import build_cpu_runner
+from .engine import Engine
 
 
 @functools.lru_cache(maxsize=None)
@@ -14,7 +16,7 @@ def cpu_runner(model):
     return build_cpu_runner(model.build_rule, model.rule_key)
 
 
-class CPUEngine:
+class CPUEngine(Engine):
     """A batch of retinas in host memory, advanced by :mod:`wavesim.kernels.cpu` loops built from a model's rule.
 
     Parameters
@@ -35,6 +37,11 @@ class CPUEngine:
     xp = np
     #: :meth:`read_frame` takes a pixel map of some pixels only (:meth:`PixelMap.select`).
     reads_pixel_subsets = True
+
+    @classmethod
+    def default_batch_size(cls, cells_per_retina: int) -> int:
+        """16 retinas: the CPU loops run in parallel over rows, so more retinas only cost memory."""
+        return 16
 
     def __init__(self, model, tables, params, keys, calcium_alpha_q30, pixel_map):
         self.model = model

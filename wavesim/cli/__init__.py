@@ -29,7 +29,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``wavesim`` argument parser with every command registered."""
-    from .. import __version__
+    from .._version import __version__
 
     parser = _Parser(prog="wavesim", description="Simulate developmental retinal waves.")
     parser.add_argument("--version", action="version", version=f"wavesim {__version__}")

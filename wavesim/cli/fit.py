@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..analysis import AnalysisParams
 from ..analysis.params import SPEED_METHODS
-from ..backends import BACKENDS
+from ..backends import backend_choices
 from ..errors import ParameterError
 from ..models import get_model, load_params_file, model_of
 from ..fit.objective import TERM_NAMES, ObjectiveSettings, SimulationSettings
@@ -184,7 +184,7 @@ def register(subparsers) -> None:
     p.add_argument("--speed-method", choices=SPEED_METHODS, default="local",
                    help="wave speed of the speed term, for recording and simulation alike: median of local plane "
                         "fits ('local') or one whole-wave front fit ('front') (default %(default)s)")
-    p.add_argument("--backend", choices=BACKENDS, default="auto",
+    p.add_argument("--backend", choices=backend_choices(), default="auto",
                    help="simulation backend: auto picks cuda where a GPU is usable, else the model's CPU engine "
                         "(default %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")

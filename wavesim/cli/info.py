@@ -1,12 +1,14 @@
-"""``wavesim info``: provenance and a short summary of a store."""
+"""``wavesim info``: what this installation runs (models, engines, GPU), or the provenance and a summary of a store."""
 
 from __future__ import annotations
 
 
 def register(subparsers) -> None:
     """Add the ``info`` command to ``subparsers``."""
-    i = subparsers.add_parser("info", help="provenance and summary of a store")
-    i.add_argument("store", help="path of a wavesim store")
+    i = subparsers.add_parser("info", help="models and engines of this installation, or a store's provenance")
+    i.add_argument("store", nargs="?", default=None,
+                   help="path of a wavesim store (without it: the registered models and engines, and whether a GPU "
+                        "is usable here)")
     i.add_argument("--sample", type=int, default=8,
                    help="movies read for the activity summary, >= 1 (default %(default)s)")
     i.add_argument("--json", action="store_true", help="also print all attributes as JSON")
@@ -14,7 +16,40 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    """Print the provenance of ``args.store`` and the active fraction of a few of its movies."""
+    """Print the provenance of ``args.store`` and the active fraction of a few of its movies (or the installation)."""
+    if args.store is None:
+        return _installation()
+    return _store(args)
+
+
+def _installation() -> int:
+    """The registered models (with their engines and natural run) and engines (with whether each runs here)."""
+    from .._version import __version__
+    from ..backends import cuda_status, engine_entries, engines_for
+    from ..models import get_model, list_models
+
+    usable, reason = cuda_status()
+    print(f"wavesim {__version__}")
+    print("models")
+    for name in list_models():
+        model = get_model(name)
+        run = model.run
+        print(f"  {name:<12} {model.summary}")
+        print(f"  {'':<12} engines {', '.join(engines_for(model))}; presets {', '.join(model.presets)} "
+              f"(default {model.default_preset})")
+        print(f"  {'':<12} runs on {run.retina.width_um:g} x {run.retina.height_um:g} um at {run.retina.spacing_um:g} um "
+              f"spacing, {run.readout.um_per_pixel:g} um pixels, {run.readout.frame_period_s:g} s frames, "
+              f"warm-up {run.timing.warmup_s:g} s")
+    print("engines (backend=)")
+    for entry in engine_entries():
+        here = "usable here" if entry.device == "cpu" or usable else "not usable here"
+        print(f"  {entry.name:<12} {entry.summary} ({here})")
+    print(f"  {'auto':<12} cuda where a GPU is usable, else the model's event engine, else cpu")
+    print(f"GPU              {reason}")
+    return 0
+
+
+def _store(args) -> int:
     import json
 
     import numpy as np

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..backends import BACKENDS
+from ..backends import backend_choices
 from ..errors import ParameterError
 from ._paths import check_output_file, check_output_folder
-from .generate import RUN_DEFAULTS
+from ._run_args import add_run_arguments, model_defaults, run_from_args
 
 #: Movie length where the model states none: long enough for tens of waves on the default retina.
 SWEEP_DURATION_S = 600.0
@@ -107,15 +107,6 @@ def _design(args, base):
     return SweepDesign.random(base, parse_random(args.random), n_points=args.points, design_seed=seed)
 
 
-def _setting(args, name: str, model) -> float:
-    value = getattr(args, name)
-    if value is not None:
-        return value
-    if name == "duration_s":
-        return model.run_defaults.get(name, SWEEP_DURATION_S)
-    return model.run_defaults.get(name, RUN_DEFAULTS[name])
-
-
 def _objective(args, warmup_s: float):
     from ..analysis import AnalysisParams
     from ..fit.objective import Objective, SimulationSettings
@@ -141,21 +132,23 @@ def run(args) -> int:
     """Run the sweep ``args`` describe; print its table and where it went."""
     from ..analysis import AnalysisParams
     from ..backends import cuda_status, resolve_backend
-    from ..lattice import Retina
     from ..models import get_model, load_params_file, model_of
-    from ..readout import Readout
-    from ..simulate import Timing
     from ..sweep import plot_sweep, run_sweep
     from ..sweep.plot import figure_statistics
 
     for option, value in (("--retinas", args.retinas), ("--batch-size", args.batch_size)):
         if value is not None and value < 1:
             raise ParameterError(f"{option} must be at least 1, got {value}.")
-    if args.readout != "calcium":
-        for option, value in (("--calcium-tau-s", args.calcium_tau_s), ("--blur-um", args.blur_um)):
-            if value is not None:
-                raise ParameterError(f"{option} {value:g} applies to --readout calcium only, not --readout "
-                                     f"{args.readout}.")
+    if args.params is not None:
+        base = load_params_file(args.params, default_preset=args.preset, default_model=args.model)
+    else:
+        base = get_model(args.model).preset(args.preset)
+    model = model_of(base)
+    # Statistics need a long recording of a continuous model; a single-wave movie is over when its wave is.
+    single_wave = model.single_wave is not None and model.single_wave(base)
+    run_spec = run_from_args(args, model.run, duration_s=None if single_wave else SWEEP_DURATION_S)
+    run_spec = run_spec.updated(backend=args.backend)
+    timing = run_spec.timing
     if args.recording is None and args.recording_duration_s is not None:
         raise ParameterError("--recording-duration-s applies with --recording only.")
     out = check_output_folder(args.out, "--out")
@@ -167,23 +160,7 @@ def run(args) -> int:
     stats = figure_statistics([s.strip() for s in args.stats.split(",")] if args.stats else None,
                               args.recording is not None)
 
-    if args.params is not None:
-        base = load_params_file(args.params, default_preset=args.preset, default_model=args.model)
-    else:
-        base = get_model(args.model).preset(args.preset)
-    model = model_of(base)
     design = _design(args, base)
-    width_um = _setting(args, "width_um", model)
-    retina = Retina(width_um=width_um, height_um=args.height_um or width_um, shape=args.shape,
-                    spacing_um=_setting(args, "spacing_um", model))
-    readout = Readout(um_per_pixel=_setting(args, "um_per_pixel", model),
-                      frame_period_s=_setting(args, "frame_period_s", model), kind=args.readout,
-                      calcium_tau_s=1.0 if args.calcium_tau_s is None else args.calcium_tau_s,
-                      blur_um=0.0 if args.blur_um is None else args.blur_um)
-    timing = Timing(duration_s=_setting(args, "duration_s", model), warmup_s=_setting(args, "warmup_s", model))
-    if timing.duration_s < readout.frame_period_s:
-        raise ParameterError(f"--duration-s {timing.duration_s:g} s is shorter than one frame (--frame-period-s "
-                             f"{readout.frame_period_s:g} s); give at least one frame period.")
     analysis = AnalysisParams(**{k: v for k, v in (("min_size_fraction", args.min_size_fraction),
                                                    ("speed_method", args.speed_method),
                                                    ("activity_threshold", args.threshold)) if v is not None})
@@ -191,9 +168,9 @@ def run(args) -> int:
     if args.backend == "auto":
         print(f"backend auto -> {resolve_backend('auto', model)} ({cuda_status()[1]})", file=sys.stderr)
     try:
-        result = run_sweep(design, base, out, retina=retina, readout=readout, timing=timing, n_retinas=args.retinas,
+        result = run_sweep(design, base, out, run=run_spec, n_retinas=args.retinas,
                            seed=args.seed, analysis=analysis, objective=objective, batch_size=args.batch_size,
-                           backend=args.backend, overwrite=args.overwrite, progress=not args.no_progress,
+                           overwrite=args.overwrite, progress=not args.no_progress,
                            command_line=["wavesim", *sys.argv[1:]])
     except KeyboardInterrupt:
         print(f"wavesim sweep: interrupted; the points finished so far are in {out / 'sweep.csv'}: rerun the same "
@@ -230,22 +207,8 @@ def register(subparsers) -> None:
     p.add_argument("--retinas", type=int, default=2, help="retinas per point, the same seeds for every point "
                                                           "(default 2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the retinas (default 0)")
-    p.add_argument("--duration-s", type=float, default=None,
-                   help=f"analysed time per retina, s (default {SWEEP_DURATION_S:g}; directional: 64)")
-    p.add_argument("--warmup-s", type=float, default=None,
-                   help="simulated time before the movie, s (default 900; directional: 0)")
-    p.add_argument("--width-um", type=float, default=None, help="retina width in um (default 3200)")
-    p.add_argument("--height-um", type=float, default=None, help="retina height in um (default: the width)")
-    p.add_argument("--spacing-um", type=float, default=None, help="distance between neighbouring cells in um "
-                                                                  "(default 34; directional: 50)")
-    p.add_argument("--shape", choices=("rectangle", "disc"), default="rectangle",
-                   help="retina shape (default %(default)s)")
-    p.add_argument("--um-per-pixel", type=float, default=None, help="pixel size in um (default 50)")
-    p.add_argument("--frame-period-s", type=float, default=None, help="seconds per frame (default 0.5)")
-    p.add_argument("--readout", choices=("binary", "calcium"), default="binary",
-                   help="frame type: 0/1 active cells, or a calcium-like uint8 signal (default %(default)s)")
-    p.add_argument("--calcium-tau-s", type=float, default=None, help="calcium filter time constant, s (default 1)")
-    p.add_argument("--blur-um", type=float, default=None, help="Gaussian blur sd of calcium frames, um (default 0)")
+    add_run_arguments(p, duration_help=f"analysed time per retina, s (default {SWEEP_DURATION_S:g}; the model's for "
+                                       f"single-wave models: directional {model_defaults('timing', 'duration_s')})")
     p.add_argument("--threshold", type=float, default=None,
                    help="movie pixels above this are active (default: > 0 binary, > 127 calcium)")
     p.add_argument("--min-size-fraction", type=float, default=None,
@@ -262,9 +225,9 @@ def register(subparsers) -> None:
                         "mean_size_fraction, median_speed_um_per_s, participation_fraction; and distance "
                         "with --recording)")
     p.add_argument("--figure", default=None, help="figure file (default OUT/sweep.png)")
-    p.add_argument("--batch-size", type=int, default=None, help="points simulated at once (default 16 on cuda, "
-                                                                "2 on cpu)")
-    p.add_argument("--backend", choices=BACKENDS, default="auto",
+    p.add_argument("--batch-size", type=int, default=None, help="points simulated at once (default: as many as fill "
+                                                                "the engine's batch of retinas)")
+    p.add_argument("--backend", choices=backend_choices(), default="auto",
                    help="simulation backend: auto picks cuda where a GPU is usable, else the model's CPU engine "
                         "(default %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="discard a sweep already in OUT and start again")

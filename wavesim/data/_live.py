@@ -16,7 +16,9 @@ from ..lattice import Retina
 from ..models import get_model, model_of
 from ..parameters import check_value
 from ..readout import Readout
-from ..simulate import Simulation, Timing, movie_seeds
+from ..run import Timing
+from ..simulate import Simulation, movie_seeds
+from ..validate import check_int, check_seed
 from ..warm_cache import default_warm_cache, warm_up
 from ._clips import VALUE_SCALE
 from ._frames import FrameTransform
@@ -24,8 +26,6 @@ from ._plan import rng_for
 from ._sharded import distributed_rank_and_size
 
 _TAG_PARAMS = 3
-#: Frames per retina and clip round are produced in one chunk; this caps a chunk's memory.
-_RETINAS_DEFAULT = {"cpu": 16, "cuda": 4096}
 
 
 def draw_retina_params(base, ranges: Mapping[str, Any], seed: int, retinas: np.ndarray) -> list:
@@ -114,11 +114,13 @@ class LiveWaves(IterableDataset):
         Parameters drawn per retina, uniformly, from (seed, retina index),
         so that training sees a family of wave statistics.
     n_retinas : int, optional
-        Retinas simulated together (per rank and worker); default 4096 on
-        ``cuda``, 16 on ``cpu``.
+        Retinas simulated together (per rank and worker); default the
+        engine's (:meth:`wavesim.backends.Engine.default_batch_size`): 16 on
+        the CPU engines, enough to fill the GPU on ``cuda`` (4,096 retinas of
+        64 x 64 cells).
     retina, readout : Retina, Readout
-        Default: the 3.2 mm square and 64 x 64 pixels of 50 um at 0.5 s per
-        frame of May et al. (2025).
+        Default: the model's (``model.run``): a 3.2 mm square and 64 x 64
+        pixels of 50 um at 0.5 s per frame, as in May et al. (2025).
     warmup_s : float (s), optional
         Simulated time before the first clip (default: the model's, 900 s for amacrine, 0 for directional).
     clip_frames, frame_stride : int
@@ -129,7 +131,8 @@ class LiveWaves(IterableDataset):
         Batches one iteration yields (default: without end); the next
         iteration continues the running simulation.
     seed : int
-    backend : {"auto", "cpu", "cuda"}
+    backend : str
+        ``"auto"`` or a registered engine that runs the model (:func:`wavesim.backends.engines_for`).
     rank, world_size : int, optional
         Ranks simulate disjoint retinas (default from ``torch.distributed``).
     device : int, str or torch.device, optional
@@ -164,7 +167,7 @@ class LiveWaves(IterableDataset):
         device=None,
         warm_cache: bool = True,
     ):
-        from ..backends import resolve_backend
+        from ..backends import engine_class, resolve_backend
 
         self.params = params if params is not None else get_model().preset()
         model = model_of(self.params)
@@ -174,32 +177,26 @@ class LiveWaves(IterableDataset):
                 f"movie (mode='wave'); use mode='continuous' (e.g. preset 'continuous'), or write wave-mode movies "
                 f"with 'wavesim generate' and stream them with WaveClips."
             )
-        defaults = model.run_defaults
-        self.param_ranges = model_of(self.params).params_cls.check_ranges(param_ranges or {})
+        self.param_ranges = model.params_cls.check_ranges(param_ranges or {})
         self.backend = resolve_backend(backend, model)
-        self.n_retinas = _RETINAS_DEFAULT[self.backend] if n_retinas is None else n_retinas
-        self.batch_size = self.n_retinas if batch_size is None else batch_size
-        for name, value in (("n_retinas", self.n_retinas), ("batch_size", self.batch_size), ("clip_frames", clip_frames),
-                            ("frame_stride", frame_stride)):
-            if not isinstance(value, int) or value < 1:
-                raise ParameterError(f"{name} must be a positive integer, got {value!r}.")
+        self.retina = retina or model.run.retina
+        self.readout = readout or model.run.readout
+        if n_retinas is None:
+            lattice = model.lattice(self.retina)
+            n_retinas = engine_class(self.backend, model).default_batch_size(lattice.rows * lattice.cols)
+        self.n_retinas = check_int("n_retinas", n_retinas, low=1)
+        self.batch_size = check_int("batch_size", self.n_retinas if batch_size is None else batch_size, low=1)
+        clip_frames = check_int("clip_frames", clip_frames, low=1)
+        frame_stride = check_int("frame_stride", frame_stride, low=1)
         if self.n_retinas % self.batch_size:
             raise ParameterError(f"batch_size ({self.batch_size}) must divide n_retinas ({self.n_retinas}).")
-        if batches_per_epoch is not None and (not isinstance(batches_per_epoch, int) or batches_per_epoch < 1):
-            raise ParameterError(f"batches_per_epoch must be a positive integer or None, got {batches_per_epoch!r}.")
-        self.retina = retina or (model.default_retina() if defaults else Retina(width_um=3200, height_um=3200))
-        self.readout = readout or (model.default_readout() if defaults else Readout(um_per_pixel=50,
-                                                                                    frame_period_s=0.5))
-        if warmup_s is None:
-            warmup_s = defaults.get("warmup_s", 900.0)
+        self.batches_per_epoch = check_int("batches_per_epoch", batches_per_epoch, low=1, optional=True)
+        warmup_s = model.run.timing.warmup_s if warmup_s is None else warmup_s
         self.warmup_s = check_value("LiveWaves", "warmup_s", warmup_s, Timing.field_specs()["warmup_s"])
         self.clip_frames = clip_frames
         self.frame_stride = frame_stride
         self.transform = FrameTransform(crop_px=crop_px, crop=crop, size_px=size_px)
-        self.batches_per_epoch = batches_per_epoch
-        if not isinstance(seed, int) or not 0 <= seed < 2**63:
-            raise ParameterError(f"seed must be an integer in [0, 2**63), got {seed!r}.")
-        self.seed = seed
+        self.seed = check_seed("seed", seed)
         self.rank, self.world_size = distributed_rank_and_size(rank, world_size)
         if self.backend != "cuda" and device is not None:
             raise ParameterError(f"device={device!r} picks the GPU of the cuda backend; this LiveWaves runs on "

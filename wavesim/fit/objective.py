@@ -39,13 +39,14 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..backends import BACKENDS
+from ..backends import backend_choices
 from ..errors import ParameterError, WavesimError
 from ..lattice import Retina
 from ..parameters import ValidatedParams, choice_field, field, field_like
 from ..readout import Readout
 from ..io.recordings import MEARecording, Movie
-from ..simulate import Simulation, Timing, movie_seeds
+from ..run import Timing
+from ..simulate import Simulation, movie_seeds
 from ..warm_cache import default_warm_cache, warm_up
 from ..analysis import (
     AnalysisParams,
@@ -180,7 +181,7 @@ class SimulationSettings(ValidatedParams):
                                         doc="virtual electrode rate at a burst's start (None: the recording's)")
     burst_decay_s: float | None = field(None, unit="s", low=0.005, high=100.0, optional=True,
                                         doc="decay time of the burst rate (None: the recording's)")
-    backend: str = choice_field("auto", choices=BACKENDS, doc="simulation backend")
+    backend: str = choice_field("auto", choices=backend_choices(), doc="simulation backend")
 
 
 @dataclasses.dataclass(frozen=True)

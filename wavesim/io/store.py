@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import os
 import shutil
 import sys
@@ -54,6 +55,7 @@ import numpy as np
 
 from ..errors import (
     MovieIndexError,
+    ParameterError,
     StoreCorruptError,
     StoreError,
     StoreExistsError,
@@ -63,7 +65,9 @@ from ..errors import (
 from ..lattice import Retina
 from ..models import get_model, model_of
 from ..readout import Readout
-from ..simulate import Timing, n_frames
+from ..run import RunSpec, Timing
+from ..validate import check_int, check_seed
+from ..simulate import n_frames
 from .wave_tables import read_wave_counts, read_wave_table, wave_tables_attrs, write_wave_tables
 
 FORMAT_NAME = "wavesim-movies"
@@ -78,37 +82,74 @@ CHUNK_BYTES = 1 << 20
 
 @dataclasses.dataclass(frozen=True)
 class DatasetSpec:
-    """Everything that determines a dataset's content, bit for bit."""
+    """Everything that determines a dataset's content, bit for bit, and how it is run.
 
-    params: Any  # the parameters of a registered model
-    retina: Retina
-    readout: Readout
-    timing: Timing
-    seed: int
-    n_movies: int
+    Parameters
+    ----------
+    params
+        The parameters of a registered model.
+    run : RunSpec, optional
+        Sheet, frames, timing, batch size and backend (default: the model's, ``model.run``).
+        Its batch size and backend change how the movies are made, never their bytes.
+    seed : int
+        The dataset's seed; movie ``m`` runs with ``movie_seeds(seed, [m])``.
+    n_movies : int
+    """
+
+    params: Any
+    run: RunSpec | None = None
+    seed: int = 0
+    n_movies: int = 1
 
     def __post_init__(self):
-        model_of(self.params)  # a registered model's parameters, or a ParameterError that says so
-        if not isinstance(self.n_movies, int) or self.n_movies < 1:
-            raise StoreError(f"n_movies must be a positive integer, got {self.n_movies!r}.")
+        model = model_of(self.params)  # a registered model's parameters, or a ParameterError that says so
+        if self.run is None:
+            object.__setattr__(self, "run", model.run)
+        elif not isinstance(self.run, RunSpec):
+            raise StoreError(f"run must be a RunSpec, got {type(self.run).__name__}.")
+        try:
+            check_int("n_movies", self.n_movies, low=1)
+            check_seed("seed", self.seed)
+        except ParameterError as exc:
+            raise StoreError(str(exc)) from None
         if self.n_movies > MAX_MOVIES:
             raise StoreError(
                 f"n_movies = {self.n_movies:,} is more than one store holds ({MAX_MOVIES:,}: each movie has its own "
                 f"files); split the dataset into several stores with different seeds."
             )
-        if not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
-            raise StoreError(f"seed must be an integer in [0, 2**63), got {self.seed!r}.")
+
+    @functools.cached_property
+    def model(self):
+        """The registered model of ``params``."""
+        return model_of(self.params)
+
+    @property
+    def retina(self) -> Retina:
+        return self.run.retina
+
+    @property
+    def readout(self) -> Readout:
+        return self.run.readout
+
+    @property
+    def timing(self) -> Timing:
+        return self.run.timing
 
     @property
     def n_frames(self) -> int:
         return n_frames(self.timing, self.readout)
+
+    @property
+    def frame_shape(self) -> tuple[int, int]:
+        """(height_px, width_px) of every frame."""
+        return self.run.frame_shape
 
     def identity(self) -> dict[str, Any]:
         """The provenance entries that must agree for two runs to write the same store."""
         return {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
-            "model": model_of(self.params).name,
+            "model": self.model.name,
             "parameters": self.params.to_dict_with_units(),
             "retina": self.retina.to_dict_with_units(),
             "readout": self.readout.to_dict_with_units(),
@@ -119,20 +160,17 @@ class DatasetSpec:
 
     @classmethod
     def from_attrs(cls, attrs: dict) -> "DatasetSpec":
+        run = RunSpec(retina=Retina.from_dict(attrs["retina"]), readout=Readout.from_dict(attrs["readout"]),
+                      timing=Timing.from_dict(attrs["timing"]))
+        if "run" in attrs:  # batch size and backend preference, from stores written since they were recorded
+            run = dataclasses.replace(run, batch_size=attrs["run"].get("batch_size"),
+                                      backend=attrs["run"].get("backend", "auto"))
         return cls(
             params=get_model(attrs.get("model")).params_cls.from_dict(attrs["parameters"]),
-            retina=Retina.from_dict(attrs["retina"]),
-            readout=Readout.from_dict(attrs["readout"]),
-            timing=Timing.from_dict(attrs["timing"]),
+            run=run,
             seed=int(attrs["seed"]),
             n_movies=int(attrs["n_movies"]),
         )
-
-
-def _frame_shape(spec: DatasetSpec) -> tuple[int, int]:
-    from ..readout import PixelMap
-
-    return PixelMap(model_of(spec.params).lattice(spec.retina), spec.readout.um_per_pixel).shape
 
 
 def coordinates(spec: DatasetSpec) -> dict[str, tuple[tuple[str, ...], np.ndarray, dict[str, str]]]:
@@ -145,7 +183,7 @@ def coordinates(spec: DatasetSpec) -> dict[str, tuple[tuple[str, ...], np.ndarra
     um_per_pixel`` in y and ``[j, j + 1) x um_per_pixel`` in x). Attributes
     follow the CF conventions (``units``, ``long_name``, ``axis``).
     """
-    h, w = _frame_shape(spec)
+    h, w = spec.frame_shape
     upp = spec.readout.um_per_pixel
     return {
         "movie": (("movie",), np.arange(spec.n_movies, dtype=np.int64),
@@ -175,9 +213,9 @@ def chunk_frames_for(height_px: int, width_px: int, n_frames_total: int) -> int:
 
 
 def _provenance(spec: DatasetSpec, command_line: Sequence[str] | None, backend: str) -> dict[str, Any]:
-    from .. import __version__
+    from .._version import __version__
 
-    h, w = _frame_shape(spec)
+    h, w = spec.frame_shape
     attrs = spec.identity()
     attrs.update(
         {
@@ -194,6 +232,7 @@ def _provenance(spec: DatasetSpec, command_line: Sequence[str] | None, backend: 
             "command_line": list(command_line) if command_line is not None else list(sys.argv),
             "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "created_with_backend": backend,
+            "run": spec.run.to_dict_with_units(),
         }
     )
     return attrs
@@ -240,7 +279,7 @@ def create_store(path, spec: DatasetSpec, *, command_line=None, backend: str = "
     # Per process and thread: two clients in one process (threads) may create the same store at once.
     tmp = path.parent / f".{path.name}.creating-{os.getpid()}-{threading.get_ident()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    h, w = _frame_shape(spec)
+    h, w = spec.frame_shape
     T = spec.n_frames
     chunk_frames = chunk_frames_for(h, w, T)
     n_chunks = -(-T // chunk_frames)
@@ -276,7 +315,7 @@ def create_store(path, spec: DatasetSpec, *, command_line=None, backend: str = "
         dimension_names=("movie",),
     )
     # Per-movie records (e.g. a single wave's initiation point), written with the movie before its flag.
-    for name, dtype in model_of(spec.params).record_fields(spec.params).items():
+    for name, dtype in spec.model.record_fields(spec.params).items():
         root.create_array(
             f"records/{name}",
             shape=(spec.n_movies,),

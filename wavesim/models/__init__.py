@@ -16,7 +16,32 @@ from .directional import DirectionalParams
 from .base import WaveModel
 from .files import load_params_file, write_params_file
 
-_REGISTRY: dict[str, WaveModel] = {m.name: m for m in (amacrine.MODEL, directional.MODEL)}
+_REGISTRY: dict[str, WaveModel] = {}
+
+
+def register_model(model: WaveModel) -> WaveModel:
+    """Make ``model`` known to every layer: ``get_model``, ``model_of``, the command line, stores and fits.
+
+    A model of another package registers itself when that package is
+    imported (``docs/adding_a_model.md``).
+
+    Raises
+    ------
+    ParameterError
+        If ``model`` is not a :class:`WaveModel`, or its name or parameter class is taken.
+    """
+    if not isinstance(model, WaveModel):
+        raise ParameterError(f"register_model takes a WaveModel, got {type(model).__name__}.")
+    for other in _REGISTRY.values():
+        if other.name == model.name or other.params_cls is model.params_cls:
+            raise ParameterError(f"model {model.name!r} cannot be registered: model {other.name!r} already has "
+                                 f"{'its name' if other.name == model.name else 'its parameter class'}.")
+    _REGISTRY[model.name] = model
+    return model
+
+
+for _model in (amacrine.MODEL, directional.MODEL):
+    register_model(_model)
 
 #: The model used where none is named.
 DEFAULT_MODEL = amacrine.MODEL.name
@@ -66,5 +91,6 @@ __all__ = [
     "load_params_file",
     "model_of",
     "preset",
+    "register_model",
     "write_params_file",
 ]

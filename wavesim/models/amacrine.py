@@ -24,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..backends.amacrine_events import AmacrineEventsEngine
 from ..errors import ParameterError
 from ..kernels.amacrine import (
     N_PARAMS,
@@ -176,7 +177,5 @@ MODEL = WaveModel(
     kernel_module="wavesim.kernels.amacrine",
     reference=_reference,
     fit_defaults=("H1", "H2", "D_s", "P_s", "tau_K_s"),
-    backends=("cpu", "cpu-events", "cuda"),
-    cpu_backend="cpu-events",
-    events_engine="wavesim.backends.events_engine:EventsEngine",
+    event_engine=AmacrineEventsEngine,
 )

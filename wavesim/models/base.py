@@ -21,6 +21,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ..errors import ParameterError
+from ..run import RunSpec
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -54,20 +55,19 @@ class WaveModel:
         The parameters ``wavesim fit`` tunes unless told otherwise.
     lattice : callable
         ``lattice(retina)``: the lattice the model lives on (default :class:`~wavesim.lattice.HexLattice`).
-    backends : tuple of str
-        The backends that run it.
-    run_defaults : mapping of str to float
-        Defaults of the run settings where the model's differ from the
-        amacrine model's (``spacing_um``, ``width_um``, ``warmup_s``,
-        ``duration_s``, ``frame_period_s``, ``um_per_pixel``), for the CLI.
+    run : RunSpec
+        How the model runs unless told otherwise: its natural sheet, frames
+        and timing (default ``RunSpec()``, the class defaults of
+        :class:`~wavesim.lattice.Retina`, :class:`~wavesim.readout.Readout`
+        and :class:`~wavesim.run.Timing`).
     single_wave : callable, optional
         ``single_wave(params) -> bool``: whether a movie of these parameters
         holds one wave from frame 0 (the store then records each movie's
         ``length_frames``, the first frame with nothing lit).
-    cpu_backend : str
-        The CPU engine ``backend="auto"`` picks where no GPU is usable.
-    events_engine : str, optional
-        ``"module:Class"`` of the model's ``cpu-events`` engine, where it has one.
+    event_engine : type, optional
+        The model's event-driven CPU engine (an :class:`~wavesim.backends.Engine`
+        named ``cpu-events``), where it has one; ``backend="auto"`` picks it
+        where no GPU is usable.
     movie_records : callable, optional
         ``movie_records(lattice, prows, keys) -> dict`` of per-movie arrays
         (first axis: movie) that the store keeps beside the frames, e.g. a
@@ -86,12 +86,10 @@ class WaveModel:
     reference: Callable[..., Any]
     fit_defaults: tuple[str, ...]
     lattice: Callable[[Any], Any] = None
-    backends: tuple[str, ...] = ("cpu", "cuda")
-    run_defaults: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    run: RunSpec = dataclasses.field(default_factory=RunSpec)
     movie_records: Callable[..., dict[str, np.ndarray]] | None = None
-    events_engine: str | None = None
+    event_engine: type | None = None
     single_wave: Callable[[Any], bool] | None = None
-    cpu_backend: str = "cpu"
 
     def record_fields(self, params) -> dict[str, np.dtype]:
         """Names and dtypes of the per-movie records a store of these parameters keeps (may be empty)."""
@@ -126,37 +124,21 @@ class WaveModel:
     @functools.cached_property
     def rule_key(self) -> str:
         """A digest of the rule's source (its kernel module and the shared kernel helpers) for on-disk caches."""
+        from .. import kernels
+
         module = importlib.import_module(self.kernel_module)
-        folder = Path(module.__file__).parent
+        shared = Path(kernels.__file__).parent  # the rule may live in another package; the helpers live here
         h = hashlib.sha256(self.name.encode())
-        for path in (Path(module.__file__), folder / "random.py", folder / "readout.py"):
+        for path in (Path(module.__file__), shared / "random.py", shared / "readout.py"):
             h.update(path.read_bytes())
         return h.hexdigest()
 
-    def default_retina(self):
-        """The sheet this model runs on unless told otherwise (its ``run_defaults``, else ``Retina()``)."""
-        from ..lattice import Retina
+    @property
+    def backends(self) -> list[str]:
+        """The registered engines that run this model (:func:`wavesim.backends.engines_for`)."""
+        from ..backends import engines_for
 
-        d = self.run_defaults
-        if not d:
-            return Retina()
-        return Retina(width_um=d["width_um"], height_um=d.get("height_um", d["width_um"]), spacing_um=d["spacing_um"])
-
-    def default_readout(self):
-        """The frames this model gives unless told otherwise (its ``run_defaults``, else ``Readout()``)."""
-        from ..readout import Readout
-
-        d = self.run_defaults
-        if not d:
-            return Readout()
-        return Readout(um_per_pixel=d["um_per_pixel"], frame_period_s=d["frame_period_s"])
-
-    def check_backend(self, backend: str) -> None:
-        """Raise ParameterError if ``backend`` (resolved) does not run this model."""
-        if backend not in self.backends:
-            raise ParameterError(
-                f"backend {backend!r} does not run model {self.name!r}; use one of {list(self.backends)}."
-            )
+        return engines_for(self)
 
     def check_params(self, params) -> None:
         if not isinstance(params, self.params_cls):

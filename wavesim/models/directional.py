@@ -44,11 +44,13 @@ from typing import Sequence
 
 import numpy as np
 
+from ..backends.directional_events import DirectionalEventsEngine
 from ..errors import ParameterError
 from ..kernels import directional as rule
 from ..kernels.directional import N_PARAMS, STATE_FIELDS
-from ..lattice import SQUARE_DC, SQUARE_DR, SquareLattice
+from ..lattice import SQUARE_DC, SQUARE_DR, Retina, SquareLattice
 from ..parameters import ValidatedParams, choice_field, field
+from ..run import RunSpec, Timing
 from .base import WaveModel
 
 NAME = "directional"
@@ -313,11 +315,9 @@ MODEL = WaveModel(
     reference=_reference,
     fit_defaults=("q", "local_bias", "tau_iei_s"),
     lattice=SquareLattice,
-    backends=("cpu", "cpu-events", "cuda"),
-    events_engine="wavesim.backends.directional_events_engine:DirectionalEventsEngine",
-    run_defaults={"spacing_um": 50.0, "width_um": 3200.0, "um_per_pixel": 50.0, "frame_period_s": 0.5,
-                  "warmup_s": 0.0, "duration_s": 64.0},
+    event_engine=DirectionalEventsEngine,
+    # The paper's grid: 64 x 64 cells of 50 um, one a pixel, at 0.5 s a frame; single waves need no warm-up.
+    run=RunSpec(retina=Retina(spacing_um=50.0), timing=Timing(duration_s=64.0, warmup_s=0.0)),
     movie_records=movie_records,
     single_wave=lambda params: params.mode == "wave",
-    cpu_backend="cpu-events",
 )

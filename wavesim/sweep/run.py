@@ -23,13 +23,15 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..analysis import AnalysisParams, summarize
-from ..backends import resolve_backend
+from ..backends import engine_class, resolve_backend
 from ..errors import ParameterError
 from ..io.recordings import Movie
 from ..lattice import Retina
 from ..models import model_of
 from ..readout import Readout
-from ..simulate import Simulation, Timing, movie_seeds, n_frames
+from ..run import RunSpec, Timing
+from ..simulate import Simulation, movie_seeds, n_frames
+from ..validate import check_int
 from . import table
 from .design import SweepDesign
 
@@ -133,10 +135,9 @@ def _identity(design: SweepDesign, base, retina, readout, timing, n_retinas, see
     }
 
 
-def run_sweep(design: SweepDesign, base, out_dir, *, retina: Retina | None = None, readout: Readout | None = None,
-              timing: Timing | None = None, n_retinas: int = 2, seed: int = 0,
+def run_sweep(design: SweepDesign, base, out_dir, *, run: RunSpec | None = None, n_retinas: int = 2, seed: int = 0,
               analysis: AnalysisParams | None = None, objective=None, batch_size: int | None = None,
-              backend: str = "auto", overwrite: bool = False, progress: bool = True,
+              overwrite: bool = False, progress: bool = True,
               command_line: Sequence[str] | None = None,
               on_batch: Callable[[int, int], None] | None = None) -> SweepResult:
     """Simulate every point of ``design`` not yet in ``out_dir``'s table and append its row.
@@ -150,9 +151,10 @@ def run_sweep(design: SweepDesign, base, out_dir, *, retina: Retina | None = Non
         Folder of sweep.csv, sweep.parquet, sweep.json (made if missing). If
         it holds a sweep of the same design and settings, the points in its
         table are skipped (resume); of another, :class:`SweepMismatchError`.
-    retina, readout, timing : optional
-        The simulated sheet, its frames, warm-up and movie duration (default:
-        the model's retina and readout, ``Timing()``).
+    run : RunSpec, optional
+        The simulated sheet, its frames, warm-up and movie duration, and the
+        backend (default: the model's, ``model.run``); ``run.batch_size``,
+        where set, is the retinas simulated at once.
     n_retinas : int
         Retinas per point, the same seeds for every point.
     seed : int
@@ -164,8 +166,9 @@ def run_sweep(design: SweepDesign, base, out_dir, *, retina: Retina | None = Non
         standard error and terms (simulated through the recording's own
         electrode layout, with the objective's own simulation settings).
     batch_size : int, optional
-        Points per simulation batch (default 16 on cuda, 2 on cpu).
-    backend : str
+        Points per simulation batch (default: as many as fill the engine's
+        batch of retinas, ``run.batch_size`` or the engine's default, with
+        ``n_retinas`` retinas each).
     overwrite : bool
         Discard an existing sweep in ``out_dir`` and start again.
     progress : bool
@@ -180,18 +183,17 @@ def run_sweep(design: SweepDesign, base, out_dir, *, retina: Retina | None = Non
     """
     model = model_of(base)
     design.check_points(base)
-    if not (isinstance(n_retinas, int) and n_retinas >= 1):
-        raise ParameterError(f"n_retinas must be a whole number >= 1, got {n_retinas!r}.")
-    if batch_size is not None and not (isinstance(batch_size, int) and batch_size >= 1):
-        raise ParameterError(f"batch_size must be a whole number >= 1 (points per batch), got {batch_size!r}.")
+    n_retinas = check_int("n_retinas", n_retinas, low=1)
+    batch_size = check_int("batch_size", batch_size, low=1, optional=True, what="points per batch")
     seeds = [int(s) for s in movie_seeds(seed, range(n_retinas))]
-    retina = retina or model.default_retina()
-    readout = readout or model.default_readout()
-    timing = timing or Timing()
+    run = run or model.run
+    retina, readout, timing = run.retina, run.readout, run.timing
     analysis = _movie_analysis(analysis, readout)
-    chosen = resolve_backend(backend, model)
-    model.check_backend(chosen)
-    batch_size = batch_size or (16 if chosen == "cuda" else 2)
+    chosen = resolve_backend(run.backend, model)
+    if batch_size is None:
+        lattice = model.lattice(retina)
+        retinas = run.batch_size or engine_class(chosen, model).default_batch_size(lattice.rows * lattice.cols)
+        batch_size = max(1, retinas // n_retinas)
     terms = None
     if objective is not None:
         from ..fit.objective import TERM_NAMES
@@ -227,7 +229,7 @@ def run_sweep(design: SweepDesign, base, out_dir, *, retina: Retina | None = Non
                 rows = table.read_csv(csv_path, header, kinds)
                 _check_rows(csv_path, rows, design)
         if document is None:
-            from .. import __version__
+            from .._version import __version__
 
             document = {
                 "format": "wavesim-sweep", "format_version": 1, "wavesim_version": __version__,

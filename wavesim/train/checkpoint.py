@@ -35,7 +35,7 @@ def save_checkpoint(path, model: torch.nn.Module, *, task: str, model_config: di
     Written to a temporary name and renamed, so an interrupted save never
     leaves a half-written checkpoint at ``path``.
     """
-    from .. import __version__
+    from .._version import __version__
 
     if task not in TASKS:
         raise ParameterError(f"task must be one of {TASKS}, got {task!r}.")
