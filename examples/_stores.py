@@ -13,11 +13,12 @@ from wavesim.io.store import DatasetSpec
 
 def make_store(path: Path, movies: int, duration_s: float, seed: int) -> Path:
     """A store of ``movies`` mouse-preset movies of ``duration_s`` on a 3.2 mm square (made once)."""
-    spec = DatasetSpec(params=ws.preset("mouse"), retina=ws.Retina(width_um=3200, height_um=3200, shape="rectangle"),
-                       readout=ws.Readout(um_per_pixel=50, frame_period_s=0.5),
-                       timing=ws.Timing(duration_s=duration_s, warmup_s=900), seed=seed, n_movies=movies)
+    run = ws.RunSpec(retina=ws.Retina(width_um=3200, height_um=3200, shape="rectangle"),
+                     readout=ws.Readout(um_per_pixel=50, frame_period_s=0.5),
+                     timing=ws.Timing(duration_s=duration_s, warmup_s=900))
+    spec = DatasetSpec(params=ws.preset("mouse"), run=run, seed=seed, n_movies=movies)
     if not path.exists():
-        generate_store(path, spec, backend="auto")
+        generate_store(path, spec)
     return path
 
 

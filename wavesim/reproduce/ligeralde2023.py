@@ -159,11 +159,10 @@ def _simulate_waves(path: Path, spec: dict) -> Path:
     from ..generate import generate_store
     from ..io.store import DatasetSpec
 
-    dataset = DatasetSpec(params=ws.preset(WAVE_PRESET),
-                          retina=ws.Retina(width_um=FIELD_UM, height_um=FIELD_UM, shape="rectangle"),
-                          readout=ws.Readout(um_per_pixel=UM_PER_PIXEL, frame_period_s=spec["frame_period_s"]),
-                          timing=ws.Timing(duration_s=spec["duration_s"], warmup_s=WARMUP_S), seed=WAVE_SEED,
-                          n_movies=spec["movies"])
+    run = ws.RunSpec(retina=ws.Retina(width_um=FIELD_UM, height_um=FIELD_UM, shape="rectangle"),
+                     readout=ws.Readout(um_per_pixel=UM_PER_PIXEL, frame_period_s=spec["frame_period_s"]),
+                     timing=ws.Timing(duration_s=spec["duration_s"], warmup_s=WARMUP_S))
+    dataset = DatasetSpec(params=ws.preset(WAVE_PRESET), run=run, seed=WAVE_SEED, n_movies=spec["movies"])
     print(f"simulating {spec['movies']} movies of {spec['duration_s']:g} s of {WAVE_PRESET} waves into {path}",
           flush=True)
     generate_store(path, dataset, resume=path.exists(), progress=False)
