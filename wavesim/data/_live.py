@@ -25,7 +25,7 @@ from ._sharded import distributed_rank_and_size
 
 _TAG_PARAMS = 3
 #: Frames per retina and clip round are produced in one chunk; this caps a chunk's memory.
-_RETINAS_DEFAULT = {"cpu": 16, "cuda": 4096}
+_RETINAS_DEFAULT = {"cpu": 16, "cpu-events": 16, "cuda": 4096}
 
 
 def draw_retina_params(base, ranges: Mapping[str, Any], seed: int, retinas: np.ndarray) -> list:
@@ -115,7 +115,7 @@ class LiveWaves(IterableDataset):
         so that training sees a family of wave statistics.
     n_retinas : int, optional
         Retinas simulated together (per rank and worker); default 4096 on
-        ``cuda``, 16 on ``cpu``.
+        ``cuda``, 16 on the CPU engines.
     retina, readout : Retina, Readout
         Default: the 3.2 mm square and 64 x 64 pixels of 50 um at 0.5 s per
         frame of May et al. (2025).
