@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Sequence
 from ..analysis import AnalysisParams, analyse_path, format_table, plot_summaries, write_json
 from ..analysis.params import SPEED_METHODS
 from ..errors import ParameterError, WavesimError
+from ._output import show_progress
 from ._paths import check_output_file
 
 if TYPE_CHECKING:
@@ -139,11 +140,12 @@ def _report(paths: Sequence[str], args: argparse.Namespace) -> int:
             from ..analysis import combine_summaries
             from ..analysis.report import store_summaries
 
-            per_movie, used = store_summaries(store, params)
+            per_movie, used = store_summaries(store, params, progress=show_progress(args))
             summaries = [combine_summaries(list(per_movie.values()), name=store.path.stem)]
         else:
             summaries = [
-                analyse_path(p, params, um_per_pixel=args.um_per_pixel, frame_period_s=args.frame_period_s)
+                analyse_path(p, params, um_per_pixel=args.um_per_pixel, frame_period_s=args.frame_period_s,
+                             progress=show_progress(args))
                 for p in paths
             ]
         # computed whole before any file is written, so that a movie the grid does not fit leaves nothing
