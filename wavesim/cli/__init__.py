@@ -64,6 +64,8 @@ def main(argv=None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    # What provenance records: this command line, also when main() is called with argv of its own.
+    args.command_line = ["wavesim", *(sys.argv[1:] if argv is None else argv)]
     stderr = sys.stderr
     try:
         with _notes_dropped(args.quiet):

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..backends import BACKENDS
-from ._output import show_progress
+from ._output import command_line, show_progress
 
 
 def register(subparsers) -> None:
@@ -125,7 +125,7 @@ def run(args) -> int:
     movies = parse_movie_range(args.movie_range, args.movies) if args.movie_range else None
     options = dict(movies=movies, batch_size=args.batch_size, resume=args.resume, repair=args.repair,
                    overwrite=args.overwrite, progress=show_progress(args),
-                   command_line=["wavesim", *sys.argv[1:]], warm_cache=not args.no_warm_cache)
+                   command_line=command_line(args), warm_cache=not args.no_warm_cache)
     if args.connect_timeout_s is not None and args.scheduler is None:
         raise ParameterError("--connect-timeout-s applies to --scheduler only.")
     if args.scheduler is not None or args.workers is not None:

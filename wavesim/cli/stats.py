@@ -106,10 +106,12 @@ def _electrode_recordings(args: argparse.Namespace, params: AnalysisParams) -> d
     path, out = Path(args.path), args.export_electrodes
     if _is_recording_file(path):
         return {out.replace(_MOVIE_PLACEHOLDER, "0"): load_recording(path)}
+    provenance = {}
     if is_wavesim_store(path):
         store = open_store(path)
         movies = {m: load_movie(store.read_movie(m), store.um_per_pixel, store.frame_period_s)
                   for m in store.complete_movies()}
+        provenance = {m: _simulation(store, m) for m in movies}
         # seeds derived from (seed, movie), never the same stream for every movie
         seeds = dict(zip(movies, (int(s) for s in movie_seeds(params.seed, list(movies)))))
     else:
@@ -120,9 +122,23 @@ def _electrode_recordings(args: argparse.Namespace, params: AnalysisParams) -> d
         recording = grid_virtual_electrodes(movie, *_grid(args), rate_hz=params.virtual_rate_hz, seed=seeds[m],
                                             threshold=params.activity_threshold)
         virtual = {**recording.metadata["virtual"], "source": str(path), "movie": m}
-        recordings[out.replace(_MOVIE_PLACEHOLDER, str(m))] = dataclasses.replace(
-            recording, metadata={"virtual": virtual})
+        metadata = {"virtual": virtual, **({"simulation": provenance[m]} if m in provenance else {})}
+        recordings[out.replace(_MOVIE_PLACEHOLDER, str(m))] = dataclasses.replace(recording, metadata=metadata)
     return recordings
+
+
+def _simulation(store, movie: int) -> dict:
+    """A stored movie's provenance, which its virtual recording carries: the store's, the movie, its seed, and
+    the preset (and so the species) its parameters are, if they are one's."""
+    from ..io.nwb import SPECIES
+    from ..models import model_of
+    from ..simulate import movie_seeds
+
+    params = store.spec.params
+    preset = next((name for name, p in sorted(model_of(params).presets.items()) if p == params), None)
+    return {**store.attrs, "store": str(store.path), "movie": movie, "session_id": f"{store.path.name}-movie{movie}",
+            "movie_seed": int(movie_seeds(store.spec.seed, [movie])[0]), "preset": preset,
+            "species": preset if preset in SPECIES else None}
 
 
 def _report(paths: Sequence[str], args: argparse.Namespace) -> int:

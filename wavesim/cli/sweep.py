@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..backends import BACKENDS
 from ..errors import ParameterError
-from ._output import show_progress
+from ._output import command_line, show_progress
 from ._paths import check_output_file, check_output_folder
 from .generate import RUN_DEFAULTS
 
@@ -195,7 +195,7 @@ def run(args) -> int:
         result = run_sweep(design, base, out, retina=retina, readout=readout, timing=timing, n_retinas=args.retinas,
                            seed=args.seed, analysis=analysis, objective=objective, batch_size=args.batch_size,
                            backend=args.backend, overwrite=args.overwrite, progress=show_progress(args),
-                           command_line=["wavesim", *sys.argv[1:]])
+                           command_line=command_line(args))
     except KeyboardInterrupt:
         print(f"wavesim sweep: interrupted; the points finished so far are in {out / 'sweep.csv'}: rerun the same "
               f"command to simulate the rest.", file=sys.stderr)
