@@ -186,9 +186,9 @@ def _report(paths: Sequence[str], args: argparse.Namespace) -> int:
             print(f"wrote {write_json(summaries, args.json)}")
         if args.figure:
             print(f"wrote {plot_summaries(summaries, args.figure)}")
-    except (WavesimError, OSError) as exc:
-        print(f"wavesim {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    except OSError as exc:
+        # an input or output file the system refuses: one line, as main() reports every user's error
+        raise WavesimError(str(exc)) from exc
     return 0
 
 
@@ -207,8 +207,7 @@ def _run_stats(args: argparse.Namespace) -> int:
 
 def _run_compare(args: argparse.Namespace) -> int:
     if len(args.paths) < 2:
-        print("wavesim compare: error: give at least two inputs to compare", file=sys.stderr)
-        return 2
+        raise ParameterError("give at least two inputs to compare")
     return _report(args.paths, args)
 
 
