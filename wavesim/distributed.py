@@ -14,11 +14,11 @@ under the same path (a cluster's shared filesystem; any path on one machine
 for a ``LocalCluster``).
 
 Workers report each chunk they write (Dask's event log), so the progress
-bar moves with the simulation, not only when a movie's task ends. Dask's
-own logs stay out of the terminal: a failed run ends with one line per
-distinct error, naming its movies, and the first traceback in full is
-kept in ``STORE.log`` beside the store, with the warnings Dask logged in
-this process.
+bar moves with the simulation, not only when a movie's task ends. A
+failed run ends with one line per distinct error, naming its movies, and
+the first traceback of each error is kept in ``STORE.log`` beside the
+store, with the warnings Dask logged in this process; the workers of a
+local cluster (``n_workers``) log nothing to the terminal.
 
 Needs the ``distributed`` extra: ``pip install 'wavesim[distributed]'``.
 """
