@@ -41,7 +41,7 @@ from .io.store import DatasetSpec, WaveStore
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["describe_client", "generate_store_distributed", "open_client", "worker_backend"]
+__all__ = ["describe_client", "generate_store_distributed", "numba_threads_per_worker", "open_client", "worker_backend"]
 
 #: Seconds a client waits for a scheduler by default (Dask's own default connect timeout).
 DEFAULT_CONNECT_TIMEOUT_S = 30.0

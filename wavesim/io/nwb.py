@@ -43,7 +43,7 @@ import numpy as np
 from wavesim.errors import MissingDependencyError, RecordingFormatError, RecordingNotFoundError
 from wavesim.io.recordings import MEARecording, _json_ready
 
-__all__ = ["load_nwb", "write_nwb"]
+__all__ = ["SPECIES", "UNKNOWN_START", "load_nwb", "spike_time_resolution_s", "write_nwb"]
 
 _AGE = re.compile(r"^P(\d+(?:\.\d+)?)D$")
 _GROUP = "array"
