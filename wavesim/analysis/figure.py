@@ -275,7 +275,8 @@ def _key_numbers(ax, s: Summary, colour: str) -> None:
         ("median speed", _number(s.median_speed_um_per_s, "µm/s")),
         ("mean wave size", _number(s.mean_size_fraction, "of sites", 2)),
         (f"fraction of {site}s that take part", _number(s.participation_fraction, "", 2)),
-        ("correlation index, closest bin", f"{_number(s.ci_closest, '', 3)} at {_number(s.ci_closest_distance_um, 'µm')}"),
+        ("correlation index, closest bin",
+         f"{_number(s.ci_closest, '', 3)} at {_number(s.ci_closest_distance_um, 'µm')}"),
     ]
     ax.axis("off")
     ax.set_title(s.name, fontsize="medium", color=colour, fontweight="bold")
