@@ -102,6 +102,12 @@ TABLE = [
     (_gen("--workers", "0"), r"--workers must be a positive integer \(local worker processes\), got 0"),
     (_gen("--workers", "2", "--scheduler", "tcp://127.0.0.1:1"), r"argument --scheduler: not allowed with argument --workers"),
     (_gen("--connect-timeout-s", "5"), r"--connect-timeout-s applies to --scheduler only"),
+    # --quiet drops notes, never the error
+    (_gen("--movies", "0", "--quiet"), r"--movies|n_movies.*positive integer, got 0"),
+    (_gen("-q", "--movies", "abc"), r"argument --movies: invalid int value: 'abc'"),
+    (_gen("--quiet=yes"), r"argument -q/--quiet: ignored explicit argument 'yes'"),
+    (["stats", "{rec}", "-q", "--figure", "{root}/s.xyz"], r"--figure .*s.xyz: the file type must be one of"),
+    (["info", "{root}/missing.zarr", "--quiet"], r"No wavesim store at .*missing.zarr"),
     # generate: models and parameter files
     (_gen("--preset", "cat"), r"Unknown preset 'cat'"),
     (_gen("--model", "nosuch"), r"Unknown model 'nosuch'"),

@@ -114,3 +114,66 @@ def test_nwb_without_pynwb_says_how_to_install_it(tmp_path, monkeypatch, capsys)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "needs pynwb" in err[0]
     assert list(tmp_path.iterdir()) == []
+
+
+def _inspect(path):
+    """nwbinspector's messages above a best-practice suggestion, as (importance, check, message)."""
+    from nwbinspector import Importance, inspect_nwbfile
+
+    return [(m.importance.name, m.check_function_name, m.message) for m in inspect_nwbfile(nwbfile_path=str(path))
+            if m.importance.value > Importance.BEST_PRACTICE_SUGGESTION.value]
+
+
+NO_INSPECTOR = None
+try:
+    import nwbinspector  # noqa: F401
+except ImportError:
+    NO_INSPECTOR = "nwbinspector is not installed (it is in the test extra): the NWB best-practice checks are not run"
+
+
+@pytest.mark.skipif(NO_PYNWB or NO_INSPECTOR, reason=str(NO_PYNWB or NO_INSPECTOR))
+def test_nwbinspector_finds_nothing_above_a_suggestion_in_a_converted_recording(tmp_path):
+    import pynwb
+
+    assert main(["stats", str(SAMPLE), "--export-electrodes", str(tmp_path / "k.nwb"), "-q"]) == 0
+    assert _inspect(tmp_path / "k.nwb") == []
+    with pynwb.NWBHDF5IO(str(tmp_path / "k.nwb"), "r") as io:
+        nwb = io.read()
+        subject = nwb.subject
+        assert (subject.subject_id, subject.species, subject.sex, subject.age) == (
+            "Kirkby2013_02_WT_P5", "Mus musculus", "U", "P5D")
+        assert nwb.units.resolution == 1e-4  # its spike times are stored in steps of 0.1 ms
+        assert nwb.session_start_time.year == 1970  # the file gives no date: never the export time
+
+
+@pytest.mark.skipif(NO_PYNWB or NO_INSPECTOR, reason=str(NO_PYNWB or NO_INSPECTOR))
+def test_a_virtual_recording_of_a_store_carries_its_provenance_and_passes_nwbinspector(tmp_path):
+    import pynwb
+
+    import wavesim as ws
+    from conftest import _small_store
+
+    store_path, _ = _small_store(tmp_path / "mouse.zarr", 1)
+    store = open_store(store_path)
+    # The mouse preset's parameters on the same small retina, so that the subject's species is known.
+    mouse = tmp_path / "mouse-preset.zarr"
+    assert main(["generate", str(mouse), "--preset", "mouse", "--width-um", "500", "--height-um", "400",
+                 "--warmup-s", "2", "--duration-s", "4", "--movies", "1", "--seed", "7", "-q"]) == 0
+    assert main(["stats", str(mouse), "--export-electrodes", str(tmp_path / "m-{movie}.nwb"), "--rows", "3",
+                 "--cols", "3", "--pitch-um", "100", "-q"]) == 0
+    assert _inspect(tmp_path / "m-0.nwb") == []
+    with pynwb.NWBHDF5IO(str(tmp_path / "m-0.nwb"), "r") as io:
+        nwb = io.read()
+        assert nwb.subject.species == "Mus musculus" and nwb.subject.subject_id == "mouse-preset.zarr-movie0"
+        assert "simulated by wavesim" in nwb.subject.description
+        for text in ("model amacrine", "P_s = 32 s", "dataset seed 7", f"wavesim {ws.__version__}",
+                     "wavesim generate"):
+            assert text in nwb.data_collection, text
+        assert nwb.session_start_time == open_store(mouse).attrs["created_utc"] or \
+            nwb.session_start_time.isoformat() == open_store(mouse).attrs["created_utc"]
+    back = load_recording(tmp_path / "m-0.nwb")
+    assert back.metadata["simulation"]["seed"] == 7 and back.metadata["simulation"]["preset"] == "mouse"
+    # Parameters of no preset: the simulated retina has no species, and nwbinspector says only that.
+    assert main(["stats", str(store_path), "--export-electrodes", str(tmp_path / "f-{movie}.nwb"), "-q"]) == 0
+    assert [check for _, check, _ in _inspect(tmp_path / "f-0.nwb")] == ["check_subject_species_exists"]
+    assert store.attrs["parameters"]["P_s"]["value"] == 3.0

@@ -1,4 +1,4 @@
-"""The package as users get it: kernels inside the wheel, an import without CuPy."""
+"""The package as users get it: kernels and licence inside the wheel, its metadata, an import without CuPy."""
 
 import os
 import pytest
@@ -7,19 +7,45 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_wheel_contains_the_cuda_kernels(tmp_path):
+def test_wheel_contains_the_cuda_kernels_and_the_licence_and_builds_without_warnings(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(tmp_path), str(ROOT)],
         capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    # e.g. setuptools' "`project.license` as a TOML table is deprecated"
+    assert "deprecated" not in result.stdout + result.stderr
     (wheel,) = tmp_path.glob("wavesim-*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
+    archive = zipfile.ZipFile(wheel)
+    names = set(archive.namelist())
     assert {"wavesim/kernels/__init__.py", "wavesim/kernels/random.py", "wavesim/kernels/amacrine.py",
             "wavesim/kernels/cpu.py", "wavesim/kernels/cuda.py", "wavesim/kernels/readout.py"} <= names
+    (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+    lines = archive.read(metadata).decode().splitlines()
+    assert "License-Expression: MIT" in lines and "License-File: LICENSE" in lines
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    assert sum(line.startswith("Classifier: ") for line in lines) >= 5
+    assert any(line.startswith("Project-URL: ") for line in lines)
+
+
+def test_licence_citation_and_changelog_agree_with_the_package():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT" and (ROOT / "LICENSE").read_text().startswith("MIT License")
+    yaml = pytest.importorskip("yaml")
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["cff-version"] == "1.2.0" and citation["version"] == project["version"]
+    assert citation["license"] == project["license"] and citation["authors"] and citation["title"]
+    assert f"## {project['version']}" in (ROOT / "CHANGELOG.md").read_text()
+    trove = pytest.importorskip("trove_classifiers")
+    assert set(project["classifiers"]) <= trove.classifiers
+    assert not [c for c in project["classifiers"] if c.startswith("License ::")]  # the SPDX expression says it
 
 
 def test_import_needs_neither_cupy_nor_numba_cuda_and_auto_falls_back_to_cpu():

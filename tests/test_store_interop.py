@@ -85,6 +85,38 @@ def test_stores_without_coordinates_still_read_and_get_them_from_the_provenance(
     np.testing.assert_array_equal(ds.movies.sel(movie=3).values, new.read_movie(3))
 
 
+def test_open_dataset_writes_to_netcdf_and_reads_back_the_same(unfinished_store, tmp_path):
+    xr = pytest.importorskip("xarray")
+    path, _ = unfinished_store
+    store = open_store(path)
+    ds = wavesim.open_dataset(path, complete_only=False)
+    # One data variable; what is written where is bookkeeping, kept as coordinates.
+    assert list(ds.data_vars) == ["movies"]
+    assert {"complete", "written_chunks"} <= set(ds.coords)
+    np.testing.assert_array_equal(ds.complete.values, [1, 0, 1, 1])
+    # y points down, as rows do: row 0 is the top, the smallest y.
+    assert ds.y.attrs["positive"] == "down" and ds.y.attrs["axis"] == "Y" and ds.y.values[0] < ds.y.values[-1]
+    assert json.loads(ds.attrs["parameters"]) == store.attrs["parameters"]
+    assert json.loads(ds.attrs["command_line"]) == store.attrs["command_line"]
+    engines = [e for e in ("h5netcdf", "netcdf4") if _importable(e.replace("netcdf4", "netCDF4"))]
+    for engine in engines[:1] + ["scipy"]:  # netCDF-4 keeps every dtype; netCDF-3 (scipy) the values
+        file = tmp_path / f"waves-{engine}.nc"
+        ds.to_netcdf(file, engine=engine)
+        with xr.open_dataset(file, engine=engine) as back:
+            xr.testing.assert_identical(back.load(), ds.load())
+            if engine != "scipy":
+                assert {k: back[k].dtype for k in back.variables} == {k: ds[k].dtype for k in ds.variables}
+    assert engines, "no netCDF-4 engine: pip install h5netcdf (in the xarray and test extras)"
+
+
+def _importable(name: str) -> bool:
+    try:
+        __import__(name)
+    except ImportError:
+        return False
+    return True
+
+
 def test_open_dataset_names_a_missing_chunk(small_store, tmp_path):
     pytest.importorskip("xarray")
     path = tmp_path / "damaged.zarr"

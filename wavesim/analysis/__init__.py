@@ -39,7 +39,8 @@ from wavesim.analysis.electrodes import (
 )
 from wavesim.analysis.fronts import local_speeds, local_wave_speed
 from wavesim.analysis.params import AnalysisParams
-from wavesim.analysis.report import analyse_path, format_table, plot_summaries, summary_figure, write_json
+from wavesim.analysis.figure import plot_summaries, summary_figure
+from wavesim.analysis.report import analyse_path, format_table, write_json
 from wavesim.analysis.summary import Summary, combine_summaries, summarize
 from wavesim.analysis.tables import movie_wave_table, write_store_wave_tables
 from wavesim.analysis.waves import (

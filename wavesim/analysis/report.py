@@ -1,4 +1,4 @@
-"""Reports of wave statistics: a printed table, JSON, figures and the CLI.
+"""Reports of wave statistics: a printed table and JSON (the figure is :mod:`wavesim.analysis.figure`).
 
 ``wavesim stats PATH`` summarises one input and ``wavesim compare A B ...``
 overlays several. An input is an MEA recording (``.h5``), a movie (``.npy``,
@@ -15,7 +15,6 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from wavesim.analysis.params import AnalysisParams
@@ -23,7 +22,7 @@ from wavesim.analysis.summary import Summary, combine_summaries, summarize
 from wavesim.errors import ParameterError, RecordingFormatError, RecordingNotFoundError
 from wavesim.io.recordings import RECORDING_SUFFIXES, load_movie, load_recording
 
-__all__ = ["analyse_path", "format_table", "plot_summaries", "summary_figure", "write_json"]
+__all__ = ["analyse_path", "format_table", "write_json"]
 
 # (label, Summary attribute, format) of the printed table
 _TABLE_ROWS = (
@@ -100,180 +99,6 @@ def write_json(summaries: Sequence[Summary], path: str | Path) -> Path:
     document = {"format_version": _JSON_FORMAT_VERSION, "summaries": [s.to_dict() for s in summaries]}
     path.write_text(json.dumps(document, indent=1) + "\n")
     return path
-
-
-def _finite(values: np.ndarray) -> np.ndarray:
-    values = np.asarray(values, dtype=float)
-    return values[np.isfinite(values)]
-
-
-#: Map panels per figure row: two inputs, each an initiation map and a participation map.
-_MAP_COLUMNS = 4
-_MAP_ROW_HEIGHT_IN = 3.6
-
-
-def plot_summaries(summaries: Sequence[Summary], path: str | Path) -> Path:
-    """Save :func:`summary_figure` of several summaries to an image file.
-
-    Parameters
-    ----------
-    summaries : sequence of Summary
-    path : str or Path
-        Image file; the format follows the suffix (png, pdf, svg, ...).
-
-    Returns
-    -------
-    Path
-    """
-    path = Path(path)
-    summary_figure(summaries).savefig(path)
-    return path
-
-
-def summary_figure(summaries: Sequence[Summary]):
-    """A figure overlaying the distributions of several summaries, and each one's maps.
-
-    Panels: inter-wave-interval histogram, wave-size distribution and
-    speed distribution (fraction of values per bin, shared bins; intervals
-    and speeds on log-spaced bins, since both have long tails), the
-    correlation index (log scale) and the spike time tiling coefficient
-    against electrode distance (mean +- standard error per distance bin).
-    Then two maps per input: where waves start (each wave's initiation
-    point, :attr:`Summary.wave_initiation_um`, over the sites) and each
-    site's participation (:attr:`Summary.site_participation`, the fraction
-    of the waves that recruit it), as an image where the sites form a
-    regular grid (movies, square arrays) and as coloured dots otherwise.
-    Maps put +y down, as in movie frames.
-
-    Parameters
-    ----------
-    summaries : sequence of Summary
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Map axes are titled ``"wave initiation: NAME"`` and
-        ``"participation: NAME"``.
-    """
-    from matplotlib.figure import Figure  # no pyplot: works without a display
-
-    map_rows = -(-2 * len(summaries) // _MAP_COLUMNS)
-    figure = Figure(figsize=(14, 7.5 + _MAP_ROW_HEIGHT_IN * map_rows), layout="constrained")
-    top, bottom = figure.subfigures(2, 1, height_ratios=[7.5, _MAP_ROW_HEIGHT_IN * map_rows])
-    _distribution_panels(top, summaries)
-    map_axes = bottom.subplots(map_rows, _MAP_COLUMNS, squeeze=False).ravel()
-    for k, s in enumerate(summaries):
-        _initiation_map(map_axes[2 * k], s, f"C{k}")
-        _participation_map(map_axes[2 * k + 1], s)
-    for ax in map_axes[2 * len(summaries):]:
-        ax.remove()
-    return figure
-
-
-def _distribution_panels(figure, summaries: Sequence[Summary]) -> None:
-    from matplotlib.ticker import NullFormatter
-
-    axes = figure.subplots(2, 3)
-    axes[0, 2].remove()
-    panels = (
-        (axes[0, 0], "iwi_s", "inter-wave interval (s)", True),
-        (axes[0, 1], "wave_size_fraction", "wave size (fraction of sites)", False),
-        (axes[1, 0], "wave_speed_um_per_s", "wave speed (um/s)", True),
-    )
-    for ax, attr, xlabel, logarithmic in panels:
-        pooled = np.concatenate([_finite(getattr(s, attr)) for s in summaries])
-        if logarithmic:
-            pooled = pooled[pooled > 0]
-            low, high = (pooled.min(), pooled.max()) if pooled.size else (1.0, 10.0)
-            if high < 2 * low:  # (nearly) one value: widen so that the bins stay increasing
-                low, high = low / 1.5, high * 1.5
-            bins = np.geomspace(low, high, 31)
-            ax.set_xscale("log")
-            ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collide on short spans
-        else:
-            bins = np.linspace(0, 1, 21)
-        for k, s in enumerate(summaries):
-            values = _finite(getattr(s, attr))
-            if values.size:  # fixed colour per input, also where another input has nothing to show
-                ax.hist(values, bins=bins, weights=np.full(values.size, 1 / values.size), histtype="step",
-                        linewidth=1.5, color=f"C{k}", label=f"{s.name} (n={values.size})")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("fraction")
-    ax = axes[1, 1]
-    for k, s in enumerate(summaries):
-        profile = s.ci_profile
-        if profile.distance_um.size:
-            sem = profile.sd_ci / np.sqrt(profile.n_pairs)
-            ax.errorbar(profile.distance_um, profile.mean_ci, yerr=sem, marker="o", markersize=3, capsize=2,
-                        color=f"C{k}", label=s.name)
-    ax.set_yscale("log")
-    ax.set_xlabel("electrode distance (um)")
-    ax.set_ylabel("correlation index")
-    ax = axes[1, 2]
-    for k, s in enumerate(summaries):
-        profile = s.sttc_profile
-        if profile.distance_um.size:
-            sem = profile.sd_ci / np.sqrt(profile.n_pairs)
-            ax.errorbar(profile.distance_um, profile.mean_ci, yerr=sem, marker="o", markersize=3, capsize=2,
-                        color=f"C{k}", label=s.name)
-    ax.axhline(0.0, color="0.6", linewidth=0.8)
-    ax.set_xlabel("electrode distance (um)")
-    ax.set_ylabel("spike time tiling coefficient")
-    for ax in axes.flat:
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize="small")
-
-
-def _grid_image(positions_um: np.ndarray, values: np.ndarray):
-    """``values`` of sites on a full regular grid as an (ny, nx) image and its extent (y down); None otherwise."""
-    xs, ys = np.unique(positions_um[:, 0]), np.unique(positions_um[:, 1])
-    if xs.size < 2 or ys.size < 2 or xs.size * ys.size != len(positions_um):
-        return None
-    dx, dy = np.diff(xs), np.diff(ys)
-    if not (np.allclose(dx, dx[0]) and np.allclose(dy, dy[0])):
-        return None
-    image = np.full((ys.size, xs.size), np.nan)
-    image[np.searchsorted(ys, positions_um[:, 1]), np.searchsorted(xs, positions_um[:, 0])] = values
-    extent = (xs[0] - dx[0] / 2, xs[-1] + dx[0] / 2, ys[-1] + dy[0] / 2, ys[0] - dy[0] / 2)
-    return image, extent
-
-
-def _map_axes(ax, title: str) -> None:
-    ax.set_title(title, fontsize="medium")
-    ax.set_xlabel("x (um)")
-    ax.set_ylabel("y (um)")
-    ax.set_aspect("equal")
-    if not ax.yaxis_inverted():
-        ax.invert_yaxis()
-
-
-def _initiation_map(ax, s: Summary, colour: str) -> None:
-    positions_um = s.site_positions_um
-    if len(positions_um):
-        ax.scatter(positions_um[:, 0], positions_um[:, 1], s=2, color="0.85", marker="s", linewidths=0)
-    points = s.wave_initiation_um[np.isfinite(s.wave_initiation_um).all(axis=1)]
-    ax.scatter(points[:, 0], points[:, 1], s=14, color=colour, alpha=0.6, linewidths=0,
-               label=f"{len(points)} waves")
-    if len(points):
-        ax.legend(fontsize="small", loc="upper right")
-    _map_axes(ax, f"wave initiation: {s.name}")
-
-
-def _participation_map(ax, s: Summary) -> None:
-    values = s.site_participation
-    if len(values):
-        grid = _grid_image(s.site_positions_um, values)
-        if grid is not None:
-            image, extent = grid
-            shown = ax.imshow(image, extent=extent, vmin=0, vmax=1, cmap="viridis", interpolation="nearest")
-        else:
-            shown = ax.scatter(s.site_positions_um[:, 0], s.site_positions_um[:, 1], c=values, vmin=0, vmax=1,
-                               cmap="viridis", s=25)
-        ax.figure.colorbar(shown, ax=ax, label="fraction of waves")
-    else:
-        ax.text(0.5, 0.5, "sites differ between the pooled inputs", ha="center", va="center",
-                transform=ax.transAxes, fontsize="small")
-    _map_axes(ax, f"participation: {s.name}")
 
 
 def _is_zarr_group(path: Path) -> bool:

@@ -44,7 +44,11 @@ class Summary:
     per wave (``wave_*``, in order of onset; positions (x, y) in um with
     pixel (row 0, col 0) at the origin for movies, +y down) and per site
     (``site_*``: pixels of a movie, distinct electrode positions of a
-    recording). ``to_dict`` gives a JSON-ready dict.
+    recording). Two kinds of interval: ``wave_interval_s``, between the
+    onsets of consecutive waves of one movie or recording (one per wave
+    after the first), and ``iwi_s``, between consecutive waves at each site
+    (one per site and wave that recruited it), which ``mean_iwi_s`` and
+    ``median_iwi_s`` summarise. ``to_dict`` gives a JSON-ready dict.
     """
 
     name: str
@@ -84,6 +88,7 @@ class Summary:
     ci_profile: CIProfile = field(repr=False)
     sttc_profile: CIProfile = field(repr=False)
     params: dict[str, Any] = field(repr=False, default_factory=dict)
+    wave_interval_s: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
 
     SCALARS: ClassVar[tuple[str, ...]] = (
         "n_sites", "duration_s", "n_waves", "wave_frequency_per_min", "mean_iwi_s", "median_iwi_s",
@@ -132,6 +137,7 @@ class Summary:
             "n_waves": [int(n) for n in self.site_n_waves],
         }
         result["iwi_s"] = clean(self.iwi_s)
+        result["wave_interval_s"] = clean(self.wave_interval_s)
         result["ci_vs_distance"] = {
             "distance_um": clean(self.ci_profile.distance_um),
             "mean_ci": clean(self.ci_profile.mean_ci),
@@ -164,7 +170,8 @@ def _make_summary(name: str, kind: str, n_sites: int, duration_s: float, n_burst
                   onset_s: np.ndarray, wave_duration_s: np.ndarray, size_fraction: np.ndarray,
                   speed: np.ndarray, direction: np.ndarray, profile: CIProfile, sttc_profile: CIProfile,
                   params: dict[str, Any], *, area_um2: np.ndarray, centroid_um: np.ndarray,
-                  initiation_um: np.ndarray, site_positions_um: np.ndarray, site_n_waves: np.ndarray) -> Summary:
+                  initiation_um: np.ndarray, site_positions_um: np.ndarray, site_n_waves: np.ndarray,
+                  wave_interval_s: np.ndarray) -> Summary:
     distance_um, ci = _closest_ci(profile)
     _, sttc = _closest_ci(sttc_profile)
     return Summary(
@@ -187,6 +194,7 @@ def _make_summary(name: str, kind: str, n_sites: int, duration_s: float, n_burst
         wave_direction_rad=direction, wave_area_um2=area_um2, wave_centroid_um=centroid_um.reshape(-1, 2),
         wave_initiation_um=initiation_um.reshape(-1, 2), site_positions_um=site_positions_um.reshape(-1, 2),
         site_n_waves=site_n_waves, ci_profile=profile, sttc_profile=sttc_profile, params=params,
+        wave_interval_s=wave_interval_s,
     )
 
 
@@ -262,6 +270,7 @@ def summarize(data: MEARecording | Movie, params: AnalysisParams | None = None, 
         params.to_dict(), area_um2=waves.area_um2, centroid_um=waves.centroid_um, initiation_um=waves.initiation_um,
         site_positions_um=site_positions_um,
         site_n_waves=waves.waves_per_group(site_group, len(site_positions_um)),
+        wave_interval_s=np.diff(np.sort(waves.onset_s)),
     )
 
 
@@ -311,5 +320,5 @@ def combine_summaries(summaries: Sequence[Summary], name: str) -> Summary:
         cat("wave_duration_s"), cat("wave_size_fraction"), cat("wave_speed_um_per_s"),
         cat("wave_direction_rad"), profile, sttc_profile, summaries[0].params, area_um2=cat("wave_area_um2"),
         centroid_um=cat("wave_centroid_um"), initiation_um=cat("wave_initiation_um"),
-        site_positions_um=positions_um, site_n_waves=site_n_waves,
+        site_positions_um=positions_um, site_n_waves=site_n_waves, wave_interval_s=cat("wave_interval_s"),
     )

@@ -17,6 +17,7 @@ from ..models import get_model, load_params_file, model_of
 from ..fit.objective import TERM_NAMES, ObjectiveSettings, SimulationSettings
 from ..fit.report import recording_distances, start_note
 from ..fit.search import DEFAULT_FITTED, SAMPLERS, fit
+from ._output import show_progress
 from ._paths import check_output_folder
 
 __all__ = ["register"]
@@ -80,7 +81,7 @@ def _run_fit(args) -> int:
                  base_name=base_name, fitted=fitted, ranges=_parse_ranges(args.range), n_trials=args.trials,
                  batch_size=batch, sampler=args.sampler, sampler_seed=args.sampler_seed,
                  objective_settings=settings, simulation=simulation,
-                 analysis=AnalysisParams(speed_method=args.speed_method), progress=not args.no_progress)
+                 analysis=AnalysisParams(speed_method=args.speed_method), progress=show_progress(args))
     r = result.report
     print(f"best distance {r['best_distance']:.4f} +- {r['best_distance_sem'] or 0:.4f} (trial {r['best_trial']}, "
           f"{r['n_trials_complete']} complete trials; preset distance {r['preset_distance']:.4f})")

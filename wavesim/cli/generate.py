@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ..backends import backend_choices
+from ._output import command_line, show_progress
 from ._run_args import add_run_arguments, model_defaults, run_from_args
 
 
@@ -69,9 +70,9 @@ def run(args) -> int:
     run_spec = run_from_args(args, model.run).updated(batch_size=args.batch_size, backend=args.backend)
     spec = DatasetSpec(params=params, run=run_spec, seed=args.seed, n_movies=args.movies)
     movies = parse_movie_range(args.movie_range, args.movies) if args.movie_range else None
-    options = dict(movies=movies, resume=args.resume, repair=args.repair, overwrite=args.overwrite,
-                   progress=not args.no_progress, command_line=["wavesim", *sys.argv[1:]],
-                   warm_cache=not args.no_warm_cache)
+    options = dict(movies=movies, resume=args.resume, repair=args.repair,
+                   overwrite=args.overwrite, progress=show_progress(args),
+                   command_line=command_line(args), warm_cache=not args.no_warm_cache)
     if args.connect_timeout_s is not None and args.scheduler is None:
         raise ParameterError("--connect-timeout-s applies to --scheduler only.")
     if args.scheduler is not None or args.workers is not None:

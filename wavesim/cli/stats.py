@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Sequence
 from ..analysis import AnalysisParams, analyse_path, format_table, plot_summaries, write_json
 from ..analysis.params import SPEED_METHODS
 from ..errors import ParameterError, WavesimError
+from ._output import show_progress
 from ._paths import check_output_file
 
 if TYPE_CHECKING:
@@ -105,10 +106,12 @@ def _electrode_recordings(args: argparse.Namespace, params: AnalysisParams) -> d
     path, out = Path(args.path), args.export_electrodes
     if _is_recording_file(path):
         return {out.replace(_MOVIE_PLACEHOLDER, "0"): load_recording(path)}
+    provenance = {}
     if is_wavesim_store(path):
         store = open_store(path)
         movies = {m: load_movie(store.read_movie(m), store.um_per_pixel, store.frame_period_s)
                   for m in store.complete_movies()}
+        provenance = {m: _simulation(store, m) for m in movies}
         # seeds derived from (seed, movie), never the same stream for every movie
         seeds = dict(zip(movies, (int(s) for s in movie_seeds(params.seed, list(movies)))))
     else:
@@ -119,9 +122,23 @@ def _electrode_recordings(args: argparse.Namespace, params: AnalysisParams) -> d
         recording = grid_virtual_electrodes(movie, *_grid(args), rate_hz=params.virtual_rate_hz, seed=seeds[m],
                                             threshold=params.activity_threshold)
         virtual = {**recording.metadata["virtual"], "source": str(path), "movie": m}
-        recordings[out.replace(_MOVIE_PLACEHOLDER, str(m))] = dataclasses.replace(
-            recording, metadata={"virtual": virtual})
+        metadata = {"virtual": virtual, **({"simulation": provenance[m]} if m in provenance else {})}
+        recordings[out.replace(_MOVIE_PLACEHOLDER, str(m))] = dataclasses.replace(recording, metadata=metadata)
     return recordings
+
+
+def _simulation(store, movie: int) -> dict:
+    """A stored movie's provenance, which its virtual recording carries: the store's, the movie, its seed, and
+    the preset (and so the species) its parameters are, if they are one's."""
+    from ..io.nwb import SPECIES
+    from ..models import model_of
+    from ..simulate import movie_seeds
+
+    params = store.spec.params
+    preset = next((name for name, p in sorted(model_of(params).presets.items()) if p == params), None)
+    return {**store.attrs, "store": str(store.path), "movie": movie, "session_id": f"{store.path.name}-movie{movie}",
+            "movie_seed": int(movie_seeds(store.spec.seed, [movie])[0]), "preset": preset,
+            "species": preset if preset in SPECIES else None}
 
 
 def _report(paths: Sequence[str], args: argparse.Namespace) -> int:
@@ -139,11 +156,12 @@ def _report(paths: Sequence[str], args: argparse.Namespace) -> int:
             from ..analysis import combine_summaries
             from ..analysis.report import store_summaries
 
-            per_movie, used = store_summaries(store, params)
+            per_movie, used = store_summaries(store, params, progress=show_progress(args))
             summaries = [combine_summaries(list(per_movie.values()), name=store.path.stem)]
         else:
             summaries = [
-                analyse_path(p, params, um_per_pixel=args.um_per_pixel, frame_period_s=args.frame_period_s)
+                analyse_path(p, params, um_per_pixel=args.um_per_pixel, frame_period_s=args.frame_period_s,
+                             progress=show_progress(args))
                 for p in paths
             ]
         # computed whole before any file is written, so that a movie the grid does not fit leaves nothing
@@ -168,9 +186,9 @@ def _report(paths: Sequence[str], args: argparse.Namespace) -> int:
             print(f"wrote {write_json(summaries, args.json)}")
         if args.figure:
             print(f"wrote {plot_summaries(summaries, args.figure)}")
-    except (WavesimError, OSError) as exc:
-        print(f"wavesim {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    except OSError as exc:
+        # an input or output file the system refuses: one line, as main() reports every user's error
+        raise WavesimError(str(exc)) from exc
     return 0
 
 
@@ -189,8 +207,7 @@ def _run_stats(args: argparse.Namespace) -> int:
 
 def _run_compare(args: argparse.Namespace) -> int:
     if len(args.paths) < 2:
-        print("wavesim compare: error: give at least two inputs to compare", file=sys.stderr)
-        return 2
+        raise ParameterError("give at least two inputs to compare")
     return _report(args.paths, args)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..backends import backend_choices
 from ..errors import ParameterError
+from ._output import command_line, show_progress
 from ._paths import check_output_file, check_output_folder
 from ._run_args import add_run_arguments, model_defaults, run_from_args
 
@@ -170,8 +171,8 @@ def run(args) -> int:
     try:
         result = run_sweep(design, base, out, run=run_spec, n_retinas=args.retinas,
                            seed=args.seed, analysis=analysis, objective=objective, batch_size=args.batch_size,
-                           overwrite=args.overwrite, progress=not args.no_progress,
-                           command_line=["wavesim", *sys.argv[1:]])
+                           overwrite=args.overwrite, progress=show_progress(args),
+                           command_line=command_line(args))
     except KeyboardInterrupt:
         print(f"wavesim sweep: interrupted; the points finished so far are in {out / 'sweep.csv'}: rerun the same "
               f"command to simulate the rest.", file=sys.stderr)

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from ..errors import ParameterError
+from ._output import show_progress
 from ._paths import check_output_file, check_output_folder
 
 
@@ -137,12 +138,13 @@ def run_pretrain(args) -> int:
 
         torch.cuda.set_device(device)  # LiveWaves simulates on the current device: this rank's
     is_main = launch is None or launch.is_main
+    progress = is_main and show_progress(args)  # rank 0 alone draws bars
     shard = {"rank": 0, "world_size": 1} if launch is None else {"rank": launch.rank, "world_size": launch.world_size}
     # The data comes first: a world size it cannot be shared by fails on every rank before any of them waits
     # for the others.
     waves = _wave_config(args)
     if args.task == "next_frame" and args.updates is None:
-        data = _epoch_sets(args, waves, shard, progress=is_main)
+        data = _epoch_sets(args, waves, shard, progress=progress)
     else:
         data = _stream(args, waves, shard, contrastive)
         if contrastive is not None and len(data) < 1:
@@ -161,6 +163,7 @@ def _pretrain(args, waves, data, device, is_main: bool, contrastive) -> int:
 
     import torch
 
+    progress = is_main and show_progress(args)  # rank 0 alone draws bars
     torch.manual_seed(args.seed)  # the same initial weights on every rank
     log = RunLog()
     started = time.perf_counter()
@@ -174,13 +177,13 @@ def _pretrain(args, waves, data, device, is_main: bool, contrastive) -> int:
         settings = _settings(args, patience_epochs=args.patience)
         if args.updates is None:
             result = fit_next_frame(model, *data, settings, log, max_epochs=args.max_epochs, phase="pretrain",
-                                    shuffle_frames=args.shuffle_frames, progress=is_main)
+                                    shuffle_frames=args.shuffle_frames, progress=progress)
             metadata.update(result)
             summary = (f"best validation error {result['best_validation_error']:.4g} at epoch {result['best_epoch']} "
                        f"of {len(result['validation_error_by_epoch']) - 1} ({result['stopped']}); ")
         else:
             batches = wave_clip_batches(data, device, shuffle_frames=args.shuffle_frames, seed=args.seed)
-            pretrain_next_frame(model, batches, args.updates, settings, log, progress=is_main)
+            pretrain_next_frame(model, batches, args.updates, settings, log, progress=progress)
             metadata["updates"] = args.updates
             summary = ""
     else:
@@ -188,7 +191,7 @@ def _pretrain(args, waves, data, device, is_main: bool, contrastive) -> int:
         updates = args.updates or pretrain_epochs_updates(data, contrastive.epochs)
         model = distribute(ContrastiveNet(**contrastive.model_config()).to(device), device)
         pretrain_contrastive(model, pair_batches(data, device), updates, settings, log,
-                             temperature=contrastive.temperature, progress=is_main)
+                             temperature=contrastive.temperature, progress=progress)
         metadata.update(updates=updates, contrastive_config=args.config, contrastive=contrastive.to_dict(),
                         waves_per_epoch=data.n_items)
         if args.movie:
@@ -249,7 +252,7 @@ def run_evaluate(args) -> int:
         train, validation = target_clips(args.target, n_movies=args.movies, n_frames=args.frames, size_px=args.size_px,
                                          seed=args.seed, validation_fraction=0.2)
         result = fit_next_frame(model, train, validation, _settings(args), log, max_epochs=args.epochs,
-                                progress=True)
+                                progress=show_progress(args))
         result["target"] = args.target
     else:
         from ..train.evaluate import plot_translation_manifolds

@@ -106,6 +106,10 @@ class WaveClips(ShardedDataset):
     :func:`wavesim.analysis.frame_wave_labels`. Also ``epoch``, ``worker`` and
     ``worker_batch``, which :meth:`state_dict` uses.
 
+    Resumable mid-epoch through :meth:`loader` (``loader.state_dict()``) or
+    torchdata's ``StatefulDataLoader(ds, batch_size=None, ...)``, whose
+    workers save and restore their own places (:mod:`wavesim.data._state`).
+
     Use it as ``ds.loader(num_workers=...)`` or ``DataLoader(ds, batch_size=None, ...)``.
 
     Parameters

@@ -9,22 +9,16 @@ out worker results round-robin), which is what makes an epoch resumable.
 
 from __future__ import annotations
 
-import multiprocessing.sharedctypes
 import os
 from typing import Any, Iterator
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+from torch.utils.data import DataLoader, IterableDataset
 
 from ..errors import ParameterError
 from ._plan import REMAINDERS, EpochPlan
-
-#: Most DataLoader workers per rank whose resume position shared memory holds.
-MAX_WORKERS = 256
-_STATE_VERSION = 1
-_EPOCH, _RESUME_EPOCH, _RESUME_WORKERS, _ROTATION, _SKIPS = 0, 1, 2, 3, 4
-_TAKEN = _SKIPS + MAX_WORKERS
+from ._state import MAX_WORKERS, ResumableEpochs
 
 
 def distributed_rank_and_size(rank: int | None, world_size: int | None) -> tuple[int, int]:
@@ -43,63 +37,7 @@ def distributed_rank_and_size(rank: int | None, world_size: int | None) -> tuple
     return rank, world_size
 
 
-class _SharedProgress:
-    """Epoch and pending resume position in shared memory.
-
-    Persistent DataLoader workers keep the copy of the dataset made when they
-    started; shared memory is how ``set_epoch`` and ``load_state_dict`` in the
-    main process reach them. Each worker process takes the resume position
-    once, so a second pass over the same epoch runs it whole.
-
-    torch hands out batches round-robin starting at worker process 0, so a
-    resumed pass maps worker process ``p`` to the plan's worker
-    ``(p + rotation) % n``, with ``rotation`` the worker whose batch was next:
-    the batches then arrive in the order of an uninterrupted pass.
-    """
-
-    def __init__(self):
-        self._a = multiprocessing.sharedctypes.RawArray("q", _TAKEN + MAX_WORKERS)
-
-    @property
-    def epoch(self) -> int:
-        return int(self._a[_EPOCH])
-
-    def set_epoch(self, epoch: int) -> None:
-        self._a[_EPOCH] = epoch
-        self._a[_RESUME_WORKERS] = 0
-        self._a[_ROTATION] = 0
-        self._a[_SKIPS:] = [0] * (2 * MAX_WORKERS)
-
-    def set_resume(self, epoch: int, skips: list[int], rotation: int) -> None:
-        self.set_epoch(epoch)
-        self._a[_RESUME_EPOCH] = epoch
-        self._a[_RESUME_WORKERS] = len(skips)
-        self._a[_ROTATION] = rotation
-        self._a[_SKIPS : _SKIPS + len(skips)] = skips
-
-    def pending(self) -> list[int] | None:
-        """The resume position (batches consumed per plan worker) if some worker has yet to take it."""
-        n = self._a[_RESUME_WORKERS]
-        if n == 0 or self._a[_RESUME_EPOCH] != self._a[_EPOCH] or all(self._a[_TAKEN : _TAKEN + n]):
-            return None
-        return list(self._a[_SKIPS : _SKIPS + n])
-
-    def take(self, process: int, n_workers: int) -> tuple[int, int]:
-        """``(plan worker, batches to skip)`` for worker process ``process`` of ``n_workers``."""
-        skips = self.pending()
-        if skips is None or self._a[_TAKEN + process]:
-            return process, 0
-        if n_workers != len(skips):
-            raise ParameterError(
-                f"this epoch was resumed from a state saved with {len(skips)} DataLoader worker(s) "
-                f"but now runs with {n_workers}; resume with num_workers={len(skips) if len(skips) > 1 else 0}."
-            )
-        self._a[_TAKEN + process] = 1
-        worker = (process + self._a[_ROTATION]) % n_workers
-        return worker, skips[worker]
-
-
-class ShardedDataset(IterableDataset):
+class ShardedDataset(ResumableEpochs, IterableDataset):
     """Base of the store-backed datasets: yields batches planned by :class:`~wavesim.data._plan.EpochPlan`.
 
     Subclasses set ``self._unit_sizes`` and implement ``_make_batch``.
@@ -122,9 +60,7 @@ class ShardedDataset(IterableDataset):
         self.rank, self.world_size = distributed_rank_and_size(rank, world_size)
         self.remainder = remainder
         self.drop_last = bool(drop_last)
-        self._shared = _SharedProgress()
-        self._n_workers = 1
-        self._consumed: list[int] = [0]
+        self._init_progress()
         self._unit_sizes = np.zeros(0, dtype=np.int64)
 
     # ------------------------------------------------------------------ planning
@@ -154,53 +90,7 @@ class ShardedDataset(IterableDataset):
         """Batches this rank yields per epoch (what ``len(DataLoader(ds, batch_size=None))`` reports)."""
         return self.plan().n_batches()
 
-    # ------------------------------------------------------------------ epochs and state
-
-    @property
-    def epoch(self) -> int:
-        return self._shared.epoch
-
-    def set_epoch(self, epoch: int) -> None:
-        """Start epoch ``epoch``: a new order, crops and pairs. Call on every rank before iterating."""
-        if not isinstance(epoch, (int, np.integer)) or epoch < 0:
-            raise ParameterError(f"epoch must be a non-negative integer, got {epoch!r}.")
-        self._shared.set_epoch(int(epoch))
-        self._consumed = [0] * self._n_workers
-
-    def state_dict(self) -> dict[str, Any]:
-        """Where this rank is in the current epoch, to resume it with :meth:`load_state_dict`.
-
-        Exact when the batches were drawn in this process, or through
-        :meth:`loader`, which records each batch as the training loop gets it.
-        """
-        return {
-            "version": _STATE_VERSION,
-            "epoch": self.epoch,
-            "worker_batches": list(self._consumed),
-            "fingerprint": self._fingerprint(),
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Resume mid-epoch: the next pass yields exactly the batches not yet consumed."""
-        try:
-            version, epoch, skips, fingerprint = (state[k] for k in ("version", "epoch", "worker_batches", "fingerprint"))
-        except (KeyError, TypeError):
-            raise ParameterError("state must be a dict from state_dict() with version, epoch, worker_batches and fingerprint.") from None
-        if version != _STATE_VERSION:
-            raise ParameterError(f"state has version {version!r}; this wavesim reads version {_STATE_VERSION}.")
-        ours = self._fingerprint()
-        differ = [f"{k}: saved {fingerprint.get(k)!r}, now {ours[k]!r}" for k in ours if fingerprint.get(k) != ours[k]]
-        if differ:
-            raise ParameterError("state was saved for a different dataset or sharding (" + "; ".join(differ) + ").")
-        if not 1 <= len(skips) <= MAX_WORKERS:
-            raise ParameterError(f"state has {len(skips)} workers; at most {MAX_WORKERS} are supported.")
-        self._n_workers = len(skips)
-        plan = self.plan(epoch)
-        for w, s in enumerate(skips):
-            if not 0 <= s <= plan.worker_batches(w):
-                raise ParameterError(f"state says worker {w} consumed {s} batches; it has {plan.worker_batches(w)} in this epoch.")
-        self._shared.set_resume(int(epoch), [int(s) for s in skips], _next_worker(plan, skips))
-        self._consumed = [int(s) for s in skips]
+    # ------------------------------------------------------------------ state
 
     def _fingerprint(self) -> dict[str, Any]:
         return {
@@ -215,32 +105,19 @@ class ShardedDataset(IterableDataset):
             "drop_last": self.drop_last,
         }
 
-    def note_consumed(self, batch: dict[str, Any]) -> None:
-        """Record that the training loop got ``batch`` (done by :meth:`loader` and in-process iteration)."""
-        worker, index = int(batch["worker"]), int(batch["worker_batch"])
-        if worker >= len(self._consumed):
-            self._consumed.extend([0] * (worker + 1 - len(self._consumed)))
-        self._consumed[worker] = index + 1
-
     # ------------------------------------------------------------------ iteration
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        info = get_worker_info()
-        worker, n_workers = (info.id, info.num_workers) if info is not None else (0, 1)
-        if n_workers > MAX_WORKERS:
-            raise ParameterError(f"at most {MAX_WORKERS} DataLoader workers per rank are supported, got {n_workers}.")
-        worker, skip = self._shared.take(worker, n_workers)
-        epoch = self.epoch
-        plan = self.plan(epoch, n_workers)
-        in_process = info is None
-        if in_process:
-            self._n_workers = 1
-            self._consumed = [skip]
+        # The pass starts here, not at the first batch: StatefulDataLoader asks a worker for its state right
+        # after iter(), and that state must be this pass's.
+        epoch, worker, n_workers, skip = self._begin_pass()
+        return self._batches(self.plan(epoch, n_workers), worker, skip)
+
+    def _batches(self, plan: EpochPlan, worker: int, skip: int) -> Iterator[dict[str, Any]]:
         for index, window, positions in plan.batches(worker, skip):
             batch = self._make_batch(plan, positions, window)
-            batch.update(epoch=epoch, worker=worker, worker_batch=index)
-            if in_process:
-                self.note_consumed(batch)
+            batch.update(epoch=plan.epoch, worker=worker, worker_batch=index)
+            self._handed_out(batch)
             yield batch
 
     def _make_batch(self, plan: EpochPlan, positions: np.ndarray, window: int) -> dict[str, Any]:
@@ -258,17 +135,6 @@ class ShardedDataset(IterableDataset):
         if "batch_size" in dataloader_kwargs or "sampler" in dataloader_kwargs:
             raise ParameterError("the dataset batches its own items: set batch_size on the dataset, not the loader.")
         return BatchLoader(self, num_workers=num_workers, **dataloader_kwargs)
-
-
-def _next_worker(plan: EpochPlan, consumed: list[int]) -> int:
-    """The worker whose batch comes next when ``consumed[w]`` batches of each were handed out round-robin."""
-    left = [plan.worker_batches(w) - c for w, c in enumerate(consumed)]
-    start = sum(consumed) % len(consumed)
-    for k in range(len(consumed)):
-        w = (start + k) % len(consumed)
-        if left[w] > 0:
-            return w
-    return 0
 
 
 class BatchLoader:

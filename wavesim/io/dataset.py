@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from ..errors import MissingDependencyError
 from .store import _variable_attrs, coordinates, open_store
+
+#: The store's arrays that say what is written, not what was simulated: coordinates of the Dataset.
+BOOKKEEPING = ("complete", "written_chunks")
 
 __all__ = ["open_dataset"]
 
@@ -11,13 +16,18 @@ __all__ = ["open_dataset"]
 def open_dataset(path, *, complete_only: bool = True, check: bool = True):
     """Open a wavesim store as a labelled, lazily read :class:`xarray.Dataset`.
 
-    The Dataset is what ``xarray.open_zarr(path)`` gives for a store written
-    with coordinates: ``movies`` (movie, time, y, x) with the coordinates
+    One data variable, ``movies`` (movie, time, y, x), with the coordinates
     ``movie``, ``time`` (s, since the end of the warm-up), ``y`` and ``x``
-    (um, pixel centres), the bookkeeping arrays ``complete`` and
-    ``written_chunks``, and the provenance as attributes. For a store
-    written before the coordinate arrays existed, the same coordinates are
-    derived from its provenance.
+    (um, pixel centres; y points down, as rows do in an image: ``positive``
+    is ``"down"``), with CF-style ``units``, ``long_name`` and ``axis``
+    attributes. The store's bookkeeping, ``complete`` (movie) and
+    ``written_chunks`` (movie, time_chunk), comes as coordinates, not data.
+    The provenance is in the attributes, its tables (parameters with units,
+    retina, readout, timing) and lists as JSON text, so that
+    ``ds.to_netcdf(path)`` writes it (netCDF attributes are numbers and
+    text) and ``json.loads(ds.attrs["parameters"])`` reads it back. For a
+    store written before the coordinate arrays existed, the same
+    coordinates are derived from its provenance.
 
     Parameters
     ----------
@@ -69,9 +79,24 @@ def open_dataset(path, *, complete_only: bool = True, check: bool = True):
     if "time" not in ds.coords:
         ds = ds.assign_coords({name: (dims, values, attrs)
                                for name, (dims, values, attrs) in coordinates(store.spec).items()})
-        for name, attrs in _variable_attrs(store.spec).items():
-            if name in ds:
-                ds[name].attrs.update(attrs)
+    # The attributes of this wavesim, also on stores written before them.
+    for name, (_, _, attrs) in coordinates(store.spec).items():
+        ds[name].attrs.update(attrs)
+    for name, attrs in _variable_attrs(store.spec).items():
+        if name in ds:
+            ds[name].attrs.update(attrs)
+    ds = ds.set_coords([name for name in BOOKKEEPING if name in ds.data_vars])
+    ds.attrs = {name: _netcdf_attribute(value) for name, value in ds.attrs.items()}
     if complete_only:
         ds = ds.isel(movie=complete)
     return ds
+
+
+def _netcdf_attribute(value):
+    """A provenance value as a netCDF attribute: numbers, text and lists of numbers as they are, the rest as JSON."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                 for v in value):
+        return value
+    return json.dumps(value)

@@ -180,8 +180,9 @@ def coordinates(spec: DatasetSpec) -> dict[str, tuple[tuple[str, ...], np.ndarra
     ``wavesim.movie_seeds(seed, [m])``), ``time`` the time of each frame
     after the warm-up in s, ``y`` and ``x`` the pixel centres on the
     simulated sheet in um (pixel ``(i, j)`` covers ``[i, i + 1) x
-    um_per_pixel`` in y and ``[j, j + 1) x um_per_pixel`` in x). Attributes
-    follow the CF conventions (``units``, ``long_name``, ``axis``).
+    um_per_pixel`` in y and ``[j, j + 1) x um_per_pixel`` in x; y points
+    down, as rows do in an image). Attributes follow the CF conventions
+    (``units``, ``long_name``, ``axis``, ``positive``).
     """
     h, w = spec.frame_shape
     upp = spec.readout.um_per_pixel
@@ -190,8 +191,10 @@ def coordinates(spec: DatasetSpec) -> dict[str, tuple[tuple[str, ...], np.ndarra
                   {"long_name": "movie index; its seed is wavesim.movie_seeds(seed, [movie])[0]"}),
         "time": (("time",), np.arange(spec.n_frames) * spec.readout.frame_period_s,
                  {"units": "s", "long_name": "time since the end of the warm-up", "axis": "T"}),
+        # Rows run down the image, as in the frames: y grows downward (CF's "positive" names the direction).
         "y": (("y",), (np.arange(h) + 0.5) * upp,
-              {"units": "um", "long_name": "y of the pixel centre on the simulated sheet", "axis": "Y"}),
+              {"units": "um", "long_name": "y of the pixel centre on the simulated sheet; row 0 is the top row and "
+               "y grows downward, as in an image", "axis": "Y", "positive": "down"}),
         "x": (("x",), (np.arange(w) + 0.5) * upp,
               {"units": "um", "long_name": "x of the pixel centre on the simulated sheet", "axis": "X"}),
     }
