@@ -15,7 +15,7 @@ from fit_setup import QUICK_GEOMETRY, RECORDED_ELECTRODES, quick_objective, quic
 from helpers import fast_params
 
 import wavesim as ws
-import wavesim.fit.search as fit_module
+import wavesim.fit.study as fit_module
 from wavesim.models import load_params_file
 from wavesim.errors import ParameterError
 from wavesim.fit import fit, near_best_spread, parameter_ranges, run_search, study_timing
@@ -432,22 +432,3 @@ def test_near_best_spread_takes_trials_within_two_sem():
     spread = near_best_spread(trials, trials[0])
     assert spread["sem"] == 0.05 and spread["n_trials"] == 3 and spread["threshold"] == pytest.approx(0.6)
     assert spread["ranges"] == {"H1": [3.0, 6.0], "P_s": [3.0, 4.0]}
-
-
-def test_cmaes_searches_around_the_start_not_the_centre_of_the_ranges():
-    optuna = pytest.importorskip("optuna")
-    pytest.importorskip("cmaes")
-    from wavesim.fit.search import _make_sampler
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(sampler=_make_sampler("cmaes", 0, {"x": 1.0, "y": 9.0}))
-    study.enqueue_trial({"x": 1.0, "y": 9.0})
-    xs, ys = [], []
-    for _ in range(13):
-        trial = study.ask()
-        x, y = trial.suggest_float("x", 0.0, 10.0), trial.suggest_float("y", 0.0, 10.0)
-        study.tell(trial, (x - 1.0) ** 2 + (y - 9.0) ** 2 + 1.0)
-        xs.append(x)
-        ys.append(y)
-    # the first generation after the start: its mean sits near the start (sigma0 = range / 6), far from (5, 5)
-    assert np.mean(xs[1:7]) < 3.0 and np.mean(ys[1:7]) > 7.0

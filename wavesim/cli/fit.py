@@ -14,9 +14,12 @@ from ..analysis.params import SPEED_METHODS
 from ..backends import BACKENDS
 from ..errors import ParameterError
 from ..models import get_model, load_params_file, model_of
-from ..fit.objective import TERM_NAMES, ObjectiveSettings, SimulationSettings
+from ..fit.fidelity import PRUNERS, PruningSettings
+from ..fit.objective import TERM_NAMES, ObjectiveSettings
+from ..fit.ranges import DEFAULT_FITTED
 from ..fit.report import recording_distances, start_note
-from ..fit.search import DEFAULT_FITTED, SAMPLERS, fit
+from ..fit.search import SAMPLERS, fit
+from ..fit.virtual import SimulationSettings
 from ._paths import check_output_folder
 
 __all__ = ["register"]
@@ -56,7 +59,7 @@ def _parse_weights(items) -> dict[str, float]:
 
 
 def _run_fit(args) -> int:
-    for option, value in (("--trials", args.trials), ("--batch-size", args.batch_size)):
+    for option, value in (("--trials", args.trials), ("--batch-size", args.batch_size), ("--workers", args.workers)):
         if value is not None and value < 1:
             raise ParameterError(f"{option} must be at least 1, got {value}.")
     check_output_folder(args.out, "--out")
@@ -80,11 +83,15 @@ def _run_fit(args) -> int:
                  base_name=base_name, fitted=fitted, ranges=_parse_ranges(args.range), n_trials=args.trials,
                  batch_size=batch, sampler=args.sampler, sampler_seed=args.sampler_seed,
                  objective_settings=settings, simulation=simulation,
-                 analysis=AnalysisParams(speed_method=args.speed_method), progress=not args.no_progress)
+                 analysis=AnalysisParams(speed_method=args.speed_method), progress=not args.no_progress,
+                 pruning=PruningSettings(pruner=args.pruning), workers=args.workers)
     r = result.report
-    print(f"best distance {r['best_distance']:.4f} +- {r['best_distance_sem'] or 0:.4f} (trial {r['best_trial']}, "
-          f"{r['n_trials_complete']} complete trials; preset distance {r['preset_distance']:.4f})")
+    print(f"best distance {r['best_distance']:.4f} +- {r['best_distance_sem'] or 0:.4f} (trial {r['best_trial']}; "
+          f"{r['n_trials_complete']} complete and {r['n_trials_pruned']} pruned trials; preset distance "
+          f"{r['preset_distance']:.4f})")
     print(start_note(r))
+    if r["search"]["note"]:
+        print(f"note: {r['search']['note']}")
     for name, (given, used) in r["start"]["clipped"].items():
         low, high = r["ranges"][name]
         print(f"note: the start's {name} = {given:g} lies outside its range [{low:g}, {high:g}]; "
@@ -143,9 +150,17 @@ def register(subparsers) -> None:
                         "processes given the same storage work on one study")
     p.add_argument("--study-name", default="wavesim-fit",
                    help="name of the study in --storage; processes with the same name share it (default %(default)s)")
-    p.add_argument("--trials", type=int, default=50, help="complete trials of the whole study (default %(default)s)")
+    p.add_argument("--trials", type=int, default=50,
+                   help="finished (complete or pruned) trials of the whole study (default %(default)s)")
     p.add_argument("--batch-size", type=int, default=None,
-                   help="candidates simulated in one batch (default 8 on cuda, 2 on cpu)")
+                   help="candidates asked and scored together (default 8 on cuda, 2 on cpu)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes that simulate candidates on the CPU engines (default: one per core; 1 on cuda, "
+                        "where a batch runs on the GPU)")
+    p.add_argument("--pruning", choices=PRUNERS, default="halving",
+                   help="score each candidate on a simulation a third as long first and stop those clearly worse "
+                        "than the best there (successive halving within the distance's standard error), or run "
+                        "every candidate in full (default %(default)s)")
     p.add_argument("--sampler", choices=SAMPLERS, default="tpe",
                    help="Optuna sampler of the candidates (default %(default)s)")
     p.add_argument("--seed", type=int, default=0,
