@@ -40,11 +40,12 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..analysis import AnalysisParams, estimate_burst_electrodes
+from ..analysis.synchrony import estimate_shared_synchrony
 from ..errors import ParameterError, WavesimError
 from ..io.recordings import MEARecording
 from ..parameters import ValidatedParams, field
 from .statistics import FitStatistics, fit_statistics, mean_statistics
-from .virtual import SimulationSettings, VirtualArray, simulate_arrays
+from .virtual import RECORDED_ELECTRODE_SETTINGS, SimulationSettings, VirtualArray, simulate_arrays
 
 #: (term, statistic, kind): "ratio" terms compare positive quantities by log-ratio,
 #: "fraction" terms compare fractions by difference.
@@ -225,7 +226,8 @@ class Objective:
                 f"(ObjectiveSettings.min_recorded_waves). Use a longer recording, or check the analysis "
                 f"settings (burst detection, min_size_fraction)."
             )
-        self.simulation = _with_recorded_electrodes(self.simulation, recording, self.analysis)
+        self.simulation = _with_recorded_electrodes(self.simulation, recording, self.analysis,
+                                                    self.settings.min_channel_rate_hz)
         self.array = VirtualArray(recording.positions_um, self.simulation.duration_s or recording.duration_s,
                                   self.simulation, self.analysis.activity_threshold, warm_cache=warm_cache)
 
@@ -292,16 +294,21 @@ class Objective:
         return Evaluation(float(np.mean(distances)), _sem(distances), distances, _mean_terms(terms), stats)
 
 
-def _with_recorded_electrodes(simulation: SimulationSettings, recording: MEARecording,
-                              analysis: AnalysisParams) -> SimulationSettings:
-    """``simulation`` with the burst electrode values it leaves to the recording filled in from the recording."""
-    if simulation.electrodes != "burst" or None not in (simulation.burst_rate_hz, simulation.burst_decay_s):
-        return simulation
-    recorded = estimate_burst_electrodes(recording.spike_times_s, analysis)
-    return dataclasses.replace(
-        simulation,
-        burst_rate_hz=recorded.rate_hz if simulation.burst_rate_hz is None else simulation.burst_rate_hz,
-        burst_decay_s=recorded.decay_s if simulation.burst_decay_s is None else simulation.burst_decay_s)
+def _with_recorded_electrodes(simulation: SimulationSettings, recording: MEARecording, analysis: AnalysisParams,
+                              min_channel_rate_hz: float) -> SimulationSettings:
+    """``simulation`` with the electrode values it leaves to the recording (None) estimated from the recording."""
+    missing = {name for name in RECORDED_ELECTRODE_SETTINGS.get(simulation.electrodes, ())
+               if getattr(simulation, name) is None}
+    recorded = {}
+    if missing & {"burst_rate_hz", "burst_decay_s"}:
+        burst = estimate_burst_electrodes(recording.spike_times_s, analysis)
+        recorded.update(burst_rate_hz=burst.rate_hz, burst_decay_s=burst.decay_s)
+    if missing & {"sync_gain_variance", "sync_length_um", "sync_time_s"}:
+        sync = estimate_shared_synchrony(recording.spike_times_s, recording.positions_um, recording.duration_s,
+                                         analysis, min_rate_hz=min_channel_rate_hz)
+        recorded.update(sync_gain_variance=sync.gain_variance, sync_length_um=sync.length_um,
+                        sync_time_s=sync.time_s)
+    return dataclasses.replace(simulation, **{name: recorded[name] for name in missing})
 
 
 def _sem(values: Sequence[float]) -> float:

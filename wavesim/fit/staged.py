@@ -9,13 +9,14 @@ distance is bit for bit :meth:`Objective.evaluate`'s.
 
 Where the work runs:
 
-- ``workers > 1`` (the CPU engines): a pool of worker processes, each with
-  one Numba thread; every (candidate, retina) is a task of its own, so the
-  cores stay busy however unequal the candidates' costs (a candidate whose
-  waves are frequent costs several times one whose waves are rare), and the
-  analysis of the virtual recordings runs in parallel too. Workers are
-  started with ``spawn``: a script that calls :func:`wavesim.fit.fit` needs
-  the usual ``if __name__ == "__main__":`` guard.
+- ``workers > 1`` (the CPU engines): this process and ``workers - 1``
+  worker processes, each with one Numba thread; every (candidate, retina)
+  is a task of its own, handed to whichever is free, so the cores stay busy
+  however unequal the candidates' costs (a candidate whose waves are
+  frequent costs several times one whose waves are rare), and the analysis
+  of the virtual recordings runs in parallel too. Workers are started with
+  ``spawn`` when the first rung runs: a script that calls
+  :func:`wavesim.fit.fit` needs the usual ``if __name__ == "__main__":`` guard.
 - ``workers == 1`` (``cuda``, or one core): all candidates and retinas of a
   rung in one :class:`~wavesim.Simulation` batch in this process, as
   :meth:`Objective.evaluate` simulates them.
@@ -26,6 +27,8 @@ keeps its seed and its electrodes' seed.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import dataclasses
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -35,6 +38,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import ParameterError, WavesimError
+from ..models import model_of
 from ..simulate import Simulation, SimulationState
 from ..warm_cache import default_warm_cache, warm_up
 from .fidelity import Rung
@@ -125,11 +129,16 @@ def _window_frames(array, rung: Rung) -> int:
     return max(1, int(round(rung.fraction * array.duration_s / array.simulation.frame_period_s)))
 
 
-def _single_thread_worker() -> None:
-    """Worker start-up: one Numba thread per process, the processes share the cores."""
+def _prepare_worker(backend: str, model: str) -> None:
+    """Worker start-up: one Numba thread (the processes share the cores), and the engine loaded before any task."""
     import numba
 
+    from ..lattice import Retina
+    from ..models import get_model
+
     numba.set_num_threads(1)
+    Simulation(get_model(model).preset(), [0], retina=Retina(width_um=200.0, height_um=200.0),
+               backend=backend).advance(1)
 
 
 class StagedEvaluator:
@@ -166,11 +175,6 @@ class StagedEvaluator:
         self.workers = int(workers)
         self.n_retinas = objective.simulation.n_retinas
         self._pool = None
-        if self.workers > 1:
-            import multiprocessing
-
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_single_thread_worker)
 
     def __enter__(self) -> "StagedEvaluator":
         return self
@@ -211,10 +215,34 @@ class StagedEvaluator:
         return out
 
     def _in_pool(self, flat: list[_Run], k: int) -> list[tuple[_Run, list]]:
-        """One task per run (one retina each) on the worker processes."""
-        futures = [self._pool.submit(_run_rung, self.problem, run, k) for run in flat]
+        """One task per run (one retina each), on ``workers - 1`` worker processes and this one.
+
+        This process takes tasks too, so its engine, compiled already, starts
+        at once while the workers start up; each worker holds one task at a
+        time (no queue), so none is left waiting behind a busy worker at the end.
+        """
+        if self._pool is None:
+            import multiprocessing
+
+            model = model_of(flat[0].params[0]).name
+            self._pool = ProcessPoolExecutor(self.workers - 1, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_prepare_worker, initargs=(self.problem.backend, model))
+        results: list = [None] * len(flat)
+        waiting = collections.deque(range(len(flat)))
+        futures: dict = {}
         try:
-            return [f.result() for f in futures]
+            while waiting or futures:
+                while waiting and len(futures) < self.workers - 1:
+                    i = waiting.popleft()
+                    futures[self._pool.submit(_run_rung, self.problem, flat[i], k)] = i
+                if waiting:
+                    i = waiting.pop()
+                    results[i] = _run_rung(self.problem, flat[i], k)
+                else:
+                    concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED)
+                for f in [f for f in futures if f.done()]:
+                    results[futures.pop(f)] = f.result()
+            return results
         except BrokenProcessPool as exc:
             raise WavesimError(
                 f"a worker process of the fit died ({exc}). If the fit runs from a script, call it under "

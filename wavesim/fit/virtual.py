@@ -15,17 +15,32 @@ from typing import Sequence
 
 import numpy as np
 
-from ..analysis import virtual_electrodes
+from ..analysis.electrodes import electrode_spikes
+from ..analysis.params import spec_range
+from ..analysis.synchrony import SharedSynchrony
 from ..backends import BACKENDS
 from ..errors import ParameterError
-from ..io.recordings import MEARecording, Movie
+from ..io.recordings import MEARecording
 from ..lattice import Retina
 from ..parameters import ValidatedParams, choice_field, field, field_like
 from ..readout import Readout
 from ..simulate import Simulation, Timing, movie_seeds
 from ..warm_cache import default_warm_cache, warm_up
 
-__all__ = ["SimulationSettings", "VirtualArray", "simulate_arrays"]
+__all__ = ["ELECTRODE_MODELS", "RECORDED_ELECTRODE_SETTINGS", "SimulationSettings", "VirtualArray",
+           "simulate_arrays"]
+
+#: How virtual electrodes fire (SimulationSettings.electrodes).
+ELECTRODE_MODELS = ("burst", "poisson", "synchronous")
+#: The settings of each electrode model that a recording supplies where they are None.
+RECORDED_ELECTRODE_SETTINGS = {"burst": ("burst_rate_hz", "burst_decay_s"),
+             "synchronous": ("burst_rate_hz", "burst_decay_s", "sync_gain_variance", "sync_length_um", "sync_time_s")}
+
+
+def _from_recording(spec: str, unit: str, doc: str):
+    """An optional field (None: the recording's) with the range of an analysis argument spec."""
+    low, high = spec_range(spec)
+    return field(None, unit=unit, low=low, high=high, optional=True, doc=f"{doc} (None: the recording's)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,12 +64,16 @@ class SimulationSettings(ValidatedParams):
         Simulated time before sampling starts.
     duration_s : float or None (s)
         Sampled time per retina; None: the recording's duration.
-    electrodes : {"burst", "poisson"}
-        How a virtual electrode fires while its pixel is active: as a
+    electrodes : {"burst", "poisson", "synchronous"}
+        How a virtual electrode fires while its pixel is active
+        (:func:`~wavesim.analysis.electrodes.electrode_spikes`): as a
         ganglion cell's burst, at a rate that starts at ``burst_rate_hz``
         when the pixel turns active and decays with ``burst_decay_s``
-        (:func:`~wavesim.analysis.virtual_electrodes`, ``mode="burst"``); or
-        at the constant Poisson rate ``rate_hz``.
+        (``"burst"``); as such a burst whose rate is also multiplied by a
+        gain shared with the active electrodes nearby, so that electrodes
+        active in the same wave fire with shared fine timing
+        (``"synchronous"``, :class:`~wavesim.analysis.synchrony.SharedSynchrony`);
+        or at the constant Poisson rate ``rate_hz`` (``"poisson"``).
     rate_hz : float (1/s)
         Poisson rate of a virtual electrode on an active pixel (``electrodes="poisson"``).
     burst_rate_hz : float or None (1/s)
@@ -62,6 +81,11 @@ class SimulationSettings(ValidatedParams):
         (:func:`~wavesim.analysis.estimate_burst_electrodes`).
     burst_decay_s : float or None (s)
         Decay time of the burst rate; None: the recording's.
+    sync_gain_variance, sync_length_um, sync_time_s : float or None
+        The shared gain of ``"synchronous"`` electrodes: its variance, the
+        length (um) over which it decorrelates and the time bins (s) in
+        which it is constant; None: the recording's
+        (:func:`~wavesim.analysis.synchrony.estimate_shared_synchrony`).
     backend : {"auto", "cpu", "cpu-events", "cuda"}
     """
 
@@ -72,12 +96,15 @@ class SimulationSettings(ValidatedParams):
     frame_period_s: float = field_like(Readout, "frame_period_s", 0.25)
     warmup_s: float = field_like(Timing, "warmup_s", 900.0)
     duration_s: float | None = field_like(Timing, "duration_s", None, optional=True)
-    electrodes: str = choice_field("burst", choices=("burst", "poisson"), doc="virtual electrode spike model")
+    electrodes: str = choice_field("burst", choices=ELECTRODE_MODELS, doc="virtual electrode spike model")
     rate_hz: float = field(20.0, unit="1/s", low=0.001, high=10_000.0, doc="virtual electrode rate on an active pixel")
     burst_rate_hz: float | None = field(None, unit="1/s", low=0.001, high=10_000.0, optional=True,
                                         doc="virtual electrode rate at a burst's start (None: the recording's)")
     burst_decay_s: float | None = field(None, unit="s", low=0.005, high=100.0, optional=True,
                                         doc="decay time of the burst rate (None: the recording's)")
+    sync_gain_variance: float | None = _from_recording("sync_gain_variance", "1", "variance of the shared gain")
+    sync_length_um: float | None = _from_recording("sync_length_um", "um", "decorrelation length of the shared gain")
+    sync_time_s: float | None = _from_recording("sync_time_s", "s", "time bin of the shared gain")
     backend: str = choice_field("auto", choices=BACKENDS, doc="simulation backend")
 
 
@@ -137,9 +164,29 @@ class VirtualArray:
 
     def _retina_key(self) -> tuple:
         """What decides the simulated movies (not how electrodes fire): arrays with equal keys see the same retinas."""
-        movie = dataclasses.replace(self.simulation, electrodes="poisson", rate_hz=20.0, burst_rate_hz=None,
-                                    burst_decay_s=None)
+        movie = dataclasses.replace(self.simulation, electrodes="poisson", rate_hz=20.0,
+                                    **{name: None for name in RECORDED_ELECTRODE_SETTINGS["synchronous"]})
         return (self.retina.width_um, self.retina.height_um, self.readout, movie, self.warm_cache)
+
+    def spike_model(self) -> dict:
+        """The arguments of :func:`~wavesim.analysis.electrodes.electrode_spikes` that the settings give.
+
+        Raises
+        ------
+        ParameterError
+            If a value the electrode model needs is None (an Objective takes those from its recording).
+        """
+        s = self.simulation
+        missing = [name for name in RECORDED_ELECTRODE_SETTINGS.get(s.electrodes, ()) if getattr(s, name) is None]
+        if missing:
+            raise ParameterError(f"{s.electrodes} electrodes need {missing} (an Objective takes them from its "
+                                 f"recording); give them, or use electrodes='poisson'.")
+        if s.electrodes == "poisson":
+            return {"mode": "poisson", "rate_hz": s.rate_hz}
+        model = {"mode": s.electrodes, "rate_hz": s.burst_rate_hz, "burst_decay_s": s.burst_decay_s}
+        if s.electrodes == "synchronous":
+            model["synchrony"] = SharedSynchrony(s.sync_gain_variance, s.sync_length_um, s.sync_time_s)
+        return model
 
     def recording(self, electrode_frames: np.ndarray, retina_index: int) -> MEARecording:
         """Virtual spike trains of one retina from its electrode pixels, (n_frames, n_pixels).
@@ -148,19 +195,15 @@ class VirtualArray:
         movie, which reads only the electrodes' pixels.
         """
         s = self.simulation
-        movie = Movie(electrode_frames[:, None, :], s.um_per_pixel, s.frame_period_s)
-        # electrode e reads column electrode_pixel[e] of the one-row movie
-        lined_up = np.column_stack([self._electrode_pixel * s.um_per_pixel, np.zeros(self._electrode_pixel.size)])
-        if s.electrodes == "burst":
-            if s.burst_rate_hz is None or s.burst_decay_s is None:
-                raise ParameterError("burst electrodes need burst_rate_hz and burst_decay_s (an Objective takes them "
-                                     "from its recording); or use electrodes='poisson'.")
-            spikes = {"mode": "burst", "rate_hz": s.burst_rate_hz, "burst_decay_s": s.burst_decay_s}
-        else:
-            spikes = {"mode": "poisson", "rate_hz": s.rate_hz}
-        virtual = virtual_electrodes(movie, lined_up, seed=self.retina_seeds[retina_index],
-                                     threshold=self.activity_threshold, **spikes)
-        return dataclasses.replace(virtual, positions_um=self.positions_um)
+        model = self.spike_model()
+        threshold = 0 if self.activity_threshold is None else self.activity_threshold  # the readout is binary
+        active = electrode_frames[:, self._electrode_pixel] > threshold
+        seed = self.retina_seeds[retina_index]
+        trains = electrode_spikes(active, s.frame_period_s, self.positions_um, seed=seed, **model)
+        settings = {k: (dataclasses.asdict(v) if k == "synchrony" else v) for k, v in model.items()}
+        return MEARecording(trains, self.positions_um, "virtual", None, electrode_frames.shape[0] * s.frame_period_s,
+                            metadata={"virtual": {**settings, "seed": seed, "um_per_pixel": s.um_per_pixel,
+                                                  "frame_period_s": s.frame_period_s}}, source=None)
 
     def recordings(self, params) -> list[MEARecording]:
         """Virtual recordings of one parameter set, one per retina (e.g. a synthetic ground truth)."""
