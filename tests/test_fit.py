@@ -76,7 +76,7 @@ def test_parameter_recovery(tmp_path):
 
 def _recover(tmp_path, sampler_seed):
     truth = fast_params(spont_rate_hz=0.0, D_s=1.0, H1=4.0, P_s=3.0)
-    geometry = dict(margin_um=200.0, warmup_s=30.0, backend="cpu")
+    geometry = dict(margin_um=200.0, warmup_s=30.0, backend="cpu-events")
     recorded_electrodes = SimulationSettings(n_retinas=1, seed=777, **RECORDED_ELECTRODES, **geometry)
     recording = VirtualArray(electrode_grid(5, 5, 100.0), 800.0, recorded_electrodes).recordings(truth)[0]
     start = time.perf_counter()
@@ -319,7 +319,7 @@ def test_cli_fit_writes_outputs(tmp_path):
 
     common = ["fit", str(path), "--out", str(tmp_path / "out"), "--warmup-s", str(QUICK_GEOMETRY["warmup_s"]),
               "--margin-um", str(QUICK_GEOMETRY["margin_um"]), "--duration-s", "60", "--retinas", "1",
-              "--backend", "cpu", "--no-progress", "--preset", "mouse"]
+              "--backend", "cpu-events", "--no-progress", "--preset", "mouse"]
     assert main(common + ["--fit", "H1,H4"]) == 2
     assert main(common + ["--range", "P_s=0.5:4"]) == 2
     args = common + ["--params", str(tmp_path / "start.toml"), "--fit", "P_s,D_s", "--range", "P_s=2:4",

@@ -23,7 +23,7 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 @functools.lru_cache(maxsize=None)
 def two_retina_objective(warmup_s=60.0):
     """The quick problem with 2 retinas of 120 s: enough for a standard error, so pruning runs."""
-    geometry = {**QUICK_GEOMETRY, "warmup_s": warmup_s, "backend": "cpu-events"}
+    geometry = {**QUICK_GEOMETRY, "warmup_s": warmup_s}
     return Objective(quick_recording(), simulation=SimulationSettings(n_retinas=2, seed=1, duration_s=120.0,
                                                                        **geometry))
 

@@ -15,7 +15,7 @@ import numpy as np
 from wavesim.analysis.bursts import _active, _active_runs, _flatten_trains, detect_spike_bursts
 from wavesim.analysis.params import AnalysisParams
 from wavesim.analysis.params import check_argument
-from wavesim.analysis.synchrony import SharedSynchrony, shared_gains
+from wavesim.analysis.synchrony import SharedSynchrony, synchronous_bursts
 from wavesim.errors import ParameterError
 from wavesim.io.recordings import MEARecording, Movie
 
@@ -205,8 +205,9 @@ def electrode_spikes(active: np.ndarray, frame_period_s: float, positions_um: np
         u = rng.uniform(0.0, 1.0, counts.sum())
         times = np.repeat(start * period_s, counts) - burst_decay_s * np.log1p(-u * np.repeat(kept, counts))
     elif mode == "synchronous":
-        electrode, counts, times = _synchronous_bursts(active, period_s, positions_um, rate_hz, burst_decay_s,
-                                                       synchrony, rng)
+        electrode, start, end = _active_runs(active)
+        electrode, counts, times = synchronous_bursts(electrode, start * period_s, end * period_s, positions_um,
+                                                      rate_hz, burst_decay_s, synchrony, rng)
     else:
         frame, electrode = np.nonzero(active)
         phase_s = rng.uniform(0, 1 / rate_hz, size=n)[electrode]
@@ -220,31 +221,6 @@ def electrode_spikes(active: np.ndarray, frame_period_s: float, positions_um: np
     order = np.lexsort((times, electrode))
     times, electrode = times[order], electrode[order]
     return tuple(np.split(times, np.searchsorted(electrode, np.arange(1, n))))
-
-
-def _synchronous_bursts(active, period_s, positions_um, rate_hz, decay_s, synchrony, rng):
-    """Bursts as in mode "burst", each cut at the shared gain's bins, each piece's rate times its gain.
-
-    Returns the electrode, spike count and spike times of every piece (the times repeat per spike).
-    """
-    electrode, start, end = _active_runs(active)
-    t0, t1 = start * period_s, end * period_s
-    first_bin = np.floor(t0 / synchrony.time_s).astype(np.int64)
-    n_pieces = np.maximum(np.ceil(t1 / synchrony.time_s).astype(np.int64) - first_bin, 1)
-    run = np.repeat(np.arange(t0.size), n_pieces)
-    bin_index = np.repeat(first_bin, n_pieces) + np.arange(n_pieces.sum()) - np.repeat(np.cumsum(n_pieces) - n_pieces,
-                                                                                      n_pieces)
-    # each piece as offsets from its burst's start, where the rate is r exp(-t / tau)
-    low = np.maximum(bin_index * synchrony.time_s, t0[run]) - t0[run]
-    high = np.minimum((bin_index + 1) * synchrony.time_s, t1[run]) - t0[run]
-    bins, piece_bin = np.unique(bin_index, return_inverse=True)
-    gains = shared_gains(positions_um, bins, synchrony, rng)[piece_bin.ravel(), electrode[run]]
-    at_low, at_high = np.exp(-low / decay_s), np.exp(-np.maximum(high, low) / decay_s)
-    counts = rng.poisson(rate_hz * decay_s * (at_low - at_high) * gains)
-    u = rng.uniform(0.0, 1.0, counts.sum())
-    times = np.repeat(t0[run], counts) - decay_s * np.log(np.repeat(at_low, counts) -
-                                                          u * np.repeat(at_low - at_high, counts))
-    return electrode[run], counts, times
 
 
 @dataclasses.dataclass(frozen=True)

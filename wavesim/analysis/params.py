@@ -143,7 +143,7 @@ _ARGUMENT_SPECS: dict[str, dict[str, Any]] = {
     # shared timing of virtual electrodes (wavesim.analysis.synchrony): gain variance, its length and time scale
     "sync_gain_variance": {"unit": "1", "low": 0.0, "high": 100.0},
     "sync_length_um": {"unit": "um", "low": 1.0, "high": 1e6},
-    "sync_time_s": {"unit": "s", "low": 0.005, "high": 60.0},
+    "sync_time_s": {"unit": "s", "low": 0.005, "high": 10.0},
 }
 
 

@@ -19,7 +19,7 @@ from ..fit.objective import TERM_NAMES, ObjectiveSettings
 from ..fit.ranges import DEFAULT_FITTED
 from ..fit.report import recording_distances, start_note
 from ..fit.search import SAMPLERS, fit
-from ..fit.virtual import SimulationSettings
+from ..fit.virtual import ELECTRODE_MODELS, SimulationSettings
 from ._paths import check_output_folder
 
 __all__ = ["register"]
@@ -76,7 +76,8 @@ def _run_fit(args) -> int:
                                     um_per_pixel=args.um_per_pixel, frame_period_s=args.frame_period_s,
                                     warmup_s=args.warmup_s, duration_s=args.duration_s, backend=args.backend,
                                     electrodes=args.electrodes, burst_rate_hz=args.burst_rate_hz,
-                                    burst_decay_s=args.burst_decay_s)
+                                    burst_decay_s=args.burst_decay_s, sync_gain_variance=args.sync_gain_variance,
+                                    sync_length_um=args.sync_length_um, sync_time_s=args.sync_time_s)
     batch = args.batch_size if args.batch_size is not None else (8 if simulation.backend == "cuda" else 2)
     result = fit(args.recording, args.out, hold_out=args.hold_out or (), storage=args.storage,
                  study_name=args.study_name, base=base,
@@ -189,13 +190,23 @@ def register(subparsers) -> None:
     p.add_argument("--um-per-pixel", type=float, default=34.0, help="readout pixel size, um (default %(default)g)")
     p.add_argument("--frame-period-s", type=float, default=0.25, help="readout frame period, s (default %(default)g)")
     p.add_argument("--min-waves", type=int, default=5, help="fewest recorded waves to fit (default %(default)s)")
-    p.add_argument("--electrodes", choices=("burst", "poisson"), default="burst",
+    p.add_argument("--electrodes", choices=ELECTRODE_MODELS, default="burst",
                    help="how a virtual electrode fires while its pixel is active: a burst whose rate decays from "
-                        "the burst's start, or a constant 20 Hz Poisson rate (default %(default)s)")
+                        "the burst's start; such a burst whose rate shares a spatially correlated gain with the "
+                        "active electrodes nearby (synchronous); or a constant 20 Hz Poisson rate "
+                        "(default %(default)s)")
     p.add_argument("--burst-rate-hz", type=float, default=None,
                    help="virtual electrode rate at a burst's start, 1/s (default: estimated from each recording)")
     p.add_argument("--burst-decay-s", type=float, default=None,
                    help="decay time of the burst rate, s (default: estimated from each recording)")
+    p.add_argument("--sync-gain-variance", type=float, default=None,
+                   help="synchronous electrodes: variance of the shared gain (default: estimated from each recording)")
+    p.add_argument("--sync-length-um", type=float, default=None,
+                   help="synchronous electrodes: distance over which the shared gain decorrelates, um "
+                        "(default: estimated from each recording)")
+    p.add_argument("--sync-time-s", type=float, default=None,
+                   help="synchronous electrodes: time bins of the shared gain, s (default: estimated from each "
+                        "recording)")
     p.add_argument("--speed-method", choices=SPEED_METHODS, default="local",
                    help="wave speed of the speed term, for recording and simulation alike: median of local plane "
                         "fits ('local') or one whole-wave front fit ('front') (default %(default)s)")
