@@ -46,14 +46,20 @@ from pathlib import Path
 
 
 def run_fit(python: str, fit_args: list[str], seed: int, out: Path) -> dict:
-    """One ``wavesim fit`` in its own process; its trials as (finished since start s, state, distance, params)."""
+    """One ``wavesim fit`` in its own process; its trials as (finished since start s, state, distance, params).
+
+    The process runs in a folder of its own: ``python -m`` puts the working
+    directory first on the import path, so a run started in a checkout would
+    import that checkout's wavesim whatever ``python`` is.
+    """
     import optuna
 
     command = [python, "-m", "wavesim", "fit", *fit_args, "--out", str(out), "--sampler-seed", str(seed),
                "--no-warm-cache", "--no-progress"]
+    out.mkdir(parents=True)
     started_unix = time.time()
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=out)
     wall_s = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"{shlex.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
@@ -64,7 +70,10 @@ def run_fit(python: str, fit_args: list[str], seed: int, out: Path) -> dict:
                       "finished_s": t.datetime_complete.timestamp() - started_unix}
                      for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")), key=lambda t: t["finished_s"])
     report = json.loads((out / "report.json").read_text())
-    return {"python": python, "seed": seed, "wall_s": wall_s, "trials": trials, "best": report["best_distance"],
+    version = subprocess.run([python, "-c", "import wavesim; print(wavesim.__file__)"], capture_output=True, text=True,
+                             cwd=out).stdout.strip()
+    return {"python": python, "wavesim": version, "seed": seed, "wall_s": wall_s, "trials": trials,
+            "best": report["best_distance"],
             "held_out": (report.get("held_out") or {}).get("fitted", {}).get("distance"),
             "stdout": done.stdout[-1500:]}
 
@@ -163,8 +172,12 @@ def main() -> None:
     parser.add_argument("--title", default="", help="the figure's title")
     parser.add_argument("fit_args", nargs=argparse.REMAINDER, help="after --: the `wavesim fit` arguments")
     args = parser.parse_args()
-    fit_args = [a for a in args.fit_args if a != "--"]
+    def absolute(paths):  # the runs start in folders of their own
+        return [str(Path(a).resolve()) if a.endswith((".h5", ".nwb")) else a for a in paths]
+
+    fit_args = absolute(a for a in args.fit_args if a != "--")
     if args.hold_out:
+        args.hold_out = absolute(args.hold_out)
         fit_args += ["--hold-out", *args.hold_out]
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -181,7 +194,7 @@ def main() -> None:
                 run["side"] = side
                 runs.append(run)
                 print(f"{side} seed {seed}: {run['wall_s']:.1f} s, best {run['best']:.4f} "
-                      f"({os.getloadavg()[0]:.1f} load)", flush=True)
+                      f"({os.getloadavg()[0]:.1f} load; {run['wavesim']})", flush=True)
     if args.hold_out:
         score_held_out(runs, fit_args, args.hold_out)
     print_table(runs)

@@ -15,6 +15,7 @@ random numbers.
 from __future__ import annotations
 
 import hashlib
+import warnings
 
 import optuna
 
@@ -39,7 +40,9 @@ def make_sampler(name: str, seed: int | None):
     which Optuna deprecated in 4.9.
     """
     if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, constant_liar=True, multivariate=True)
+        with warnings.catch_warnings():  # both options are experimental before Optuna 5; chosen on purpose
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=seed, constant_liar=True, multivariate=True)
     if name == "cmaes":
         try:
             import cmaes  # noqa: F401

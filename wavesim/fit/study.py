@@ -180,7 +180,6 @@ def fail_stale_trials(study, stale_after_s: float) -> int:
         Trials failed here; one that another process, resuming at the same
         moment, failed first is not counted.
     """
-    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
     host, me, now_s = socket.gethostname(), worker_id(), time.time()
@@ -189,10 +188,11 @@ def fail_stale_trials(study, stale_after_s: float) -> int:
         if not _is_stale(t, host, me, now_s, stale_after_s):
             continue
         # tell reads the trial afresh: ValueError if another process already finished it,
-        # UpdateFinishedTrialError if it did so between that read and the write
+        # RuntimeError (Optuna >= 4.3: its subclass UpdateFinishedTrialError) if it did so between that read and
+        # the write
         try:
             study.tell(t.number, state=TrialState.FAIL)
-        except (ValueError, UpdateFinishedTrialError):
+        except (ValueError, RuntimeError):
             continue
         failed += 1
         if t.params:
@@ -227,12 +227,10 @@ class Heartbeat:
             self._beat()
 
     def _beat(self) -> None:
-        from optuna.exceptions import UpdateFinishedTrialError
-
         for trial in self._trials:
             try:
                 trial.set_user_attr(HEARTBEAT_ATTR, time.time())
-            except (RuntimeError, UpdateFinishedTrialError):
+            except RuntimeError:  # UpdateFinishedTrialError since Optuna 4.3
                 pass  # told already: nothing to keep alive
 
     def _run(self) -> None:
