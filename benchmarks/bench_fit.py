@@ -3,7 +3,8 @@
 Each run is ``wavesim fit`` in a process of its own (warm-state cache off,
 so every warm-up is simulated), first with the baseline's Python (another
 checkout's environment, e.g. the commit before multi-fidelity search), then
-with this one's, for each sampler seed in turn. From each study journal the
+with this one's, for each sampler seed in turn (``--simultaneous``: both at
+once, so that a machine shared with other work loads both alike). From each study journal the
 script reads when every trial finished (wall time since its process
 started), its state and its distance, and prints per run: the wall time,
 the trials complete and pruned, the best distance, and when the run first
@@ -45,37 +46,52 @@ import time
 from pathlib import Path
 
 
-def run_fit(python: str, fit_args: list[str], seed: int, out: Path) -> dict:
-    """One ``wavesim fit`` in its own process; its trials as (finished since start s, state, distance, params).
+def start_fit(python: str, fit_args: list[str], seed: int, out: Path) -> dict:
+    """Start one ``wavesim fit`` in its own process (see :func:`finish_fit`).
 
     The process runs in a folder of its own: ``python -m`` puts the working
     directory first on the import path, so a run started in a checkout would
     import that checkout's wavesim whatever ``python`` is.
     """
-    import optuna
-
     command = [python, "-m", "wavesim", "fit", *fit_args, "--out", str(out), "--sampler-seed", str(seed),
                "--no-warm-cache", "--no-progress"]
     out.mkdir(parents=True)
-    started_unix = time.time()
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, cwd=out)
-    wall_s = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"{shlex.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    log = open(out / "fit.log", "w+")
+    return {"python": python, "seed": seed, "out": out, "command": command, "log": log,
+            "started_unix": time.time(), "started": time.perf_counter(),
+            "process": subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=out)}
+
+
+def finish_fit(run: dict) -> dict:
+    """Wait for a fit; its trials as (finished since its start s, state, distance, parameters), and more."""
+    import optuna
+
+    returncode = run["process"].wait()
+    wall_s = time.perf_counter() - run["started"]
+    run["log"].seek(0)
+    output = run["log"].read()
+    run["log"].close()
+    if returncode != 0:
+        raise RuntimeError(f"{shlex.join(run['command'])} failed:\n{output[-4000:]}")
+    out = run["out"]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(out / "study.journal")))
     study = optuna.load_study(study_name="wavesim-fit", storage=storage)
     trials = sorted(({"number": t.number, "state": t.state.name, "value": t.value, "params": t.params,
-                      "finished_s": t.datetime_complete.timestamp() - started_unix}
+                      "finished_s": t.datetime_complete.timestamp() - run["started_unix"]}
                      for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")), key=lambda t: t["finished_s"])
     report = json.loads((out / "report.json").read_text())
-    version = subprocess.run([python, "-c", "import wavesim; print(wavesim.__file__)"], capture_output=True, text=True,
-                             cwd=out).stdout.strip()
-    return {"python": python, "wavesim": version, "seed": seed, "wall_s": wall_s, "trials": trials,
+    version = subprocess.run([run["python"], "-c", "import wavesim; print(wavesim.__file__)"], capture_output=True,
+                             text=True, cwd=out).stdout.strip()
+    return {"python": run["python"], "wavesim": version, "seed": run["seed"], "wall_s": wall_s, "trials": trials,
             "best": report["best_distance"],
             "held_out": (report.get("held_out") or {}).get("fitted", {}).get("distance"),
-            "stdout": done.stdout[-1500:]}
+            "stdout": output[-1500:]}
+
+
+def run_fit(python: str, fit_args: list[str], seed: int, out: Path) -> dict:
+    """One ``wavesim fit``, waited for (:func:`start_fit`, :func:`finish_fit`)."""
+    return finish_fit(start_fit(python, fit_args, seed, out))
 
 
 def best_so_far(run: dict) -> list[tuple[float, float, dict]]:
@@ -170,6 +186,8 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="write the runs to this JSON file")
     parser.add_argument("--figure", default=None, help="draw the best distance against wall time into this PNG")
     parser.add_argument("--title", default="", help="the figure's title")
+    parser.add_argument("--simultaneous", action="store_true",
+                        help="run both sides of a seed at the same time rather than one after the other")
     parser.add_argument("fit_args", nargs=argparse.REMAINDER, help="after --: the `wavesim fit` arguments")
     args = parser.parse_args()
     def absolute(paths):  # the runs start in folders of their own
@@ -187,10 +205,15 @@ def main() -> None:
             run_fit(python, [recording, "--trials", "1", "--duration-s", "30", "--warmup-s", "5"], 0,
                     Path(tmp) / f"compile-{side}")
         for seed in args.seeds:
-            for side, python, extra in (("baseline", args.baseline_python, []),
-                                        ("new", sys.executable, shlex.split(args.new_args))):
-                out = Path(tmp) / f"{side}-{seed}"
-                run = run_fit(python, fit_args + extra, seed, out)
+            sides = (("baseline", args.baseline_python, []), ("new", sys.executable, shlex.split(args.new_args)))
+            if args.simultaneous:  # both sides at once: the same load at the same moments
+                started = [(side, start_fit(python, fit_args + extra, seed, Path(tmp) / f"{side}-{seed}"))
+                           for side, python, extra in sides]
+                done = [(side, finish_fit(run)) for side, run in started]
+            else:
+                done = [(side, run_fit(python, fit_args + extra, seed, Path(tmp) / f"{side}-{seed}"))
+                        for side, python, extra in sides]
+            for side, run in done:
                 run["side"] = side
                 runs.append(run)
                 print(f"{side} seed {seed}: {run['wall_s']:.1f} s, best {run['best']:.4f} "

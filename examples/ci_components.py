@@ -17,8 +17,9 @@ to them, the CI against distance of:
 
 If the jittered recording keeps most of the CI, the CI is set by the burst
 envelopes, which are the wave model's, not by how electrodes fire within a
-burst. The last rows compare the envelopes themselves: how long bursts of
-electrodes 100-150 um apart overlap, and how far apart their onsets are.
+burst. The last rows compare the envelopes themselves: for electrodes
+100-150 um apart, how often a burst of one comes with a burst of the other,
+and when they do, how far apart their onsets are and how long they overlap.
 
     NUMBA_NUM_THREADS=1 python examples/ci_components.py --recordings ../shared/recordings
 """
@@ -57,24 +58,27 @@ def ci_at(stats_list, bins_um=BINS_UM) -> list[float]:
     return out
 
 
-def neighbour_envelopes(spike_times_s, positions_um, analysis, near_um=(100.0, 150.0)) -> tuple[float, float, float]:
-    """For pairs of electrodes ``near_um`` apart: median burst duration (s), median onset lag and overlap (s)
-    of bursts of the two that overlap in time."""
+def neighbour_envelopes(spike_times_s, positions_um, analysis, near_um=(100.0, 150.0)) -> tuple[float, ...]:
+    """For pairs of electrodes ``near_um`` apart: median burst duration (s); the fraction of one's bursts that
+    overlap a burst of the other; and for those, the median onset lag (s) and overlap (s)."""
     bursts = detect_spike_bursts(spike_times_s, analysis)
     by_site = {s: np.flatnonzero(bursts.site == s) for s in np.unique(bursts.site)}
     distance = np.sqrt(((positions_um[:, None] - positions_um[None]) ** 2).sum(-1))
-    lags, overlaps = [], []
+    lags, overlaps, coincident, total = [], [], 0, 0
     for a, b in zip(*np.nonzero((distance >= near_um[0]) & (distance < near_um[1]))):
-        if a >= b or a not in by_site or b not in by_site:
+        if a == b or a not in by_site or b not in by_site:
             continue
         on_a, end_a = bursts.onset_s[by_site[a]], bursts.end_s[by_site[a]]
         on_b, end_b = bursts.onset_s[by_site[b]], bursts.end_s[by_site[b]]
         overlap = np.minimum(end_a[:, None], end_b[None]) - np.maximum(on_a[:, None], on_b[None])
-        i, j = np.nonzero(overlap > 0)
-        lags.extend(np.abs(on_a[i] - on_b[j]))
-        overlaps.extend(overlap[i, j])
+        coincident += int((overlap > 0).any(axis=1).sum())
+        total += on_a.size
+        if a < b:
+            i, j = np.nonzero(overlap > 0)
+            lags.extend(np.abs(on_a[i] - on_b[j]))
+            overlaps.extend(overlap[i, j])
     duration = np.median(bursts.end_s - bursts.onset_s)
-    return float(duration), float(np.median(lags)), float(np.median(overlaps))
+    return float(duration), coincident / max(total, 1), float(np.median(lags)), float(np.median(overlaps))
 
 
 def main() -> None:
@@ -114,11 +118,11 @@ def main() -> None:
         print(f"| {recording.name} | electrodes from the recording | burst: {estimated.burst_rate_hz:.1f} Hz at the "
               f"start, decay {estimated.burst_decay_s:.1f} s; shared gain: variance {estimated.sync_gain_variance:.2f},"
               f" length {estimated.sync_length_um:.0f} um, bins {estimated.sync_time_s:.2f} s | | |", flush=True)
-    print("\n| recording | source | median burst (s) | onset lag of overlapping bursts 100-150 um apart (s) | "
-          "their overlap (s) |\n|---|---|---|---|---|")
+    print("\n| recording | source | median burst (s) | bursts with a burst of an electrode 100-150 um away | "
+          "onset lag of those (s) | their overlap (s) |\n|---|---|---|---|---|---|")
     for name, recorded, simulated in envelopes:
-        for source, (duration, lag, overlap) in (("recorded", recorded), ("fitted model", simulated)):
-            print(f"| {name} | {source} | {duration:.2f} | {lag:.2f} | {overlap:.2f} |")
+        for source, (duration, together, lag, overlap) in (("recorded", recorded), ("fitted model", simulated)):
+            print(f"| {name} | {source} | {duration:.2f} | {together:.2f} | {lag:.2f} | {overlap:.2f} |")
 
 
 if __name__ == "__main__":

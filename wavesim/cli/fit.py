@@ -167,8 +167,9 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the simulated retinas, the same for every candidate (default %(default)s)")
     p.add_argument("--sampler-seed", type=int, default=None,
-                   help="seed of the sampler (default: from --seed, the study name and the process's first trial, "
-                        "distinct for each process sharing a study)")
+                   help="seed of the sampler: each trial's candidate is drawn with a seed from this, the study name "
+                        "and the trial's number, so reruns and resumes propose the same candidates and processes "
+                        "sharing a study different ones (default: --seed)")
     p.add_argument("--model", default=None, help="wave model (default amacrine)")
     p.add_argument("--preset", default=None,
                    help="starting preset, the study's first trial (default: the model's default, mouse)")
@@ -199,14 +200,11 @@ def register(subparsers) -> None:
                    help="virtual electrode rate at a burst's start, 1/s (default: estimated from each recording)")
     p.add_argument("--burst-decay-s", type=float, default=None,
                    help="decay time of the burst rate, s (default: estimated from each recording)")
-    p.add_argument("--sync-gain-variance", type=float, default=None,
-                   help="synchronous electrodes: variance of the shared gain (default: estimated from each recording)")
-    p.add_argument("--sync-length-um", type=float, default=None,
-                   help="synchronous electrodes: distance over which the shared gain decorrelates, um "
-                        "(default: estimated from each recording)")
-    p.add_argument("--sync-time-s", type=float, default=None,
-                   help="synchronous electrodes: time bins of the shared gain, s (default: estimated from each "
-                        "recording)")
+    for name, what in (("sync_gain_variance", "variance of the shared gain"),
+                       ("sync_length_um", "distance over which the shared gain decorrelates, um"),
+                       ("sync_time_s", "time bins of the shared gain, s")):
+        p.add_argument(f"--{name.replace('_', '-')}", type=float, default=None,
+                       help=f"synchronous electrodes: {what} (default: estimated from each recording)")
     p.add_argument("--speed-method", choices=SPEED_METHODS, default="local",
                    help="wave speed of the speed term, for recording and simulation alike: median of local plane "
                         "fits ('local') or one whole-wave front fit ('front') (default %(default)s)")
