@@ -9,9 +9,10 @@ script reads when every trial finished (wall time since its process
 started), its state and its distance, and prints per run: the wall time,
 the trials complete and pruned, the best distance, and when the run first
 reached the baseline's best distance of the same seed. With ``--hold-out``
-it also scores, with this checkout's objective, each parameter set that was
-a run's best at some moment on the held-out recordings, so the held-out
-distance can be read against wall time too. ``--figure`` draws the best
+each fit scores its final best on the held-out recordings; with
+``--held-out-curve`` too, this script scores, with this checkout's
+objective, each parameter set that was a run's best at some moment, so the
+held-out distance can be read against wall time. ``--figure`` draws the best
 distance so far against wall time.
 
 The 20-trial fit of one Kirkby recording:
@@ -66,7 +67,10 @@ def finish_fit(run: dict) -> dict:
     """Wait for a fit; its trials as (finished since its start s, state, distance, parameters), and more."""
     import optuna
 
-    returncode = run["process"].wait()
+    # wait4: the CPU time of the fit and of the worker processes it waited for, whatever else loads the machine
+    _, status, usage = os.wait4(run["process"].pid, 0)
+    returncode = os.waitstatus_to_exitcode(status)
+    run["process"].returncode = returncode
     wall_s = time.perf_counter() - run["started"]
     run["log"].seek(0)
     output = run["log"].read()
@@ -83,7 +87,8 @@ def finish_fit(run: dict) -> dict:
     report = json.loads((out / "report.json").read_text())
     version = subprocess.run([run["python"], "-c", "import wavesim; print(wavesim.__file__)"], capture_output=True,
                              text=True, cwd=out).stdout.strip()
-    return {"python": run["python"], "wavesim": version, "seed": run["seed"], "wall_s": wall_s, "trials": trials,
+    return {"python": run["python"], "wavesim": version, "seed": run["seed"], "wall_s": wall_s,
+            "cpu_s": usage.ru_utime + usage.ru_stime, "trials": trials,
             "best": report["best_distance"],
             "held_out": (report.get("held_out") or {}).get("fitted", {}).get("distance"),
             "stdout": output[-1500:]}
@@ -129,7 +134,7 @@ def score_held_out(runs: list[dict], fit_args: list[str], hold_out: list[str]) -
 
 def print_table(runs: list[dict]) -> None:
     baselines = {r["seed"]: r for r in runs if r["side"] == "baseline"}
-    print(f"{'side':<9} {'seed':>4} {'wall s':>8} {'complete':>8} {'pruned':>6} {'best':>7} "
+    print(f"{'side':<9} {'seed':>4} {'wall s':>8} {'cpu s':>8} {'complete':>8} {'pruned':>6} {'best':>7} "
           f"{'reached baseline best at s':>26} {'ratio':>6}")
     for r in runs:
         target = baselines[r["seed"]]["best"]
@@ -138,8 +143,11 @@ def print_table(runs: list[dict]) -> None:
         n_pruned = sum(t["state"] == "PRUNED" for t in r["trials"])
         base_wall = baselines[r["seed"]]["wall_s"]
         ratio = f"{base_wall / at:.2f}" if at else "-"
-        print(f"{r['side']:<9} {r['seed']:>4} {r['wall_s']:>8.1f} {n_complete:>8} {n_pruned:>6} {r['best']:>7.4f} "
+        print(f"{r['side']:<9} {r['seed']:>4} {r['wall_s']:>8.1f} {r.get('cpu_s', float('nan')):>8.1f} {n_complete:>8} "
+              f"{n_pruned:>6} {r['best']:>7.4f} "
               f"{(f'{at:.1f}' if at is not None else 'never'):>26} {ratio:>6}")
+        if r.get("held_out") is not None:
+            print(f"          held out, final best: {r['held_out']:.3f}")
         if "held_out_curve" in r:
             print("          held out against wall time: " + ", ".join(
                 f"{s:.0f} s {d:.3f}" for s, d, _ in r["held_out_curve"]))
@@ -182,6 +190,9 @@ def main() -> None:
     parser.add_argument("--baseline-python", required=True, help="Python of the baseline checkout's environment")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--hold-out", nargs="+", default=None, help="held-out recordings (also passed to the fits)")
+    parser.add_argument("--held-out-curve", action="store_true",
+                        help="with --hold-out: score every best-so-far parameter set on the held-out recordings "
+                             "(otherwise only each fit's final best, which the fit scores itself)")
     parser.add_argument("--new-args", default="", help="extra `wavesim fit` arguments for this checkout only")
     parser.add_argument("--json", default=None, help="write the runs to this JSON file")
     parser.add_argument("--figure", default=None, help="draw the best distance against wall time into this PNG")
@@ -218,7 +229,7 @@ def main() -> None:
                 runs.append(run)
                 print(f"{side} seed {seed}: {run['wall_s']:.1f} s, best {run['best']:.4f} "
                       f"({os.getloadavg()[0]:.1f} load; {run['wavesim']})", flush=True)
-    if args.hold_out:
+    if args.hold_out and args.held_out_curve:
         score_held_out(runs, fit_args, args.hold_out)
     print_table(runs)
     if args.json:

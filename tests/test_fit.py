@@ -329,6 +329,8 @@ def test_cli_fit_writes_outputs(tmp_path):
     assert main(args) == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["n_trials_complete"] == 3 and report["weights"]["speed"] == 0.5
+    # one retina per candidate: no standard error, so no pruning, and the report says why
+    assert report["n_trials_pruned"] == 0 and "needs 2 retinas" in report["search"]["note"]
     assert report["objective"]["analysis"]["speed_method"] == "front"
     assert set(report["statistics"]) == {"recorded", "preset", "fitted"}
     assert 1 <= report["near_best"]["n_trials"] <= 3 and set(report["near_best"]["ranges"]) == {"P_s", "D_s"}
