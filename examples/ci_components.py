@@ -1,19 +1,25 @@
-"""Where the correlation index of a recording comes from, and what virtual electrodes can reproduce.
+"""Where the correlation index of a recording comes from, and how much of it each virtual electrode model reproduces.
 
-For a Kirkby2013 wild-type recording and the model fitted to it
-(docs/fit_examples.md), the CI against distance of:
+For the recordings fitted in docs/fit_examples.md and the parameters fitted
+to them, the CI against distance of:
 
 - the recording;
 - the recording with every spike moved to a uniformly random time inside
-  its own burst: the bursts' envelopes (where and when each electrode is
-  active) stay, any synchrony finer than a burst goes;
-- the fitted model seen through Poisson electrodes (a constant 20 Hz while a
-  pixel is active) and through burst electrodes (a rate decaying from each
-  burst's start, its rate and decay estimated from the recording).
+  its own burst (:func:`wavesim.analysis.jitter_within_bursts`): the bursts'
+  envelopes (where and when each electrode is active) stay, any synchrony
+  finer than a burst goes;
+- the fitted model, one simulation per recording (2 retinas), seen through
+  each electrode model of the fit: Poisson electrodes (a constant 20 Hz
+  while a pixel is active), burst electrodes (a rate decaying from each
+  burst's start) and synchronous electrodes (bursts whose rates share a
+  spatially correlated gain, :class:`wavesim.analysis.SharedSynchrony`), the
+  last two with their values estimated from the recording.
 
 If the jittered recording keeps most of the CI, the CI is set by the burst
 envelopes, which are the wave model's, not by how electrodes fire within a
-burst.
+burst. The last rows compare the envelopes themselves: for electrodes
+100-150 um apart, how often a burst of one comes with a burst of the other,
+and when they do, how far apart their onsets are and how long they overlap.
 
     NUMBA_NUM_THREADS=1 python examples/ci_components.py --recordings ../shared/recordings
 """
@@ -27,31 +33,20 @@ from pathlib import Path
 import numpy as np
 
 import wavesim as ws
-from wavesim.analysis import AnalysisParams, detect_spike_bursts, estimate_burst_electrodes
-from wavesim.fit.objective import Objective, SimulationSettings, fit_statistics
-from wavesim.io.recordings import MEARecording, load_recording
+from wavesim.analysis import AnalysisParams, detect_spike_bursts, jitter_within_bursts
+from wavesim.fit.objective import Objective
+from wavesim.fit.statistics import fit_statistics
+from wavesim.fit.virtual import ELECTRODE_MODELS, SimulationSettings, VirtualArray
+from wavesim.io.recordings import load_recording
 
-#: The fits of docs/fit_examples.md.
+#: The fits of docs/fit_examples.md: parameters and the simulated margin around the array (um).
 FITS = {
-    "Kirkby2013_02_WT_P5.h5": dict(H1=5.37, H2=0.862, D_s=2.37, P_s=13.7, tau_K_s=0.624),
-    "Kirkby2013_09_WT_P6.h5": dict(H1=2.76, H2=0.844, D_s=2.98, P_s=5.61, tau_K_s=0.649),
+    "Kirkby2013_02_WT_P5.h5": (dict(H1=5.37, H2=0.862, D_s=2.37, P_s=13.7, tau_K_s=0.624), 500.0),
+    "Kirkby2013_09_WT_P6.h5": (dict(H1=2.76, H2=0.844, D_s=2.98, P_s=5.61, tau_K_s=0.649), 500.0),
+    "Maccione2014_P6_09May2011_control_bursts_filtered.h5": (
+        dict(H1=5.78, H2=2.29, D_s=1.77, P_s=15.6, tau_K_s=0.575), 300.0),
 }
 BINS_UM = (100, 200, 400)
-
-
-def jittered_in_bursts(recording: MEARecording, analysis: AnalysisParams, seed: int = 0) -> MEARecording:
-    """Each spike inside a burst moved to a uniform time in that burst; spikes outside bursts kept."""
-    rng = np.random.default_rng(seed)
-    bursts = detect_spike_bursts(recording.spike_times_s, analysis)
-    trains = []
-    for channel, times in enumerate(recording.spike_times_s):
-        times = times.copy()
-        mine = bursts.site == channel
-        for onset, end in zip(bursts.onset_s[mine], bursts.end_s[mine]):
-            inside = (times >= onset) & (times <= end)
-            times[inside] = rng.uniform(onset, end, inside.sum())
-        trains.append(np.sort(times))
-    return dataclasses.replace(recording, spike_times_s=tuple(trains))
 
 
 def ci_at(stats_list, bins_um=BINS_UM) -> list[float]:
@@ -63,6 +58,29 @@ def ci_at(stats_list, bins_um=BINS_UM) -> list[float]:
     return out
 
 
+def neighbour_envelopes(spike_times_s, positions_um, analysis, near_um=(100.0, 150.0)) -> tuple[float, ...]:
+    """For pairs of electrodes ``near_um`` apart: median burst duration (s); the fraction of one's bursts that
+    overlap a burst of the other; and for those, the median onset lag (s) and overlap (s)."""
+    bursts = detect_spike_bursts(spike_times_s, analysis)
+    by_site = {s: np.flatnonzero(bursts.site == s) for s in np.unique(bursts.site)}
+    distance = np.sqrt(((positions_um[:, None] - positions_um[None]) ** 2).sum(-1))
+    lags, overlaps, coincident, total = [], [], 0, 0
+    for a, b in zip(*np.nonzero((distance >= near_um[0]) & (distance < near_um[1]))):
+        if a == b or a not in by_site or b not in by_site:
+            continue
+        on_a, end_a = bursts.onset_s[by_site[a]], bursts.end_s[by_site[a]]
+        on_b, end_b = bursts.onset_s[by_site[b]], bursts.end_s[by_site[b]]
+        overlap = np.minimum(end_a[:, None], end_b[None]) - np.maximum(on_a[:, None], on_b[None])
+        coincident += int((overlap > 0).any(axis=1).sum())
+        total += on_a.size
+        if a < b:
+            i, j = np.nonzero(overlap > 0)
+            lags.extend(np.abs(on_a[i] - on_b[j]))
+            overlaps.extend(overlap[i, j])
+    duration = np.median(bursts.end_s - bursts.onset_s)
+    return float(duration), coincident / max(total, 1), float(np.median(lags)), float(np.median(overlaps))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recordings", type=Path, default=Path("../shared/recordings"))
@@ -72,21 +90,39 @@ def main() -> None:
     analysis = AnalysisParams()
     print("| recording | source | " + " | ".join(f"CI {b}-{b + 50} um" for b in BINS_UM) + " |")
     print("|---|---|" + "---|" * len(BINS_UM))
-    for name, values in FITS.items():
+    envelopes = []
+    for name, (values, margin_um) in FITS.items():
         recording = load_recording(args.recordings / name)
+        jittered = dataclasses.replace(recording, spike_times_s=jitter_within_bursts(recording.spike_times_s, analysis))
         rows = {"recorded": ci_at([fit_statistics(recording, analysis, 0.01)]),
-                "recorded, jittered within bursts": ci_at([fit_statistics(jittered_in_bursts(recording, analysis),
-                                                                           analysis, 0.01)])}
+                "recorded, jittered within bursts": ci_at([fit_statistics(jittered, analysis, 0.01)])}
         fitted = dataclasses.replace(ws.preset("mouse"), **values)
-        for electrodes in ("poisson", "burst"):
-            settings = SimulationSettings(n_retinas=args.retinas, electrodes=electrodes, backend=args.backend)
-            evaluation = Objective(recording, simulation=settings, analysis=analysis).evaluate([fitted])[0]
-            rows[f"fitted model, {electrodes} electrodes"] = ci_at(evaluation.statistics)
-        burst = estimate_burst_electrodes(recording.spike_times_s, analysis)
+        simulation = SimulationSettings(n_retinas=args.retinas, margin_um=margin_um, backend=args.backend,
+                                        electrodes="synchronous")
+        # the objective estimates every electrode model's values from the recording; one simulation serves all
+        estimated = Objective(recording, simulation=simulation, analysis=analysis).simulation
+        arrays = {model: VirtualArray(recording.positions_um, recording.duration_s,
+                                      dataclasses.replace(estimated, electrodes=model), analysis.activity_threshold)
+                  for model in ELECTRODE_MODELS}
+        frames = arrays["burst"].simulate([fitted])
+        for model, array in arrays.items():
+            recordings = [array.recording(frames[r], r) for r in range(args.retinas)]
+            rows[f"fitted model, {model} electrodes"] = ci_at([fit_statistics(v, analysis, 0.01) for v in recordings])
+            if model == "synchronous":
+                envelopes.append((recording.name, neighbour_envelopes(recording.spike_times_s, recording.positions_um,
+                                                                      analysis),
+                                  np.mean([neighbour_envelopes(v.spike_times_s, v.positions_um, analysis)
+                                           for v in recordings], axis=0)))
         for source, cis in rows.items():
             print(f"| {recording.name} | {source} | " + " | ".join(f"{c:.1f}" for c in cis) + " |")
-        print(f"| {recording.name} | burst model from the recording | {burst.rate_hz:.1f} Hz at the start, "
-              f"decay {burst.decay_s:.1f} s | | |", flush=True)
+        print(f"| {recording.name} | electrodes from the recording | burst: {estimated.burst_rate_hz:.1f} Hz at the "
+              f"start, decay {estimated.burst_decay_s:.1f} s; shared gain: variance {estimated.sync_gain_variance:.2f},"
+              f" length {estimated.sync_length_um:.0f} um, bins {estimated.sync_time_s:.2f} s | | |", flush=True)
+    print("\n| recording | source | median burst (s) | bursts with a burst of an electrode 100-150 um away | "
+          "onset lag of those (s) | their overlap (s) |\n|---|---|---|---|---|---|")
+    for name, recorded, simulated in envelopes:
+        for source, (duration, together, lag, overlap) in (("recorded", recorded), ("fitted model", simulated)):
+            print(f"| {name} | {source} | {duration:.2f} | {together:.2f} | {lag:.2f} | {overlap:.2f} |")
 
 
 if __name__ == "__main__":

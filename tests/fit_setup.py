@@ -8,7 +8,8 @@ from wavesim.fit.objective import Objective, SimulationSettings, VirtualArray
 from wavesim.analysis import electrode_grid
 
 #: Geometry and timing of the quick problem: a 3 x 3 array with a 100 um margin.
-QUICK_GEOMETRY = dict(margin_um=100.0, warmup_s=10.0, backend="cpu")
+# cpu-events: the same bits as the dense engine, and one parallel region per chunk of frames rather than per step
+QUICK_GEOMETRY = dict(margin_um=100.0, warmup_s=10.0, backend="cpu-events")
 #: How the electrodes of the synthetic recordings fire: bursts of 30 Hz at the start, decaying in 1.5 s.
 RECORDED_ELECTRODES = dict(burst_rate_hz=30.0, burst_decay_s=1.5)
 

@@ -2,7 +2,7 @@
 
 Usage: python fit_worker.py STORAGE N_TRIALS LOG_DIR [BATCH_SIZE [WORKERS]]
 
-Every candidate this process simulates is appended to LOG_DIR/<pid>.log,
+Every candidate this process starts to simulate is appended to LOG_DIR/<pid>.log,
 so the test can check that no trial was simulated twice. With the
 environment variable FIT_WORKER_HANG set, the process logs its first batch
 and then waits to be killed. With WORKERS, the
@@ -23,6 +23,7 @@ from helpers import fast_params  # noqa: E402
 
 import wavesim as ws  # noqa: E402
 from wavesim.fit import run_search  # noqa: E402
+from wavesim.fit.staged import StagedEvaluator  # noqa: E402
 
 
 def wait_for_peers(log_dir: Path, workers: int, timeout_s: float = 300.0) -> None:
@@ -41,19 +42,19 @@ def main() -> int:
     objective = quick_objective()
     if len(sys.argv) > 5:
         wait_for_peers(log_dir, int(sys.argv[5]))
-    evaluate = objective.evaluate
+    start = StagedEvaluator.start
 
-    def logged(candidates):
+    def logged(self, candidates):
         with open(log_dir / f"{os.getpid()}.log", "a") as log:
             for c in candidates:
                 log.write(json.dumps({k: getattr(c, k) for k in quick_ranges()}) + "\n")
         if os.environ.get("FIT_WORKER_HANG"):  # stand still mid-batch until the test kills this process
             time.sleep(600)
-        return evaluate(candidates)
+        return start(self, candidates)
 
-    objective.evaluate = logged
+    StagedEvaluator.start = logged
     run_search(objective, quick_ranges(), fast_params(spont_rate_hz=0.0), storage, "shared", n_trials,
-               batch_size=batch_size, progress=False)
+               batch_size=batch_size, progress=False, workers=1)
     return 0
 
 

@@ -110,7 +110,7 @@ def test_cli_pooled_fit_prints_each_recording(tmp_path, capsys):
              for r, name in zip((quick_recording(), *other_recordings()), ("quick", "small", "gappy"))]
     args = ["fit", str(paths[0]), str(paths[1]), "--hold-out", str(paths[2]), "--out", str(tmp_path / "out"),
             "--warmup-s", str(QUICK_GEOMETRY["warmup_s"]), "--margin-um", str(QUICK_GEOMETRY["margin_um"]),
-            "--duration-s", "60", "--retinas", "1", "--backend", "cpu", "--no-progress", "--fit", "P_s",
+            "--duration-s", "60", "--retinas", "1", "--backend", "cpu-events", "--no-progress", "--fit", "P_s",
             "--range", "P_s=2:4", "--trials", "2", "--sampler-seed", "0"]
     assert main(args) == 0
     out = capsys.readouterr().out

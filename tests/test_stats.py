@@ -249,7 +249,7 @@ def test_virtual_electrodes_rate_and_determinism():
     assert 140 < a.spike_times_s[0].size < 260
     with pytest.raises(ParameterError, match=r"positions_um\[1\].*outside the movie.*x must be in \[-25, 175\)"):
         virtual_electrodes(movie, np.array([[0.0, 0.0], [500.0, 0.0]]))
-    with pytest.raises(ParameterError, match=r"mode must be one of \('poisson', 'regular', 'burst'\)"):
+    with pytest.raises(ParameterError, match=r"mode must be one of \('poisson', 'regular', 'burst', 'synchronous'\)"):
         virtual_electrodes(movie, positions_um, mode="bursty")
     with pytest.raises(ParameterError, match="mode 'burst' needs burst_decay_s"):
         virtual_electrodes(movie, positions_um, mode="burst")

@@ -40,6 +40,24 @@ assert electrodes["cuda"].shape == (2, 3, 6) and np.array_equal(electrodes["cuda
 assert electrodes["cpu"].any()
 checked.append("fit")
 
+# the fit's staged batch: a rung inside the warm-up, then the full objective continued from its state
+from wavesim.analysis import AnalysisParams  # noqa: E402
+from wavesim.fit.fidelity import Rung  # noqa: E402
+from wavesim.fit.staged import _Problem, _Run, _run_rung  # noqa: E402
+
+staged = {}
+for backend in ("cuda", "cpu"):
+    array = VirtualArray(electrode_grid(2, 3, 90.0), 0.1, SimulationSettings(
+        backend=backend, electrodes="poisson", **{**settings, "warmup_s": 0.1}))
+    problem = _Problem((array,), ((0,),), (Rung(0.025, 0.5, 0.075), Rung(0.1, 1.0, 0.2)), 0.1, AnalysisParams(),
+                       0.01, backend)
+    run = _Run(0, tuple(params), (0, 0), None)
+    for k in range(2):
+        run, stats = _run_rung(problem, run, k)
+    staged[backend] = [[s.to_dict() for s in per_retina] for per_retina in stats]
+assert staged["cuda"] == staged["cpu"]
+checked.append("staged")
+
 try:
     from wavesim.data import LiveWaves
 except ImportError:  # torch is optional

@@ -19,6 +19,9 @@ against recordings. Data flow one way through the modules:
     coefficient of Cutts & Eglen (2014) against electrode distance.
 :mod:`~wavesim.analysis.electrodes`
     Electrode grids and virtual electrodes that sample a movie.
+:mod:`~wavesim.analysis.synchrony`
+    Shared fine timing of electrodes: the CI beyond the bursts' envelopes,
+    and a model of it for virtual electrodes.
 :mod:`~wavesim.analysis.summary`
     :class:`Summary` of one input, and pooled summaries.
 :mod:`~wavesim.analysis.report`
@@ -33,6 +36,7 @@ from wavesim.analysis.electrodes import (
     BurstElectrodes,
     centred_grid_um,
     electrode_grid,
+    electrode_spikes,
     estimate_burst_electrodes,
     grid_virtual_electrodes,
     virtual_electrodes,
@@ -42,6 +46,7 @@ from wavesim.analysis.params import AnalysisParams
 from wavesim.analysis.figure import plot_summaries, summary_figure
 from wavesim.analysis.report import analyse_path, format_table, write_json
 from wavesim.analysis.summary import Summary, combine_summaries, summarize
+from wavesim.analysis.synchrony import SharedSynchrony, estimate_shared_synchrony, jitter_within_bursts
 from wavesim.analysis.tables import movie_wave_table, write_store_wave_tables
 from wavesim.analysis.waves import (
     Waves,
@@ -56,6 +61,7 @@ __all__ = [
     "BurstElectrodes",
     "Bursts",
     "CIProfile",
+    "SharedSynchrony",
     "Summary",
     "Waves",
     "analyse_path",
@@ -68,11 +74,14 @@ __all__ = [
     "detect_pixel_bursts",
     "detect_spike_bursts",
     "electrode_grid",
+    "electrode_spikes",
+    "estimate_shared_synchrony",
     "format_table",
     "frame_wave_labels",
     "estimate_burst_electrodes",
     "grid_virtual_electrodes",
     "inter_wave_intervals",
+    "jitter_within_bursts",
     "local_speeds",
     "local_wave_speed",
     "movie_wave_table",

@@ -15,14 +15,15 @@ import numpy as np
 from wavesim.analysis.bursts import _active, _active_runs, _flatten_trains, detect_spike_bursts
 from wavesim.analysis.params import AnalysisParams
 from wavesim.analysis.params import check_argument
+from wavesim.analysis.synchrony import SharedSynchrony, synchronous_bursts
 from wavesim.errors import ParameterError
 from wavesim.io.recordings import MEARecording, Movie
 
-__all__ = ["BurstElectrodes", "centred_grid_um", "electrode_grid", "estimate_burst_electrodes", "grid_virtual_electrodes",
-           "virtual_electrodes"]
+__all__ = ["BurstElectrodes", "centred_grid_um", "electrode_grid", "electrode_spikes", "estimate_burst_electrodes",
+           "grid_virtual_electrodes", "virtual_electrodes"]
 
 #: Spike-generation modes of virtual electrodes.
-ELECTRODE_MODES = ("poisson", "regular", "burst")
+ELECTRODE_MODES = ("poisson", "regular", "burst", "synchronous")
 
 
 def electrode_grid(n_rows: int, n_cols: int, pitch_um: float, *, hexagonal: bool = False,
@@ -64,16 +65,13 @@ def electrode_grid(n_rows: int, n_cols: int, pitch_um: float, *, hexagonal: bool
 
 def virtual_electrodes(movie: Movie, positions_um: np.ndarray, origin_um: tuple[float, float] = (0.0, 0.0), *,
                        rate_hz: float = 20.0, mode: str = "poisson", seed: int = 0,
-                       threshold: float | None = None, burst_decay_s: float | None = None) -> MEARecording:
+                       threshold: float | None = None, burst_decay_s: float | None = None,
+                       synchrony: SharedSynchrony | None = None) -> MEARecording:
     """Sample a movie at electrode positions, turning activity into spike trains.
 
     Each electrode reads the nearest pixel and fires while that pixel is
-    active: at ``rate_hz`` as a Poisson process (``mode="poisson"``) or
-    regularly with a random phase per electrode (``mode="regular"``); or
-    (``mode="burst"``) as a ganglion cell's burst at the arrival of a wave,
-    a Poisson process whose rate starts at ``rate_hz`` when the pixel turns
-    active and decays as ``exp(-t / burst_decay_s)`` until it turns off.
-    The result is deterministic given ``seed``.
+    active, as :func:`electrode_spikes` describes for each ``mode``. The
+    result is deterministic given ``seed``.
 
     Parameters
     ----------
@@ -83,16 +81,10 @@ def virtual_electrodes(movie: Movie, positions_um: np.ndarray, origin_um: tuple[
     origin_um : (float, float)
         Position (x, y) in um of the centre of pixel (row 0, col 0); x runs
         along columns, y along rows.
-    rate_hz : float
-        Firing rate of an electrode on an active pixel, 1/s (range of
-        :attr:`AnalysisParams.virtual_rate_hz`).
-    mode : {"poisson", "regular", "burst"}
-    seed : int
+    rate_hz, mode, seed, burst_decay_s, synchrony
+        As for :func:`electrode_spikes`.
     threshold : float, optional
         Activity threshold as in :class:`AnalysisParams`.
-    burst_decay_s : float (s), optional
-        Decay time of the burst rate; needed for ``mode="burst"`` (e.g.
-        from :func:`estimate_burst_electrodes` of a recording).
 
     Returns
     -------
@@ -105,13 +97,6 @@ def virtual_electrodes(movie: Movie, positions_um: np.ndarray, origin_um: tuple[
     ParameterError
         If an electrode lies outside the movie or an argument is out of range.
     """
-    check_argument("virtual_electrodes", "rate_hz", rate_hz, "virtual_rate_hz")
-    if mode not in ELECTRODE_MODES:
-        raise ParameterError(f"mode must be one of {ELECTRODE_MODES}, got {mode!r}")
-    if mode == "burst":
-        if burst_decay_s is None:
-            raise ParameterError("mode 'burst' needs burst_decay_s (s), e.g. from estimate_burst_electrodes(recording).")
-        check_argument("virtual_electrodes", "burst_decay_s", burst_decay_s, "burst_decay_s")
     positions_um = np.asarray(positions_um, dtype=float)
     if positions_um.ndim != 2 or positions_um.shape[1] != 2:
         raise ParameterError(f"positions_um must have shape (n, 2), got {positions_um.shape}")
@@ -129,11 +114,86 @@ def virtual_electrodes(movie: Movie, positions_um: np.ndarray, origin_um: tuple[
             f"({outside.size} electrodes do): x must be in [{x_range[0]:g}, {x_range[1]:g}) um "
             f"and y in [{y_range[0]:g}, {y_range[1]:g}) um"
         )
-    active = _active(movie, threshold)[:, row, col]  # (T, n)
-    frame, electrode = np.nonzero(active)
-    period_s = movie.frame_period_s
+    trains = electrode_spikes(_active(movie, threshold)[:, row, col], movie.frame_period_s, positions_um,
+                              rate_hz=rate_hz, mode=mode, seed=seed, burst_decay_s=burst_decay_s,
+                              synchrony=synchrony)
+    settings = {"rate_hz": float(rate_hz), "mode": mode, "seed": int(seed)}
+    if mode in ("burst", "synchronous"):
+        settings["burst_decay_s"] = float(burst_decay_s)
+    if mode == "synchronous":
+        settings["synchrony"] = dataclasses.asdict(synchrony)
+    return MEARecording(
+        spike_times_s=trains,
+        positions_um=positions_um,
+        array_name="virtual",
+        age=None,
+        duration_s=t_frames * movie.frame_period_s,
+        metadata={"virtual": {**settings, "origin_um": [float(origin_um[0]), float(origin_um[1])],
+                              "um_per_pixel": scale, "frame_period_s": movie.frame_period_s}},
+        source=None,
+    )
+
+
+def electrode_spikes(active: np.ndarray, frame_period_s: float, positions_um: np.ndarray, *, rate_hz: float = 20.0,
+                     mode: str = "poisson", seed: int = 0, burst_decay_s: float | None = None,
+                     synchrony: SharedSynchrony | None = None) -> tuple[np.ndarray, ...]:
+    """Spike trains of electrodes from whether each one's pixel is active in each frame.
+
+    An electrode fires while its pixel is active: at ``rate_hz`` as a
+    Poisson process (``mode="poisson"``); regularly with a random phase per
+    electrode (``mode="regular"``); as a ganglion cell's burst at the
+    arrival of a wave (``mode="burst"``), a Poisson process whose rate
+    starts at ``rate_hz`` when the pixel turns active and decays as
+    ``exp(-t / burst_decay_s)`` until it turns off; or as such a burst whose
+    rate is also multiplied by a gain shared with the other active
+    electrodes nearby (``mode="synchronous"``, :class:`SharedSynchrony`), so
+    that electrodes active in the same wave fire with shared fine timing.
+
+    Parameters
+    ----------
+    active : ndarray of bool, shape (T, n)
+        Whether electrode ``e``'s pixel is active in frame ``t``.
+    frame_period_s : float (s)
+    positions_um : ndarray, shape (n, 2)
+        Electrode positions (um): the shared gain's correlation falls with their distance.
+    rate_hz : float (1/s)
+        Firing rate on an active pixel, or at a burst's start (range of
+        :attr:`AnalysisParams.virtual_rate_hz`).
+    mode : {"poisson", "regular", "burst", "synchronous"}
+    seed : int
+    burst_decay_s : float (s), optional
+        Decay time of the burst rate; needed for ``"burst"`` and
+        ``"synchronous"`` (e.g. from :func:`estimate_burst_electrodes`).
+    synchrony : SharedSynchrony, optional
+        Needed for ``"synchronous"`` (e.g. from
+        :func:`~wavesim.analysis.synchrony.estimate_shared_synchrony`).
+
+    Returns
+    -------
+    tuple of ndarray
+        Sorted spike times (s) of each electrode.
+
+    Raises
+    ------
+    ParameterError
+        If an argument is out of range or one that ``mode`` needs is missing.
+    """
+    check_argument("electrode_spikes", "rate_hz", rate_hz, "virtual_rate_hz")
+    if mode not in ELECTRODE_MODES:
+        raise ParameterError(f"mode must be one of {ELECTRODE_MODES}, got {mode!r}")
+    if mode in ("burst", "synchronous"):
+        if burst_decay_s is None:
+            raise ParameterError(f"mode {mode!r} needs burst_decay_s (s), e.g. from "
+                                 f"estimate_burst_electrodes(recording).")
+        check_argument("electrode_spikes", "burst_decay_s", burst_decay_s, "burst_decay_s")
+    if mode == "synchronous" and synchrony is None:
+        raise ParameterError("mode 'synchronous' needs synchrony (a SharedSynchrony), e.g. from "
+                             "estimate_shared_synchrony(recording.spike_times_s, recording.positions_um, ...).")
+    n = active.shape[1]
+    period_s = frame_period_s
     rng = np.random.default_rng(seed)
     if mode == "poisson":
+        frame, electrode = np.nonzero(active)
         counts = rng.poisson(rate_hz * period_s, size=frame.size)
         times = np.repeat(frame * period_s, counts) + rng.uniform(0, period_s, counts.sum())
     elif mode == "burst":
@@ -144,8 +204,13 @@ def virtual_electrodes(movie: Movie, positions_um: np.ndarray, origin_um: tuple[
         counts = rng.poisson(rate_hz * burst_decay_s * kept)
         u = rng.uniform(0.0, 1.0, counts.sum())
         times = np.repeat(start * period_s, counts) - burst_decay_s * np.log1p(-u * np.repeat(kept, counts))
+    elif mode == "synchronous":
+        electrode, start, end = _active_runs(active)
+        electrode, counts, times = synchronous_bursts(electrode, start * period_s, end * period_s, positions_um,
+                                                      rate_hz, burst_decay_s, synchrony, rng)
     else:
-        phase_s = rng.uniform(0, 1 / rate_hz, size=len(positions_um))[electrode]
+        frame, electrode = np.nonzero(active)
+        phase_s = rng.uniform(0, 1 / rate_hz, size=n)[electrode]
         # spikes at phase + k / rate inside [frame, frame + 1) periods
         first_k = np.ceil((frame * period_s - phase_s) * rate_hz)
         end_k = np.ceil(((frame + 1) * period_s - phase_s) * rate_hz)
@@ -155,20 +220,7 @@ def virtual_electrodes(movie: Movie, positions_um: np.ndarray, origin_um: tuple[
     electrode = np.repeat(electrode, counts)
     order = np.lexsort((times, electrode))
     times, electrode = times[order], electrode[order]
-    split = np.searchsorted(electrode, np.arange(1, len(positions_um)))
-    return MEARecording(
-        spike_times_s=tuple(np.split(times, split)),
-        positions_um=positions_um,
-        array_name="virtual",
-        age=None,
-        duration_s=t_frames * period_s,
-        metadata={"virtual": {"rate_hz": float(rate_hz), "mode": mode, "seed": int(seed),
-                              **({"burst_decay_s": float(burst_decay_s)} if mode == "burst" else {}),
-                              "origin_um": [float(origin_um[0]), float(origin_um[1])],
-                              "um_per_pixel": scale, "frame_period_s": period_s}},
-        source=None,
-    )
-
+    return tuple(np.split(times, np.searchsorted(electrode, np.arange(1, n))))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -140,6 +140,10 @@ _ARGUMENT_SPECS: dict[str, dict[str, Any]] = {
     "count": {"unit": "1", "low": 1, "high": 1_000_000, "integer": True},
     # decay time of a virtual electrode's burst rate: a few ms (a spike doublet) up to nearly constant
     "burst_decay_s": {"unit": "s", "low": 0.005, "high": 100.0},
+    # shared timing of virtual electrodes (wavesim.analysis.synchrony): gain variance, its length and time scale
+    "sync_gain_variance": {"unit": "1", "low": 0.0, "high": 100.0},
+    "sync_length_um": {"unit": "um", "low": 1.0, "high": 1e6},
+    "sync_time_s": {"unit": "s", "low": 0.005, "high": 10.0},
 }
 
 

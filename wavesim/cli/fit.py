@@ -14,9 +14,12 @@ from ..analysis.params import SPEED_METHODS
 from ..backends import backend_choices
 from ..errors import ParameterError
 from ..models import get_model, load_params_file, model_of
-from ..fit.objective import TERM_NAMES, ObjectiveSettings, SimulationSettings
+from ..fit.fidelity import PRUNERS, PruningSettings
+from ..fit.objective import TERM_NAMES, ObjectiveSettings
+from ..fit.ranges import DEFAULT_FITTED
 from ..fit.report import recording_distances, start_note
-from ..fit.search import DEFAULT_FITTED, SAMPLERS, fit
+from ..fit.search import SAMPLERS, fit
+from ..fit.virtual import ELECTRODE_MODELS, SimulationSettings
 from ._output import show_progress
 from ._paths import check_output_folder
 
@@ -57,7 +60,7 @@ def _parse_weights(items) -> dict[str, float]:
 
 
 def _run_fit(args) -> int:
-    for option, value in (("--trials", args.trials), ("--batch-size", args.batch_size)):
+    for option, value in (("--trials", args.trials), ("--batch-size", args.batch_size), ("--workers", args.workers)):
         if value is not None and value < 1:
             raise ParameterError(f"{option} must be at least 1, got {value}.")
     check_output_folder(args.out, "--out")
@@ -74,18 +77,23 @@ def _run_fit(args) -> int:
                                     um_per_pixel=args.um_per_pixel, frame_period_s=args.frame_period_s,
                                     warmup_s=args.warmup_s, duration_s=args.duration_s, backend=args.backend,
                                     electrodes=args.electrodes, burst_rate_hz=args.burst_rate_hz,
-                                    burst_decay_s=args.burst_decay_s)
+                                    burst_decay_s=args.burst_decay_s, sync_gain_variance=args.sync_gain_variance,
+                                    sync_length_um=args.sync_length_um, sync_time_s=args.sync_time_s)
     batch = args.batch_size if args.batch_size is not None else (8 if simulation.backend == "cuda" else 2)
     result = fit(args.recording, args.out, hold_out=args.hold_out or (), storage=args.storage,
                  study_name=args.study_name, base=base,
                  base_name=base_name, fitted=fitted, ranges=_parse_ranges(args.range), n_trials=args.trials,
                  batch_size=batch, sampler=args.sampler, sampler_seed=args.sampler_seed,
                  objective_settings=settings, simulation=simulation,
-                 analysis=AnalysisParams(speed_method=args.speed_method), progress=show_progress(args))
+                 analysis=AnalysisParams(speed_method=args.speed_method), progress=show_progress(args),
+                 pruning=PruningSettings(pruner=args.pruning), workers=args.workers)
     r = result.report
-    print(f"best distance {r['best_distance']:.4f} +- {r['best_distance_sem'] or 0:.4f} (trial {r['best_trial']}, "
-          f"{r['n_trials_complete']} complete trials; preset distance {r['preset_distance']:.4f})")
+    print(f"best distance {r['best_distance']:.4f} +- {r['best_distance_sem'] or 0:.4f} (trial {r['best_trial']}; "
+          f"{r['n_trials_complete']} complete and {r['n_trials_pruned']} pruned trials; preset distance "
+          f"{r['preset_distance']:.4f})")
     print(start_note(r))
+    if r["search"]["note"]:
+        print(f"note: {r['search']['note']}")
     for name, (given, used) in r["start"]["clipped"].items():
         low, high = r["ranges"][name]
         print(f"note: the start's {name} = {given:g} lies outside its range [{low:g}, {high:g}]; "
@@ -144,16 +152,25 @@ def register(subparsers) -> None:
                         "processes given the same storage work on one study")
     p.add_argument("--study-name", default="wavesim-fit",
                    help="name of the study in --storage; processes with the same name share it (default %(default)s)")
-    p.add_argument("--trials", type=int, default=50, help="complete trials of the whole study (default %(default)s)")
+    p.add_argument("--trials", type=int, default=50,
+                   help="finished (complete or pruned) trials of the whole study (default %(default)s)")
     p.add_argument("--batch-size", type=int, default=None,
-                   help="candidates simulated in one batch (default 8 on cuda, 2 on cpu)")
+                   help="candidates asked and scored together (default 8 on cuda, 2 on cpu)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes that simulate candidates on the CPU engines (default: one per core; 1 on cuda, "
+                        "where a batch runs on the GPU)")
+    p.add_argument("--pruning", choices=PRUNERS, default="halving",
+                   help="score each candidate on a simulation a third as long first and stop those clearly worse "
+                        "than the best there (successive halving within the distance's standard error), or run "
+                        "every candidate in full (default %(default)s)")
     p.add_argument("--sampler", choices=SAMPLERS, default="tpe",
                    help="Optuna sampler of the candidates (default %(default)s)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the simulated retinas, the same for every candidate (default %(default)s)")
     p.add_argument("--sampler-seed", type=int, default=None,
-                   help="seed of the sampler (default: from --seed, the study name and the process's first trial, "
-                        "distinct for each process sharing a study)")
+                   help="seed of the sampler: each trial's candidate is drawn with a seed from this, the study name "
+                        "and the trial's number, so reruns and resumes propose the same candidates and processes "
+                        "sharing a study different ones (default: --seed)")
     p.add_argument("--model", default=None, help="wave model (default amacrine)")
     p.add_argument("--preset", default=None,
                    help="starting preset, the study's first trial (default: the model's default, mouse)")
@@ -175,13 +192,20 @@ def register(subparsers) -> None:
     p.add_argument("--um-per-pixel", type=float, default=34.0, help="readout pixel size, um (default %(default)g)")
     p.add_argument("--frame-period-s", type=float, default=0.25, help="readout frame period, s (default %(default)g)")
     p.add_argument("--min-waves", type=int, default=5, help="fewest recorded waves to fit (default %(default)s)")
-    p.add_argument("--electrodes", choices=("burst", "poisson"), default="burst",
+    p.add_argument("--electrodes", choices=ELECTRODE_MODELS, default="burst",
                    help="how a virtual electrode fires while its pixel is active: a burst whose rate decays from "
-                        "the burst's start, or a constant 20 Hz Poisson rate (default %(default)s)")
+                        "the burst's start; such a burst whose rate shares a spatially correlated gain with the "
+                        "active electrodes nearby (synchronous); or a constant 20 Hz Poisson rate "
+                        "(default %(default)s)")
     p.add_argument("--burst-rate-hz", type=float, default=None,
                    help="virtual electrode rate at a burst's start, 1/s (default: estimated from each recording)")
     p.add_argument("--burst-decay-s", type=float, default=None,
                    help="decay time of the burst rate, s (default: estimated from each recording)")
+    for name, what in (("sync_gain_variance", "variance of the shared gain"),
+                       ("sync_length_um", "distance over which the shared gain decorrelates, um"),
+                       ("sync_time_s", "time bins of the shared gain, s")):
+        p.add_argument(f"--{name.replace('_', '-')}", type=float, default=None,
+                       help=f"synchronous electrodes: {what} (default: estimated from each recording)")
     p.add_argument("--speed-method", choices=SPEED_METHODS, default="local",
                    help="wave speed of the speed term, for recording and simulation alike: median of local plane "
                         "fits ('local') or one whole-wave front fit ('front') (default %(default)s)")

@@ -17,7 +17,10 @@ from typing import Any, Mapping
 
 from ..errors import ParameterError
 from ..models import write_params_file
-from .objective import Evaluation, Objective, mean_statistics
+from .objective import Evaluation, Objective
+from .ranges import start_point
+from .statistics import mean_statistics
+from .study import START_ATTR
 
 __all__ = ["FitResult", "held_out_scores", "near_best_spread", "params_file_comment", "recording_attrs",
            "recording_distances", "start_note", "study_timing", "summarize_study", "write_outputs"]
@@ -55,7 +58,7 @@ def study_timing(trials) -> dict[str, Any]:
     Parameters
     ----------
     trials : sequence of optuna.trial.FrozenTrial
-        Complete trials.
+        Finished (complete or pruned) trials.
 
     Returns
     -------
@@ -161,8 +164,6 @@ def recording_distances(report: Mapping[str, Any]) -> list[tuple[str, str, float
 def _start_summary(complete, start_values: Mapping[str, float], clipped: Mapping[str, list[float]],
                    best) -> dict[str, Any]:
     """The start trial's part of the report (``trial`` and ``distance`` None where it is not complete)."""
-    from .search import START_ATTR
-
     start = next((t for t in complete if t.user_attrs.get(START_ATTR)), None)
     return {
         "trial": None if start is None else start.number,
@@ -181,16 +182,16 @@ def summarize_study(study, objective: Objective, base, base_name: str,
     """Best trial, the start, preset statistics and the report.
 
     The best trial is the complete trial of least distance, the lower number
-    on ties, so it is the start unless a trial beat it. The preset's
+    on ties, so it is the start unless a trial beat it; pruned trials are
+    counted (``n_trials_pruned``), never candidates for the best. The preset's
     statistics are the start trial's where the start is the preset itself
     (no parameter clipped into its range); otherwise the preset is simulated
     now, on the same retinas.
     """
     from optuna.trial import TrialState
 
-    from .search import start_point
-
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    pruned = study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))
     if not complete:
         raise ParameterError(f"study {study.study_name} holds no complete trial to report.")
     best = min(complete, key=lambda t: (t.value, t.number))
@@ -226,10 +227,11 @@ def summarize_study(study, objective: Objective, base, base_name: str,
         "weights": dict(objective.settings.weights),
         "objective": objective.describe(),
         "n_trials_complete": len(complete),
+        "n_trials_pruned": len(pruned),
         "n_trials_failed": len(study.get_trials(deepcopy=False, states=(TrialState.FAIL,))),
         "sampler": sampler,
         "seed": objective.simulation.seed,
-        "study_time": study_timing(complete),
+        "study_time": study_timing([*complete, *pruned]),
         "process_wall_time_s": process_wall_time_s,
         "study_name": study.study_name,
     }
