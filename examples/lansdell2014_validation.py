@@ -125,7 +125,9 @@ def welch_z(a: np.ndarray, b: np.ndarray) -> float:
 
 def _load(folder: Path) -> dict[str, np.ndarray]:
     runs = {}
-    for path in sorted(folder.glob("seed*_V.*")):
+    for path in sorted(folder.glob("seed*_*")):
+        if path.suffix not in (".npy", ".f32"):
+            continue
         seed = path.name.split("_")[0]
         if path.suffix == ".npy":
             runs[seed] = np.load(path, mmap_mode="r")
