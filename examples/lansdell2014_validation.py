@@ -92,26 +92,30 @@ def run_fixed(params, seeds: list[int], n_warm: int, n_frames: int) -> np.ndarra
     return frames
 
 
-def statistics(v_frames: np.ndarray, threshold_mV: float = -60.0) -> dict[str, float]:
-    """The table's statistics of one voltage movie (frames every 0.1 s on the authors' grid)."""
-    active = v_frames > threshold_mV
-    movie = Movie(active, um_per_pixel=model.AUTHORS_SPACING_UM, frame_period_s=FRAME_S)
-    waves = detect_movie_waves(movie, AnalysisParams())
+def _mean(x) -> float:
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if x.size else math.nan
+
+
+def wave_statistics(active: np.ndarray, um_per_pixel: float, params: AnalysisParams) -> tuple[dict[str, float], object]:
+    """Waves per minute, mean IWI, size, speed, duration and active fraction of a binary movie; and its waves."""
+    movie = Movie(active, um_per_pixel=um_per_pixel, frame_period_s=FRAME_S)
+    waves = detect_movie_waves(movie, params)
     _, iwi = inter_wave_intervals(waves)
-
-    def mean(x):
-        x = np.asarray(x, float)
-        x = x[np.isfinite(x)]
-        return float(x.mean()) if x.size else math.nan
-
     return {
         "waves_per_min": len(waves) / (movie.duration_s / 60),
-        "iwi_s": mean(iwi),
-        "size_fraction": mean(waves.size_fraction),
-        "speed_um_per_s": mean(waves.speed_um_per_s),
-        "duration_s": mean(waves.duration_s),
+        "iwi_s": _mean(iwi),
+        "size_fraction": _mean(waves.size_fraction),
+        "speed_um_per_s": _mean(waves.speed_um_per_s),
+        "duration_s": _mean(waves.duration_s),
         "active_fraction": float(active.mean()),
-    }
+    }, waves
+
+
+def statistics(v_frames: np.ndarray, threshold_mV: float = -60.0) -> dict[str, float]:
+    """The table's statistics of one voltage movie (frames every 0.1 s on the authors' grid)."""
+    return wave_statistics(v_frames > threshold_mV, model.AUTHORS_SPACING_UM, AnalysisParams())[0]
 
 
 def welch_z(a: np.ndarray, b: np.ndarray) -> float:
@@ -137,16 +141,17 @@ def _load(folder: Path) -> dict[str, np.ndarray]:
     return runs
 
 
-def table(folders: list[Path]) -> str:
+def table(folders: list[Path], measure=statistics, labels=STATISTICS) -> str:
+    """A Markdown table of ``measure`` (one value per saved run) per folder, with Welch z-scores against the first."""
     per_engine = {}
     for folder in folders:
-        rows = [statistics(np.asarray(v)) for v in _load(folder).values()]
-        per_engine[folder.name] = {k: np.array([r[k] for r in rows]) for k in STATISTICS}
+        rows = [measure(np.asarray(v)) for v in _load(folder).values()]
+        per_engine[folder.name] = {k: np.array([r[k] for r in rows]) for k in labels}
     names = list(per_engine)
     header = "| statistic | " + " | ".join(f"{n} (n={len(per_engine[n]['iwi_s'])})" for n in names)
     header += " | " + " | ".join(f"z {n} - {names[0]}" for n in names[1:]) + " |"
     lines = [header, "|" + "---|" * (1 + 2 * len(names) - 1)]
-    for key, label in STATISTICS.items():
+    for key, label in labels.items():
         cells = [f"{np.nanmean(per_engine[n][key]):.4g} +- {np.nanstd(per_engine[n][key], ddof=1):.2g}" for n in names]
         zs = [f"{welch_z(per_engine[n][key], per_engine[names[0]][key]):+.2f}" for n in names[1:]]
         lines.append(f"| {label} | " + " | ".join(cells + zs) + " |")

@@ -18,8 +18,8 @@ an ODE along a given path). Bursts are runs of spikes (upward crossings of
 -20 mV) less than 500 ms apart.
 
 ``run`` simulates the authors' sheet (64 x 64 cells, their ``run_model``:
-30 s warm-up from ``conds.json``, 120 s recorded) and saves calcium ``c``
-every 0.1 s; ``table`` gives wavesim's statistics of the movies thresholded
+30 s warm-up from ``conds.json``, 120 s recorded; ``--nodes`` and
+``--record-s`` make it smaller) and saves calcium ``c`` every 0.1 s; ``table`` gives wavesim's statistics of the movies thresholded
 at ``c > 0.15`` (one value per seed; speeds in cells/s, the model's
 lattice having no physical spacing) and Welch z-scores against the first
 folder.
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import sys
 import time
 from pathlib import Path
@@ -38,9 +37,8 @@ import numpy as np
 from numba import njit
 from scipy.integrate import solve_ivp
 
-from wavesim.analysis import AnalysisParams, detect_movie_waves, inter_wave_intervals
+from wavesim.analysis import AnalysisParams
 from wavesim.analysis.single_waves import direction_bias
-from wavesim.io.recordings import Movie
 from wavesim.kernels import retinalchaos as rule
 from wavesim.kernels.pull_cpu import PullSheets, build_pull_cpu_runner
 from wavesim.kernels.random import retina_keys
@@ -49,7 +47,7 @@ from wavesim.models import retinalchaos as model
 from wavesim.models.retinalchaos_reference import FloatSheet, drift, initial_state, single_cell_rhs
 
 sys.path.insert(0, str(Path(__file__).parent))
-from lansdell2014_validation import _load, _seeds, welch_z  # noqa: E402
+from lansdell2014_validation import _seeds, table, wave_statistics  # noqa: E402
 
 FRAME_S = 0.1
 SHIFTS = np.array([2.0**s for s in (rule.V_SHIFT, rule.N_SHIFT, rule.C_SHIFT, rule.A_SHIFT, rule.B_SHIFT,
@@ -102,14 +100,17 @@ def _rule_trace(p, duration_ms: float, seed: int) -> np.ndarray:
 
 
 def _scipy_trace(p, duration_ms: float, w_path=None):
-    """LSODA on the authors' equations; ``w_path`` (t_ms, W) drives the noise current if given."""
+    """LSODA on the authors' equations; ``w_path``, W (pA) at 0, dt, 2 dt, ..., drives the noise current if given."""
     if w_path is None:
         rhs, y0 = single_cell_rhs(p), initial_state()
     else:
-        t_w, w = w_path
+        w = np.asarray(w_path, dtype=float)
+        dt = p.dt_ms
 
         def rhs(t, y):
-            return np.array(drift(p, *y, np.interp(t, t_w, w))[:7])
+            k = min(int(t / dt), w.size - 2)  # W between its samples: linear
+            frac = t / dt - k
+            return np.array(drift(p, *y, w[k] + frac * (w[k + 1] - w[k]))[:7])
 
         y0 = initial_state()[:7]
     return solve_ivp(rhs, (0, duration_ms), y0, method="LSODA", rtol=1e-9, atol=1e-11, max_step=0.5,
@@ -154,14 +155,13 @@ def single_cell() -> None:
     duration_ms = 300_000.0
     trace = _rule_trace(p, duration_ms, seed=1)
     t_rule = np.arange(1, trace.shape[0] + 1) * p.dt_ms
-    sol = _scipy_trace(p, duration_ms, w_path=(np.r_[0.0, t_rule], np.r_[0.0, trace[:, 7]]))
+    sol = _scipy_trace(p, duration_ms, w_path=np.r_[0.0, trace[:, 7]])
     _compare("default parameters, noise current W (SciPy along the rule's W path), 300 s", t_rule, trace[:, 0],
              sol, duration_ms)
 
 
-def run_sheets(engine: str, seeds: list[int], warm_s: float, record_s: float) -> np.ndarray:
+def run_sheets(engine: str, seeds: list[int], warm_s: float, record_s: float, n: int) -> np.ndarray:
     p = model.PRESETS[model.DEFAULT_PRESET]
-    n = model.AUTHORS_NODES
     steps = round(FRAME_S / p.dt_s)
     n_warm, n_frames = round(warm_s / FRAME_S), round(record_s / FRAME_S)
     frames = np.empty((len(seeds), n_frames, n, n), np.float32)
@@ -174,7 +174,7 @@ def run_sheets(engine: str, seeds: list[int], warm_s: float, record_s: float) ->
                 frames[:, k - n_warm] = sheets.field(rule.F_C) / 2.0**rule.C_SHIFT
         return frames
     for b, seed in enumerate(seeds):
-        sheet = FloatSheet(p, key=int(retina_keys([seed])[0]))
+        sheet = FloatSheet(p, (n, n), key=int(retina_keys([seed])[0]))
         for k in range(n_warm + n_frames):
             for _ in range(steps):
                 sheet.step()
@@ -184,41 +184,11 @@ def run_sheets(engine: str, seeds: list[int], warm_s: float, record_s: float) ->
 
 
 def statistics(c_frames: np.ndarray, threshold: float = 0.15) -> dict[str, float]:
-    active = np.asarray(c_frames) > threshold
-    movie = Movie(active, um_per_pixel=1.0, frame_period_s=FRAME_S)
-    waves = detect_movie_waves(movie, AnalysisParams(local_speed_radius_um=4.0))
-    _, iwi = inter_wave_intervals(waves)
-
-    def mean(x):
-        x = np.asarray(x, float)
-        x = x[np.isfinite(x)]
-        return float(x.mean()) if x.size else math.nan
-
-    return {
-        "waves_per_min": len(waves) / (movie.duration_s / 60),
-        "iwi_s": mean(iwi),
-        "size_fraction": mean(waves.size_fraction),
-        "speed_cells_per_s": mean(waves.speed_um_per_s),
-        "duration_s": mean(waves.duration_s),
-        "active_fraction": float(active.mean()),
-        "direction_bias": direction_bias(waves.direction_rad[np.isfinite(waves.direction_rad)]),
-    }
-
-
-def table(folders: list[Path]) -> str:
-    per_engine = {}
-    for folder in folders:
-        rows = [statistics(np.asarray(c)) for c in _load(folder).values()]
-        per_engine[folder.name] = {k: np.array([r[k] for r in rows]) for k in STATISTICS}
-    names = list(per_engine)
-    header = "| statistic | " + " | ".join(f"{n} (n={len(per_engine[n]['iwi_s'])})" for n in names)
-    header += " | " + " | ".join(f"z {n} - {names[0]}" for n in names[1:]) + " |"
-    lines = [header, "|" + "---|" * (2 * len(names))]
-    for key, label in STATISTICS.items():
-        cells = [f"{np.nanmean(per_engine[n][key]):.4g} +- {np.nanstd(per_engine[n][key], ddof=1):.2g}" for n in names]
-        zs = [f"{welch_z(per_engine[n][key], per_engine[names[0]][key]):+.2f}" for n in names[1:]]
-        lines.append(f"| {label} | " + " | ".join(cells + zs) + " |")
-    return "\n".join(lines)
+    """The table's statistics of one calcium movie; one pixel per cell, lengths in cells (local fits of 4 cells)."""
+    stats, waves = wave_statistics(np.asarray(c_frames) > threshold, 1.0, AnalysisParams(local_speed_radius_um=4.0))
+    stats["speed_cells_per_s"] = stats.pop("speed_um_per_s")
+    stats["direction_bias"] = direction_bias(waves.direction_rad[np.isfinite(waves.direction_rad)])
+    return stats
 
 
 def main() -> None:
@@ -230,6 +200,7 @@ def main() -> None:
     run.add_argument("--seeds", default="1-4")
     run.add_argument("--warmup-s", type=float, default=30.0)
     run.add_argument("--record-s", type=float, default=120.0)
+    run.add_argument("--nodes", type=int, default=model.AUTHORS_NODES, help="cells per side of the square sheet")
     run.add_argument("--out", type=Path, required=True)
     tab = sub.add_parser("table", help="the statistics table of saved runs (one folder per engine)")
     tab.add_argument("folders", type=Path, nargs="+")
@@ -237,13 +208,13 @@ def main() -> None:
     if args.command == "single-cell":
         single_cell()
     elif args.command == "table":
-        print(table(args.folders))
+        print(table(args.folders, statistics, STATISTICS))
     else:
         seeds = _seeds(args.seeds)
         out = args.out / args.engine
         out.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        for seed, frames in zip(seeds, run_sheets(args.engine, seeds, args.warmup_s, args.record_s)):
+        for seed, frames in zip(seeds, run_sheets(args.engine, seeds, args.warmup_s, args.record_s, args.nodes)):
             np.save(out / f"seed{seed}_c.npy", frames)
         print(f"{args.engine}: {len(seeds)} seeds in {time.perf_counter() - start:.0f} s")
 

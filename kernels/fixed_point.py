@@ -16,6 +16,8 @@ through the argument, so one table serves every parameter set of a batch.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 #: Fixed-point scale of a tabulated function's argument (2**-24).
@@ -30,6 +32,9 @@ TABLE_LEN = 2 * X_MAX * (1 << STEP_SHIFT) + 1
 TANH_SHIFT = 30
 COSH_SHIFT = 20
 ONE_Q30 = 1 << 30
+INT32_MAX = (1 << 31) - 1
+#: The voltage field of a lattice site that holds no cell (the rules skip it).
+V_ABSENT = -(1 << 31)
 
 _INTERP_SHIFT = X_SHIFT - STEP_SHIFT  # bits of the argument below one table step
 _X_OFFSET = X_MAX << X_SHIFT
@@ -54,8 +59,14 @@ def function_tables() -> tuple[np.ndarray, np.ndarray]:
     return tanh, cosh
 
 
-def build_lookup(jit):
-    """Compile ``lookup`` and ``argument`` with ``jit`` (``numba.njit`` or a CUDA device decorator)."""
+def build_fixed_point(jit):
+    """Compile the shared integer helpers with ``jit`` (``numba.njit`` or a CUDA device decorator).
+
+    Returns a namespace of ``lookup`` (a tabulated function), ``argument``
+    (its Q24 argument from a Q20 value), ``gate`` (``(1 + tanh(x)) / 2`` in
+    Q30), ``current`` (a conductance's voltage change per step, Q20) and
+    ``half`` (the half step of the midpoint method, rounded up).
+    """
 
     @jit
     def lookup(table, base, x_q24):
@@ -80,5 +91,19 @@ def build_lookup(jit):
         """
         return ((np.int64(value) - np.int64(centre)) * inv_scale_q32 + (1 << 27)) >> 28
 
-    return lookup, argument
+    @jit
+    def gate(table, base, x_q24):
+        """``(1 + tanh(x)) / 2`` in 2**-30 from the tanh table at ``base``."""
+        return (ONE_Q30 + lookup(table, base, x_q24)) >> 1
+
+    @jit
+    def current(g_q32, gate_q30, drive_q20):
+        """``g * gate * (v - E)``, with ``g`` the conductance per step (``g dt / C_m``, Q32): 2**-20 mV."""
+        return ((((g_q32 * gate_q30) >> 30) * drive_q20) + (1 << 31)) >> 32
+
+    @jit
+    def half(x):
+        return (x + 1) >> 1
+
+    return SimpleNamespace(lookup=lookup, argument=argument, gate=gate, current=current, half=half)
 

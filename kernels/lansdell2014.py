@@ -29,7 +29,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .fixed_point import ONE_Q30, TABLE_LEN, build_lookup
+from .fixed_point import INT32_MAX, ONE_Q30, TABLE_LEN, V_ABSENT, build_fixed_point
 from .random import build_random
 
 STATE_FIELDS = ("v", "r", "s", "e")
@@ -44,9 +44,6 @@ V_SHIFT, R_SHIFT, S_SHIFT, E_SHIFT = 20, 30, 26, 26
 #: Clamps that keep every product below 2**63: |v| <= 512 mV, s < 32, 0 <= e < 8.
 V_LIMIT = 512 << V_SHIFT
 E_LIMIT = (8 << E_SHIFT) - 1
-INT32_MAX = (1 << 31) - 1
-#: ``v`` of a lattice site that holds no cell.
-V_ABSENT = -(1 << 31)
 
 # Index of each quantity in a batch element's row of integer parameters
 # (filled by wavesim.models.lansdell2014.quantise). Conductances are per step:
@@ -96,29 +93,16 @@ STREAM_NOISE = 21
 def build_rule(jit):
     """Compile the rule with ``jit``: ``init``, ``step``, ``active``, ``value`` and helpers, in a namespace."""
     draw_u32 = build_random(jit).draw_u32
-    lookup, argument = build_lookup(jit)
-
-    @jit
-    def half(x):
-        return (x + 1) >> 1
-
-    @jit
-    def current(g_q32, gate_q30, drive_q20):
-        """``g * gate * (v - E)``: the voltage change in one step, 2**-20 mV."""
-        return ((((g_q32 * gate_q30) >> 30) * drive_q20) + (1 << 31)) >> 32
-
-    @jit
-    def gate(table, x_q24):
-        """``(1 + tanh(x)) / 2`` in 2**-30."""
-        return (ONE_Q30 + lookup(table, T_TANH, x_q24)) >> 1
+    fp = build_fixed_point(jit)
+    lookup, argument, gate, current, half = fp.lookup, fp.argument, fp.gate, fp.current, fp.half
 
     @jit
     def rates(v, r, s, e, g_noise, prow, table):
         """One step's increments of (v, r, s, e) at this state: dt times the right-hand sides."""
-        m_ca = gate(table, argument(v, prow[P_V1], prow[P_INV_V2]))
-        r_inf = gate(table, argument(v, prow[P_V3], prow[P_INV_V4]))
+        m_ca = gate(table, T_TANH, argument(v, prow[P_V1], prow[P_INV_V2]))
+        r_inf = gate(table, T_TANH, argument(v, prow[P_V3], prow[P_INV_V4]))
         lam = lookup(table, T_COSH, argument(v, prow[P_V3], prow[P_INV_2V4]))
-        release = gate(table, argument(v, prow[P_V0], prow[P_HALF_KAPPA]))
+        release = gate(table, T_TANH, argument(v, prow[P_V0], prow[P_HALF_KAPPA]))
         e22 = e >> 4
         x = ((((e22 * e22) >> 14) * prow[P_DELTA]) >> 8)  # delta * e**2, 2**-30
         bound = ONE_Q30 - (np.int64(1) << 60) // (x + ONE_Q30)  # delta e**2 / (1 + delta e**2)

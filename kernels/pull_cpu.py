@@ -24,13 +24,38 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(inline="always")
-def _mirror(x, n):
-    if x < 0:
-        return -x
-    if x >= n:
-        return 2 * (n - 1) - x
-    return x
+def build_pull_helpers(jit, n_fields: int):
+    """Compile ``mirror`` and ``inputs`` with ``jit`` (``numba.njit`` or a CUDA device decorator).
+
+    ``mirror(x, n)`` is an index on a sheet of ``n`` mirrored at its edges;
+    ``inputs(inp, plane, i)`` the tuple of cell ``i``'s ``n_fields`` pulled
+    sums from the flat (F, B, R, C) buffer, as the rule's ``step`` takes them.
+    """
+
+    @jit
+    def mirror(x, n):
+        if x < 0:
+            return -x
+        if x >= n:
+            return 2 * (n - 1) - x
+        return x
+
+    if n_fields == 1:
+        @jit
+        def inputs(inp, plane, i):
+            return (np.int64(inp[np.uint64(i)]),)
+    elif n_fields == 2:
+        @jit
+        def inputs(inp, plane, i):
+            return (np.int64(inp[np.uint64(i)]), np.int64(inp[np.uint64(plane + i)]))
+    elif n_fields == 3:
+        @jit
+        def inputs(inp, plane, i):
+            return (np.int64(inp[np.uint64(i)]), np.int64(inp[np.uint64(plane + i)]),
+                    np.int64(inp[np.uint64(plane + plane + i)]))
+    else:
+        raise ValueError(f"a rule pulls one to three sums, got {n_fields}")
+    return mirror, inputs
 
 
 def build_pull_cpu_runner(build_rule, parallel: bool = False):
@@ -48,21 +73,7 @@ def build_pull_cpu_runner(build_rule, parallel: bool = False):
     init, step = rule.init, rule.step
     fields = tuple(rule.pull_fields)
     n_fields = len(fields)
-    if n_fields == 1:
-        @inlined
-        def inputs(inp, plane, i):
-            return (np.int64(inp[np.uint64(i)]),)
-    elif n_fields == 2:
-        @inlined
-        def inputs(inp, plane, i):
-            return (np.int64(inp[np.uint64(i)]), np.int64(inp[np.uint64(plane + i)]))
-    elif n_fields == 3:
-        @inlined
-        def inputs(inp, plane, i):
-            return (np.int64(inp[np.uint64(i)]), np.int64(inp[np.uint64(plane + i)]),
-                    np.int64(inp[np.uint64(2 * plane + i)]))
-    else:
-        raise ValueError(f"a rule pulls one to three sums, got {n_fields}")
+    mirror, inputs = build_pull_helpers(inlined, n_fields)
     fields_arr = np.array(fields, dtype=np.int64)
 
     @njit(parallel=parallel)
@@ -89,8 +100,8 @@ def build_pull_cpu_runner(build_rule, parallel: bool = False):
                 for c in range(C):
                     total = np.int64(0)
                     for k in range(K):
-                        rr = _mirror(r + pull_dr[k], R)
-                        cc = _mirror(c + pull_dc[k], C)
+                        rr = mirror(r + pull_dr[k], R)
+                        cc = mirror(c + pull_dc[k], C)
                         total += np.int64(pull_w[f, k]) * np.int64(state[src + rr * C + cc])
                     inp[dst + r * C + c] = total
 

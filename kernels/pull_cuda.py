@@ -17,6 +17,8 @@ from types import SimpleNamespace
 import numpy as np
 from numba import cuda
 
+from .pull_cpu import build_pull_helpers
+
 THREADS_X, THREADS_Y = 16, 8
 
 SIGNATURES = {
@@ -37,50 +39,32 @@ def build_pull_cuda_kernels(build_rule):
     rule = build_rule(device)
     init, step = rule.init, rule.step
     n_fields = len(rule.pull_fields)
-    if n_fields == 1:
-        @device
-        def inputs(inp, plane, i):
-            return (np.int64(inp[i]),)
-    elif n_fields == 2:
-        @device
-        def inputs(inp, plane, i):
-            return (np.int64(inp[i]), np.int64(inp[plane + i]))
-    elif n_fields == 3:
-        @device
-        def inputs(inp, plane, i):
-            return (np.int64(inp[i]), np.int64(inp[plane + i]), np.int64(inp[plane + plane + i]))
-    else:
-        raise ValueError(f"a rule pulls one to three sums, got {n_fields}")
+    mirror, inputs = build_pull_helpers(device, n_fields)
 
     @device
-    def mirror(x, n):
-        if x < 0:
-            return -x
-        if x >= n:
-            return 2 * (n - 1) - x
-        return x
+    def cell_of(shape):
+        """(b, r, c) of this thread's cell, and whether the cell lies on the sheet."""
+        c = cuda.blockIdx.x * THREADS_X + cuda.threadIdx.x
+        r = cuda.blockIdx.y * THREADS_Y + cuda.threadIdx.y
+        return cuda.blockIdx.z, r, c, r < shape[1] and c < shape[2]
 
     @cuda.jit
     def init_kernel(state, shape, keys, params, site, table):
-        c = cuda.blockIdx.x * THREADS_X + cuda.threadIdx.x
-        r = cuda.blockIdx.y * THREADS_Y + cuda.threadIdx.y
-        b = cuda.blockIdx.z
+        b, r, c, inside = cell_of(shape)
+        if not inside:
+            return
         R = shape[1]
         C = shape[2]
-        if r >= R or c >= C:
-            return
         cell = r * C + c
         init(state, np.uint64(shape[0] * R * C), np.uint64(b * R * C + cell), keys[b], cell, site, params[b], table)
 
     @cuda.jit
     def pull_kernel(state, shape, inp, fields, pull_dr, pull_dc, pull_w):
-        c = cuda.blockIdx.x * THREADS_X + cuda.threadIdx.x
-        r = cuda.blockIdx.y * THREADS_Y + cuda.threadIdx.y
-        b = cuda.blockIdx.z
+        b, r, c, inside = cell_of(shape)
+        if not inside:
+            return
         R = shape[1]
         C = shape[2]
-        if r >= R or c >= C:
-            return
         plane = shape[0] * R * C
         base = b * R * C
         for f in range(n_fields):
@@ -94,13 +78,11 @@ def build_pull_cuda_kernels(build_rule):
 
     @cuda.jit
     def step_kernel(state, shape, inp, t, keys, params, site, table):
-        c = cuda.blockIdx.x * THREADS_X + cuda.threadIdx.x
-        r = cuda.blockIdx.y * THREADS_Y + cuda.threadIdx.y
-        b = cuda.blockIdx.z
+        b, r, c, inside = cell_of(shape)
+        if not inside:
+            return
         R = shape[1]
         C = shape[2]
-        if r >= R or c >= C:
-            return
         plane = np.uint64(shape[0] * R * C)
         cell = r * C + c
         i = np.uint64(b * R * C + cell)

@@ -30,7 +30,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .fixed_point import ONE_Q30, TABLE_LEN, build_lookup
+from .fixed_point import INT32_MAX, ONE_Q30, TABLE_LEN, V_ABSENT, build_fixed_point
 from .random import build_random
 
 STATE_FIELDS = ("v", "n", "c", "a", "b", "e", "i", "w")
@@ -47,11 +47,8 @@ V_LIMIT = 512 << V_SHIFT
 C_LIMIT = (4 << C_SHIFT) - 1
 E_LIMIT = (8 << E_SHIFT) - 1
 W_LIMIT = 1024 << W_SHIFT
-INT32_MAX = (1 << 31) - 1
 #: alpha * c**4 is held below this (2**-18): a saturates within milliseconds long before.
 X_LIMIT = 4096 << 18
-#: ``v`` of a lattice site that holds no cell.
-V_ABSENT = -(1 << 31)
 
 # Row of integer parameters (wavesim.models.retinalchaos.quantise). Conductances per step:
 # g * dt / C_m, 2**-32; voltages and currents 2**-20; inverse slopes 2**-32 per mV.
@@ -122,21 +119,8 @@ _MASK16 = np.uint64(0xFFFF)
 def build_rule(jit):
     """Compile the rule with ``jit``: ``init``, ``step``, ``active``, ``value`` and helpers, in a namespace."""
     draw_u32 = build_random(jit).draw_u32
-    lookup, argument = build_lookup(jit)
-
-    @jit
-    def half(x):
-        return (x + 1) >> 1
-
-    @jit
-    def current(g_q32, gate_q30, drive_q20):
-        """``g * gate * (v - E) * dt / C_m``: the voltage change in one step, 2**-20 mV."""
-        return ((((g_q32 * gate_q30) >> 30) * drive_q20) + (1 << 31)) >> 32
-
-    @jit
-    def gate(table, x_q24):
-        """``(1 + tanh(x)) / 2`` in 2**-30."""
-        return (ONE_Q30 + lookup(table, T_TANH, x_q24)) >> 1
+    fp = build_fixed_point(jit)
+    lookup, argument, gate, current, half = fp.lookup, fp.argument, fp.gate, fp.current, fp.half
 
     @jit
     def bound(x_q24, k_q30):
@@ -155,11 +139,11 @@ def build_rule(jit):
     @jit
     def rates(v, n, c, a, b, e, i, w, prow, table):
         """One step's increments of (v, n, c, a, b, e, i, w) without diffusion and noise."""
-        m_ca = gate(table, argument(v, prow[P_V1], prow[P_INV_V2]))
-        n_inf = gate(table, argument(v, prow[P_V3], prow[P_INV_V4]))
+        m_ca = gate(table, T_TANH, argument(v, prow[P_V1], prow[P_INV_V2]))
+        n_inf = gate(table, T_TANH, argument(v, prow[P_V3], prow[P_INV_V4]))
         lam = lookup(table, T_COSH, argument(v, prow[P_V3], prow[P_INV_2V4]))
-        phi_e = gate(table, argument(v, prow[P_V0_E], prow[P_HALF_VS_E]))
-        phi_i = gate(table, argument(v, prow[P_V0_I], prow[P_HALF_VS_I]))
+        phi_e = gate(table, T_TANH, argument(v, prow[P_V0_E], prow[P_HALF_VS_E]))
+        phi_i = gate(table, T_TANH, argument(v, prow[P_V0_I], prow[P_HALF_VS_I]))
         dv = ((prow[P_I_APP] + w) * prow[P_K_CURRENT] + (1 << 31)) >> 32
         dv -= (current(prow[P_G_LEAK], ONE_Q30, v - prow[P_E_LEAK])
                + current(prow[P_G_CA], m_ca, v - prow[P_E_CA])

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import wavesim as ws
-from continuous_helpers import random_fixed_state, rule_sheets, set_state, square_lattice
+from continuous_helpers import assert_rule_matches_reference, random_fixed_state, square_lattice
 from wavesim.errors import ParameterError
 from wavesim.kernels import lansdell2014 as rule
 from wavesim.kernels.fixed_point import COSH_SHIFT, TABLE_LEN, TANH_SHIFT, X_MAX, function_tables
@@ -38,6 +38,14 @@ def test_presets_are_the_authors_sets():
     fast = model.PRESETS["ml_sahp_2time"]
     assert fast.noise_steps == 100 and fast.noise_probability == pytest.approx(0.05 / 800)
     assert model.Lansdell2014Params() == p
+
+
+def test_fit_ranges_are_valid_and_keep_the_relations():
+    assert set(model.FIT_DEFAULTS) == set(model.FIT_RANGES)
+    assert model.Lansdell2014Params.check_ranges(model.FIT_RANGES) == model.FIT_RANGES
+    for corner in ({k: lo for k, (lo, hi) in model.FIT_RANGES.items()}, {k: hi for k, (lo, hi) in model.FIT_RANGES.items()}):
+        params = model.Lansdell2014Params(**corner)
+        model.tables(_lattice(), [params])  # the explicit diffusion stays stable on the authors' grid
 
 
 def test_bad_parameters_name_the_field_and_the_fix():
@@ -67,9 +75,9 @@ def test_tables_check_the_sheet():
 def test_function_tables_interpolate_tanh_and_cosh_closely():
     from numba import njit
 
-    from wavesim.kernels.fixed_point import build_lookup
+    from wavesim.kernels.fixed_point import build_fixed_point
 
-    lookup, _ = build_lookup(njit)
+    lookup = build_fixed_point(njit).lookup
     tanh, cosh = function_tables()
     table = np.concatenate([tanh, cosh])
     x = np.linspace(-X_MAX + 1e-3, X_MAX - 1e-3, 2001)
@@ -83,28 +91,9 @@ def test_function_tables_interpolate_tanh_and_cosh_closely():
 def test_the_compiled_rule_matches_the_fixed_point_reference_bit_for_bit():
     lattice = _lattice()
     slow = model.Lansdell2014Params()
-    noisy = dataclasses.replace(slow, noise_rate_hz=2.0, noise_period_s=0.02)
-    params = [slow, noisy]
-    tables = model.tables(lattice, params)
-    prows = model.quantise(params)
-    seeds = [3, 4]
-    sheets = rule_sheets(rule, prows, seeds, tables)
-    rng = np.random.default_rng(5)
-    refs = []
-    for b, key in enumerate(retina_keys(seeds)):
-        start = random_fixed_state(rng, lattice.shape, RANGES, SHIFTS)
-        set_state(sheets, b, rule.STATE_FIELDS, start)
-        ref = FixedSheet(prows[b], tables["table"], lattice.shape, key=int(key))
-        for name, values in start.items():
-            setattr(ref, name, values.copy())
-        refs.append(ref)
-    for _ in range(3):
-        sheets.advance(100)
-        for b, ref in enumerate(refs):
-            for _ in range(100):
-                ref.step()
-            for index, name in enumerate(rule.STATE_FIELDS):
-                assert np.array_equal(sheets.field(index)[b], ref.state()[name]), (b, name, sheets.t)
+    params = [slow, dataclasses.replace(slow, noise_rate_hz=2.0, noise_period_s=0.02)]
+    refs = assert_rule_matches_reference(rule, FixedSheet, model.quantise(params), model.tables(lattice, params),
+                                         RANGES, SHIFTS, seed=5)
     assert 0 < refs[1].active().sum() < refs[1].active().size
 
 
@@ -118,8 +107,8 @@ def test_the_fixed_point_scheme_follows_the_float_equations():
     key = int(retina_keys([9])[0])
     fixed = FixedSheet.from_params(p, tables["table"], lattice.shape, key=key)
     real = FloatSheet(p, lattice.shape, model.AUTHORS_SPACING_UM, key=key, diffusion="explicit")
+    fixed.load(start)
     for name, values in start.items():
-        setattr(fixed, name, values.copy())
         setattr(real, name, values / 2.0**SHIFTS[name])
     for _ in range(200):
         fixed.step()

@@ -13,7 +13,7 @@ import pytest
 from numba import njit
 from scipy.integrate import solve_ivp
 
-from continuous_helpers import random_fixed_state, rule_sheets, set_state, square_lattice
+from continuous_helpers import assert_rule_matches_reference, random_fixed_state, square_lattice
 from wavesim.errors import ParameterError
 from wavesim.kernels import retinalchaos as rule
 from wavesim.kernels.random import retina_keys
@@ -43,6 +43,13 @@ def test_presets_are_the_authors_sets():
     assert (p.sigma_pA_per_sqrt_ms, p.tau_w_ms) == (0.1, 800)
     assert model.PRESETS["isolated_15pA"].I_app_pA == 15.0
     assert model.RetinalChaosParams() == p
+
+
+def test_fit_ranges_are_valid_and_keep_the_relations():
+    assert set(model.FIT_DEFAULTS) == set(model.FIT_RANGES)
+    assert model.RetinalChaosParams.check_ranges(model.FIT_RANGES) == model.FIT_RANGES
+    for pick in (0, 1):
+        model.RetinalChaosParams(**{k: bounds[pick] for k, bounds in model.FIT_RANGES.items()})
 
 
 def test_bad_parameters_name_the_field_and_the_fix():
@@ -115,25 +122,8 @@ def test_the_compiled_rule_matches_the_fixed_point_reference_bit_for_bit():
     lattice = square_lattice(7, 9, SPACING_UM)
     base = model.RetinalChaosParams()
     params = [base, dataclasses.replace(base, sigma_pA_per_sqrt_ms=2.0, gaba_drift=0.3, I_app_pA=10.0)]
-    tables = model.tables(lattice)
-    prows = model.quantise(params)
-    seeds = [7, 8]
-    sheets = rule_sheets(rule, prows, seeds, tables)
-    rng = np.random.default_rng(2)
-    refs = []
-    for b, key in enumerate(retina_keys(seeds)):
-        start = random_fixed_state(rng, lattice.shape, RANGES, SHIFTS)
-        set_state(sheets, b, rule.STATE_FIELDS, start)
-        ref = FixedSheet(prows[b], tables["table"], lattice.shape, key=int(key))
-        ref.u = {name: values.copy() for name, values in start.items()}
-        refs.append(ref)
-    for _ in range(3):
-        sheets.advance(100)
-        for b, ref in enumerate(refs):
-            for _ in range(100):
-                ref.step()
-            for index, name in enumerate(rule.STATE_FIELDS):
-                assert np.array_equal(sheets.field(index)[b], ref.state()[name]), (b, name, sheets.t)
+    assert_rule_matches_reference(rule, FixedSheet, model.quantise(params), model.tables(lattice), RANGES, SHIFTS,
+                                  seed=2)
 
 
 def test_the_fixed_point_scheme_follows_the_float_equations():
@@ -145,7 +135,7 @@ def test_the_fixed_point_scheme_follows_the_float_equations():
     key = int(retina_keys([6])[0])
     fixed = FixedSheet.from_params(p, tables["table"], lattice.shape, key=key)
     real = FloatSheet(p, lattice.shape, key=key)
-    fixed.u = {name: values.copy() for name, values in start.items()}
+    fixed.load(start)
     real.u = {name: values / 2.0**SHIFTS[name] for name, values in start.items()}
     for _ in range(300):
         fixed.step()

@@ -161,6 +161,17 @@ PRESETS: dict[str, Lansdell2014Params] = {
 }
 DEFAULT_PRESET = "ml_sahp"
 
+#: What a fit tunes (phase 2: ``WaveModel.fit_defaults``) and within which ranges: the initiation rate, the
+#: sAHP refractoriness and the cholinergic coupling, the parameters the paper relates to wave statistics.
+FIT_DEFAULTS = ("noise_rate_hz", "tau_S_s", "gamma_per_s", "g_ACh_nS", "D_um2_per_s")
+FIT_RANGES = {
+    "noise_rate_hz": (1 / 4000, 1 / 200),
+    "tau_S_s": (20.0, 120.0),
+    "gamma_per_s": (0.1, 1.0),
+    "g_ACh_nS": (1.0, 4.0),
+    "D_um2_per_s": (5000.0, 20000.0),
+}
+
 #: The graded readout maps v from [VALUE_LO_MV, VALUE_LO_MV + VALUE_SPAN_MV] onto [0, 1].
 VALUE_LO_MV = -90.0
 VALUE_SPAN_MV = 90.0
@@ -253,4 +264,5 @@ def authors_sheet_um(nodes: int = AUTHORS_NODES) -> float:
     return (nodes + 0.5) * AUTHORS_SPACING_UM
 
 
-__all__ = ["Lansdell2014Params", "PRESETS", "DEFAULT_PRESET", "quantise", "tables", "authors_sheet_um"]
+__all__ = ["Lansdell2014Params", "PRESETS", "DEFAULT_PRESET", "FIT_DEFAULTS", "FIT_RANGES", "quantise", "tables",
+           "authors_sheet_um"]

@@ -21,17 +21,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import lansdell2014 as rule
-from ..kernels.fixed_point import STEP_SHIFT, X_MAX, X_SHIFT
 from ..kernels.random import uniform_u32
+from ._fixed_reference import FixedSheetBase, current, gate, lookup, mirrored_sums
 from .lansdell2014 import AUTHORS_NODES, AUTHORS_SPACING_UM, Lansdell2014Params, quantise
 
 DIFFUSION_SCHEMES = ("crank-nicolson", "explicit")
-
-
-def _mirrored_neighbour_sum(a: np.ndarray) -> np.ndarray:
-    """Sum of the four lattice neighbours, a neighbour beyond an edge being the one opposite it."""
-    p = np.pad(a, 1, mode="reflect")
-    return p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:]
 
 
 def _noise_events(key: int, period: int, cells: np.ndarray, probability_u32: int) -> np.ndarray:
@@ -117,7 +111,7 @@ class FloatSheet:
             self.e = self._cn_rows @ self.e @ self._cn_cols.T
         else:
             rate = p.D_um2_per_s * dt / self.spacing_um**2
-            self.e = self.e + rate * (_mirrored_neighbour_sum(self.e) - 4 * self.e)
+            self.e = self.e + rate * (mirrored_sums(self.e)[0] - 4 * self.e)
         period = (self.t - 1) // p.noise_steps
         if period != self._period:
             self._period = period
@@ -133,46 +127,26 @@ class FloatSheet:
         return self.v > self.p.threshold_mV
 
 
-def _lookup(table: np.ndarray, base: int, x_q24: np.ndarray) -> np.ndarray:
-    """Linear interpolation, in integers, of a function tabulated on [-X_MAX, X_MAX] (Q24 argument)."""
-    below = X_SHIFT - STEP_SHIFT
-    u = np.clip(x_q24 + (X_MAX << X_SHIFT), 0, (2 * X_MAX << X_SHIFT) - 1)
-    lo = table[base + (u >> below)].astype(np.int64)
-    hi = table[base + (u >> below) + 1].astype(np.int64)
-    return lo + (((hi - lo) * (u & ((1 << below) - 1)) + (1 << (below - 1))) >> below)
-
-
-class FixedSheet:
+class FixedSheet(FixedSheetBase):
     """The rule's fixed-point scheme on a square sheet, vectorised in NumPy int64 (for bit-exact tests).
 
-    Parameters
-    ----------
-    prow : ndarray of int64, shape (N_PARAMS,)
-        One row of :func:`wavesim.models.lansdell2014.quantise`.
-    table : ndarray of int32
-        ``tables(lattice)["table"]``.
-    shape : (int, int)
-    key : int
+    Parameters as :class:`~wavesim.models._fixed_reference.FixedSheetBase`, with a row of
+    :func:`wavesim.models.lansdell2014.quantise`.
     """
 
     def __init__(self, prow: np.ndarray, table: np.ndarray, shape, key: int = 0):
-        self.q = [int(x) for x in prow]
-        self.table = np.asarray(table)
-        self.key = int(key)
-        self.cells = np.arange(shape[0] * shape[1]).reshape(shape)
+        super().__init__(prow, table, shape, key)
         self.v = np.full(shape, self.q[rule.P_V_INIT], dtype=np.int64)
         self.r = np.zeros(shape, dtype=np.int64)
         self.s = np.zeros(shape, dtype=np.int64)
         self.e = np.zeros(shape, dtype=np.int64)
-        self.t = 0
 
     @classmethod
     def from_params(cls, params: Lansdell2014Params, table: np.ndarray, shape, key: int = 0) -> "FixedSheet":
         return cls(quantise([params])[0], table, shape, key)
 
     def _gate(self, v, centre, inv_scale):
-        x = ((v - self.q[centre]) * self.q[inv_scale] + (1 << 27)) >> 28
-        return ((1 << 30) + _lookup(self.table, rule.T_TANH, x)) >> 1
+        return gate(self.table, rule.T_TANH, v, self.q[centre], self.q[inv_scale])
 
     def increments(self, v, r, s, e, g_noise):
         """dt times the right-hand sides, in the state's fixed-point units."""
@@ -180,16 +154,13 @@ class FixedSheet:
         m_ca = self._gate(v, rule.P_V1, rule.P_INV_V2)
         r_inf = self._gate(v, rule.P_V3, rule.P_INV_V4)
         release = self._gate(v, rule.P_V0, rule.P_HALF_KAPPA)
-        lam = _lookup(self.table, rule.T_COSH, ((v - q[rule.P_V3]) * q[rule.P_INV_2V4] + (1 << 27)) >> 28)
+        lam = lookup(self.table, rule.T_COSH, ((v - q[rule.P_V3]) * q[rule.P_INV_2V4] + (1 << 27)) >> 28)
         e2 = ((e >> 4) ** 2 >> 14) * q[rule.P_DELTA] >> 8
         bound = (1 << 30) - (1 << 60) // (e2 + (1 << 30))
-
-        def current(g, gate, reversal):
-            return ((g * gate >> 30) * (v - q[reversal]) + (1 << 31)) >> 32
-
-        dv = -(current(q[rule.P_G_CA], m_ca, rule.P_E_CA) + current(q[rule.P_G_K], r, rule.P_E_K)
-               + current(q[rule.P_G_L], 1 << 30, rule.P_E_L) + current(q[rule.P_G_ACH], bound, rule.P_E_ACH)
-               + current(g_noise, 1 << 30, rule.P_E_NOISE))
+        dv = -(current(q[rule.P_G_CA], m_ca, v, q[rule.P_E_CA]) + current(q[rule.P_G_K], r, v, q[rule.P_E_K])
+               + current(q[rule.P_G_L], 1 << 30, v, q[rule.P_E_L])
+               + current(q[rule.P_G_ACH], bound, v, q[rule.P_E_ACH])
+               + current(g_noise, 1 << 30, v, q[rule.P_E_NOISE]))
         drive = (lam * (r_inf - r) >> 20) + (((q[rule.P_ALPHA] * s) >> 22) * ((1 << 30) - r) >> 20)
         dr = ((drive >> 8) * q[rule.P_K_R] + (1 << 23)) >> 24
         ds = ((release * q[rule.P_C_S] + (1 << 39)) >> 40) - ((s * q[rule.P_K_S] + (1 << 35)) >> 36)
@@ -201,7 +172,7 @@ class FixedSheet:
         q = self.q
         self.t += 1
         rate = (q[rule.P_D_DT] * int(self.table[rule.T_INV_H2]) + (1 << 19)) >> 20
-        self.e = self.e + ((rate * (_mirrored_neighbour_sum(self.e) - 4 * self.e) + (1 << 31)) >> 32)
+        self.e = self.e + ((rate * (mirrored_sums(self.e)[0] - 4 * self.e) + (1 << 31)) >> 32)
         events = _noise_events(self.key, (self.t - 1) // q[rule.P_NOISE_STEPS], self.cells, q[rule.P_NOISE_U32])
         g_noise = np.where(events, q[rule.P_G_NOISE], 0)
         u = (self.v, self.r, self.s, self.e)
@@ -220,6 +191,11 @@ class FixedSheet:
     def state(self) -> dict[str, np.ndarray]:
         """The state as int32 arrays by field name, in the backends' layout (no batch axis)."""
         return {name: getattr(self, name).astype(np.int32) for name in rule.STATE_FIELDS}
+
+    def load(self, state: dict[str, np.ndarray]) -> None:
+        """Replace the state by ``state`` (arrays by field name, in fixed point)."""
+        for name in rule.STATE_FIELDS:
+            setattr(self, name, np.asarray(state[name], dtype=np.int64).copy())
 
     def as_float(self) -> dict[str, np.ndarray]:
         """The state in the model's units: v (mV), r, s, e."""

@@ -159,6 +159,18 @@ PRESETS: dict[str, RetinalChaosParams] = {
 }
 DEFAULT_PRESET = "default"
 
+#: What a fit tunes (phase 2: ``WaveModel.fit_defaults``) and within which ranges: the cholinergic and GABAergic
+#: coupling, the sAHP (TREK) that sets the burst period, and the noise that starts bursts.
+FIT_DEFAULTS = ("g_ACh_nS", "g_GABA_nS", "D_e_cells2_per_ms", "g_TREK_nS", "tau_b_ms", "sigma_pA_per_sqrt_ms")
+FIT_RANGES = {
+    "g_ACh_nS": (0.05, 0.5),
+    "g_GABA_nS": (0.0, 2.0),
+    "D_e_cells2_per_ms": (0.002, 0.03),
+    "g_TREK_nS": (1.5, 6.0),
+    "tau_b_ms": (4000.0, 16000.0),
+    "sigma_pA_per_sqrt_ms": (0.05, 0.2),
+}
+
 #: Initial state (params/conds.json): v (mV), n, c, a, b, e, i, W (pA).
 INITIAL_STATE = {"v": -65.0, "n": 0.0, "c": 0.085, "a": 0.1, "b": 0.03, "e": 0.0, "i": 0.0, "w": 0.0}
 
@@ -253,4 +265,5 @@ def tables(lattice) -> dict[str, np.ndarray]:
     }
 
 
-__all__ = ["RetinalChaosParams", "PRESETS", "DEFAULT_PRESET", "INITIAL_STATE", "quantise", "tables"]
+__all__ = ["RetinalChaosParams", "PRESETS", "DEFAULT_PRESET", "FIT_DEFAULTS", "FIT_RANGES", "INITIAL_STATE", "quantise",
+           "tables"]

@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import retinalchaos as rule
-from ..kernels.fixed_point import STEP_SHIFT, X_MAX, X_SHIFT
 from ..kernels.random import uniform_u32
+from ._fixed_reference import FixedSheetBase, current, gate, lookup, mirrored_sums
 from .amacrine import normal_table_q16
 from .retinalchaos import AUTHORS_NODES, INITIAL_STATE, RetinalChaosParams, quantise
 
@@ -70,12 +70,6 @@ def initial_state() -> np.ndarray:
     return np.array([INITIAL_STATE[name] for name in FIELDS])
 
 
-def _neighbour_sums(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sum over the four neighbours, and previous row minus next row, with mirrored edges."""
-    p = np.pad(a, 1, mode="reflect")
-    return p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:], p[:-2, 1:-1] - p[2:, 1:-1]
-
-
 def _normal_q16(table: np.ndarray, u: np.ndarray) -> np.ndarray:
     lo = table[u >> 16].astype(np.int64)
     hi = table[(u >> 16) + 1].astype(np.int64)
@@ -112,8 +106,8 @@ class FloatSheet:
         p, dt = self.p, self.p.dt_ms
         self.t += 1
         u = self.u
-        sum_e, _ = _neighbour_sums(u["e"])
-        sum_i, back_minus_next = _neighbour_sums(u["i"])
+        sum_e, _ = mirrored_sums(u["e"])
+        sum_i, back_minus_next = mirrored_sums(u["i"])
         u["e"] = u["e"] + p.D_e_cells2_per_ms * dt * (sum_e - 4 * u["e"])
         u["i"] = u["i"] + p.D_i_cells2_per_ms * dt * (sum_i - 4 * u["i"] + p.gaba_drift * back_minus_next)
         x = [u[name] for name in FIELDS]
@@ -129,64 +123,43 @@ class FloatSheet:
         return self.u["c"] > self.p.c_threshold
 
 
-class FixedSheet:
+class FixedSheet(FixedSheetBase):
     """The rule's fixed-point scheme on a square sheet, vectorised in NumPy int64 (for bit-exact tests).
 
-    Parameters
-    ----------
-    prow : ndarray of int64, shape (N_PARAMS,)
-        One row of :func:`wavesim.models.retinalchaos.quantise`.
-    table : ndarray of int32
-        ``tables(lattice)["table"]``.
-    shape : (int, int)
-    key : int
+    Parameters as :class:`~wavesim.models._fixed_reference.FixedSheetBase`, with a row of
+    :func:`wavesim.models.retinalchaos.quantise`.
     """
 
     def __init__(self, prow: np.ndarray, table: np.ndarray, shape, key: int = 0):
-        self.q = [int(x) for x in prow]
-        self.table = np.asarray(table)
-        self.key = int(key)
-        self.cells = np.arange(shape[0] * shape[1]).reshape(shape)
+        super().__init__(prow, table, shape, key)
         q = self.q
         start = {"v": q[rule.P_V_INIT], "c": q[rule.P_C_INIT], "a": q[rule.P_A_INIT], "b": q[rule.P_B_INIT]}
         self.u = {name: np.full(shape, start.get(name, 0), dtype=np.int64) for name in FIELDS}
-        self.t = 0
 
     @classmethod
     def from_params(cls, params: RetinalChaosParams, table: np.ndarray, shape, key: int = 0) -> "FixedSheet":
         return cls(quantise([params])[0], table, shape, key)
 
-    def _lookup(self, base: int, centre: int, inv_scale: int, v: np.ndarray) -> np.ndarray:
-        below = X_SHIFT - STEP_SHIFT
-        x = ((v - self.q[centre]) * self.q[inv_scale] + (1 << 27)) >> 28
-        x = np.clip(x + (X_MAX << X_SHIFT), 0, (2 * X_MAX << X_SHIFT) - 1)
-        lo = self.table[base + (x >> below)].astype(np.int64)
-        hi = self.table[base + (x >> below) + 1].astype(np.int64)
-        return lo + (((hi - lo) * (x & ((1 << below) - 1)) + (1 << (below - 1))) >> below)
-
     def _gate(self, centre: int, inv_scale: int, v: np.ndarray) -> np.ndarray:
-        return ((1 << 30) + self._lookup(rule.T_TANH, centre, inv_scale, v)) >> 1
+        return gate(self.table, rule.T_TANH, v, self.q[centre], self.q[inv_scale])
 
     def increments(self, v, n, c, a, b, e, i, w):
         """One step's increments in the state's fixed-point units, without diffusion and noise."""
         q, one = self.q, 1 << 30
         m_ca = self._gate(rule.P_V1, rule.P_INV_V2, v)
         n_inf = self._gate(rule.P_V3, rule.P_INV_V4, v)
-        lam = self._lookup(rule.T_COSH, rule.P_V3, rule.P_INV_2V4, v)
+        lam = lookup(self.table, rule.T_COSH, ((v - q[rule.P_V3]) * q[rule.P_INV_2V4] + (1 << 27)) >> 28)
         phi_e = self._gate(rule.P_V0_E, rule.P_HALF_VS_E, v)
         phi_i = self._gate(rule.P_V0_I, rule.P_HALF_VS_I, v)
-
-        def current(g, gate, reversal):
-            return ((g * gate >> 30) * (v - q[reversal]) + (1 << 31)) >> 32
 
         def bound(x, k):
             return one - (k << 30) // (((x * x) >> 18) + k)
 
         dv = (((q[rule.P_I_APP] + w) * q[rule.P_K_CURRENT] + (1 << 31)) >> 32) - (
-            current(q[rule.P_G_LEAK], one, rule.P_E_LEAK) + current(q[rule.P_G_CA], m_ca, rule.P_E_CA)
-            + current(q[rule.P_G_K], n, rule.P_E_K) + current(q[rule.P_G_TREK], b, rule.P_E_K)
-            + current(q[rule.P_G_ACH], bound(e, q[rule.P_K_ACH]), rule.P_E_ACH)
-            + current(q[rule.P_G_GABA], bound(i, q[rule.P_K_GABA]), rule.P_E_CL))
+            current(q[rule.P_G_LEAK], one, v, q[rule.P_E_LEAK]) + current(q[rule.P_G_CA], m_ca, v, q[rule.P_E_CA])
+            + current(q[rule.P_G_K], n, v, q[rule.P_E_K]) + current(q[rule.P_G_TREK], b, v, q[rule.P_E_K])
+            + current(q[rule.P_G_ACH], bound(e, q[rule.P_K_ACH]), v, q[rule.P_E_ACH])
+            + current(q[rule.P_G_GABA], bound(i, q[rule.P_K_GABA]), v, q[rule.P_E_CL]))
         dn = (((lam * (n_inf - n) >> 20) >> 8) * q[rule.P_K_N] + (1 << 23)) >> 24
         influx = ((q[rule.P_G_CA_Q16] * m_ca >> 30) * (q[rule.P_E_CA] - v)) >> 20
         dc = ((q[rule.P_C0] + (q[rule.P_DELTA] * influx >> 22) - (q[rule.P_LAMBDA] * c >> 24)) * q[rule.P_K_C]
@@ -205,8 +178,8 @@ class FixedSheet:
         """Advance one step (the rule's order: diffusion, midpoint reaction step, noise)."""
         q, u = self.q, self.u
         self.t += 1
-        sum_e, _ = _neighbour_sums(u["e"])
-        sum_i, back_minus_next = _neighbour_sums(u["i"])
+        sum_e, _ = mirrored_sums(u["e"])
+        sum_i, back_minus_next = mirrored_sums(u["i"])
         u["e"] = u["e"] + ((q[rule.P_D_E] * (sum_e - 4 * u["e"]) + (1 << 31)) >> 32)
         lap_i = sum_i - 4 * u["i"] + ((q[rule.P_DRIFT] * back_minus_next + (1 << 15)) >> 16)
         u["i"] = u["i"] + ((q[rule.P_D_I] * lap_i + (1 << 31)) >> 32)
@@ -229,6 +202,10 @@ class FixedSheet:
     def state(self) -> dict[str, np.ndarray]:
         """The state as int32 arrays by field name, in the backends' layout (no batch axis)."""
         return {name: self.u[name].astype(np.int32) for name in FIELDS}
+
+    def load(self, state: dict[str, np.ndarray]) -> None:
+        """Replace the state by ``state`` (arrays by field name, in fixed point)."""
+        self.u = {name: np.asarray(state[name], dtype=np.int64).copy() for name in FIELDS}
 
     def as_float(self) -> dict[str, np.ndarray]:
         """The state in the model's units (v mV, w pA)."""
