@@ -60,6 +60,7 @@ STATISTICS = {
     "duration_s": "duration (s)",
     "active_fraction": "cells active per frame",
     "direction_bias": "direction bias (resultant length)",
+    "mean_direction_deg": "mean direction (deg; +90 = increasing rows)",
 }
 
 
@@ -187,7 +188,10 @@ def statistics(c_frames: np.ndarray, threshold: float = 0.15) -> dict[str, float
     """The table's statistics of one calcium movie; one pixel per cell, lengths in cells (local fits of 4 cells)."""
     stats, waves = wave_statistics(np.asarray(c_frames) > threshold, 1.0, AnalysisParams(local_speed_radius_um=4.0))
     stats["speed_cells_per_s"] = stats.pop("speed_um_per_s")
-    stats["direction_bias"] = direction_bias(waves.direction_rad[np.isfinite(waves.direction_rad)])
+    directions = waves.direction_rad[np.isfinite(waves.direction_rad)]
+    stats["direction_bias"] = direction_bias(directions)
+    # +90 degrees is towards increasing rows, where GABA drifts
+    stats["mean_direction_deg"] = float(np.degrees(np.angle(np.exp(1j * directions).sum()))) if directions.size else np.nan
     return stats
 
 

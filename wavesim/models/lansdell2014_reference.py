@@ -103,8 +103,13 @@ class FloatSheet:
         de = p.beta_per_s * release - e / p.tau_ACh_s
         return dv, dr, ds, de
 
-    def step(self) -> None:
-        """Advance one step of ``dt``."""
+    def step(self, g_noise: np.ndarray | None = None) -> None:
+        """Advance one step of ``dt``.
+
+        ``g_noise`` (nS, an array of the sheet's shape), if given, is this
+        step's noise conductance instead of the generator's (to replay
+        another code's noise events).
+        """
         p, dt = self.p, self.p.dt_s
         self.t += 1
         if self.diffusion == "crank-nicolson":
@@ -112,14 +117,17 @@ class FloatSheet:
         else:
             rate = p.D_um2_per_s * dt / self.spacing_um**2
             self.e = self.e + rate * (mirrored_sums(self.e)[0] - 4 * self.e)
-        period = (self.t - 1) // p.noise_steps
-        if period != self._period:
-            self._period = period
-            self._g_noise = np.where(_noise_events(self.key, period, self.cells, self.noise_u32), p.g_noise_nS, 0.0)
+        if g_noise is None:
+            period = (self.t - 1) // p.noise_steps
+            if period != self._period:
+                self._period = period
+                events = _noise_events(self.key, period, self.cells, self.noise_u32)
+                self._g_noise = np.where(events, p.g_noise_nS, 0.0)
+            g_noise = self._g_noise
         u = (self.v, self.r, self.s, self.e)
-        k1 = self.rates(*u, self._g_noise)
+        k1 = self.rates(*u, g_noise)
         mid = [x + dt / 2 * k for x, k in zip(u, k1)]
-        k2 = self.rates(*mid, self._g_noise)
+        k2 = self.rates(*mid, g_noise)
         self.v, self.r, self.s, self.e = (x + dt * k for x, k in zip(u, k2))
 
     def active(self) -> np.ndarray:
