@@ -1,0 +1,170 @@
+"""Numba CPU loops for rules coupled through pulled fields (the continuous-state models).
+
+A rule with ``PULL_FIELDS`` (:mod:`wavesim.kernels.lansdell2014`,
+:mod:`wavesim.kernels.retinalchaos`) is coupled by diffusion: before each
+step, every cell needs the weighted sum of some state fields over its
+lattice neighbours at the end of the previous step. The loops here compute
+those sums into an int32 buffer (``inp``, (F, B, R, C)) in a first pass,
+mirroring the sheet at its edges (a neighbour beyond an edge is the one
+opposite it: the Neumann ghost points of the models' authors), and step
+every cell in a second pass with ``inp`` as a tuple of its F sums. State
+is updated in place only in the second pass, so the order of cells within
+a pass does not matter, and integer sums do not depend on their order.
+
+This is the runner change the continuous models need (a dense pull of
+state fields instead of a push of activity flags); until the engines take
+it over (issue 27, phase 2) it serves the rules' tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+from numba import njit, prange
+
+
+def build_pull_helpers(jit, n_fields: int):
+    """Compile ``mirror`` and ``inputs`` with ``jit`` (``numba.njit`` or a CUDA device decorator).
+
+    ``mirror(x, n)`` is an index on a sheet of ``n`` mirrored at its edges;
+    ``inputs(inp, plane, i)`` the tuple of cell ``i``'s ``n_fields`` pulled
+    sums from the flat (F, B, R, C) buffer, as the rule's ``step`` takes them.
+    """
+
+    @jit
+    def mirror(x, n):
+        if x < 0:
+            return -x
+        if x >= n:
+            return 2 * (n - 1) - x
+        return x
+
+    if n_fields == 1:
+        @jit
+        def inputs(inp, plane, i):
+            return (np.int64(inp[np.uint64(i)]),)
+    elif n_fields == 2:
+        @jit
+        def inputs(inp, plane, i):
+            return (np.int64(inp[np.uint64(i)]), np.int64(inp[np.uint64(plane + i)]))
+    elif n_fields == 3:
+        @jit
+        def inputs(inp, plane, i):
+            return (np.int64(inp[np.uint64(i)]), np.int64(inp[np.uint64(plane + i)]),
+                    np.int64(inp[np.uint64(plane + plane + i)]))
+    else:
+        raise ValueError(f"a rule pulls one to three sums, got {n_fields}")
+    return mirror, inputs
+
+
+def build_pull_cpu_runner(build_rule, parallel: bool = False):
+    """The batched CPU loops of a rule with pulled fields.
+
+    Returns a namespace of ``init_state(state, B, R, C, keys, params, site, table)``
+    and ``advance(t0, n_steps, state, B, R, C, inp, keys, params, site, pull_dr,
+    pull_dc, pull_w, table)`` (runs steps ``t0 + 1 .. t0 + n_steps`` in place;
+    ``inp`` is scratch, (F, B, R, C) int32), both compiled with Numba;
+    ``parallel=True`` spreads rows over Numba's threads (it compiles several
+    times slower, and on a shared two-core machine ran slower than one thread).
+    """
+    inlined = njit(inline="always")
+    rule = build_rule(inlined)
+    init, step = rule.init, rule.step
+    fields = tuple(rule.pull_fields)
+    n_fields = len(fields)
+    mirror, inputs = build_pull_helpers(inlined, n_fields)
+    fields_arr = np.array(fields, dtype=np.int64)
+
+    @njit(parallel=parallel)
+    def init_state(state, B, R, C, keys, params, site, table):
+        plane = B * R * C
+        for j in prange(B * R):
+            b = j // R
+            r = j % R
+            for c in range(C):
+                cell = r * C + c
+                init(state, plane, b * R * C + cell, keys[b], cell, site, params[b], table)
+
+    @njit(parallel=parallel)
+    def pull(state, B, R, C, inp, pull_dr, pull_dc, pull_w):
+        plane = B * R * C
+        K = pull_dr.shape[0]
+        for j in prange(B * R):
+            b = j // R
+            r = j % R
+            base = b * R * C
+            for f in range(n_fields):
+                src = fields_arr[f] * plane + base
+                dst = f * plane + base
+                for c in range(C):
+                    total = np.int64(0)
+                    for k in range(K):
+                        rr = mirror(r + pull_dr[k], R)
+                        cc = mirror(c + pull_dc[k], C)
+                        total += np.int64(pull_w[f, k]) * np.int64(state[src + rr * C + cc])
+                    inp[dst + r * C + c] = total
+
+    @njit(parallel=parallel)
+    def update(t, state, B, R, C, inp, keys, params, site, table):
+        plane = B * R * C
+        for j in prange(B * R):
+            b = j // R
+            r = j % R
+            prow = params[b]
+            key = keys[b]
+            base = b * R * C
+            for c in range(C):
+                cell = r * C + c
+                step(state, plane, base + cell, t, inputs(inp, plane, base + cell), key, cell, site, prow, table)
+
+    @njit
+    def advance(t0, n_steps, state, B, R, C, inp, keys, params, site, pull_dr, pull_dc, pull_w, table):
+        for s in range(n_steps):
+            pull(state, B, R, C, inp, pull_dr, pull_dc, pull_w)
+            update(t0 + s + 1, state, B, R, C, inp, keys, params, site, table)
+
+    return SimpleNamespace(init_state=init_state, advance=advance, n_fields=n_fields)
+
+
+class PullSheets:
+    """A batch of retinas of one pulled-field model, stepped by :func:`build_pull_cpu_runner` (host arrays).
+
+    Parameters
+    ----------
+    runner : namespace
+        From :func:`build_pull_cpu_runner`.
+    rows, cols : int
+    prows : ndarray of int64, shape (B, P)
+        Quantised parameter rows, one per retina.
+    keys : ndarray of uint64, shape (B,)
+        Generator keys, one per retina.
+    tables : dict
+        The model's ``tables(lattice)``: ``site``, ``pull_dr``, ``pull_dc``, ``pull_w``, ``table``.
+    n_fields : int
+        State fields per cell.
+    """
+
+    def __init__(self, runner, rows: int, cols: int, prows: np.ndarray, keys: np.ndarray, tables: dict,
+                 n_fields: int):
+        self.runner = runner
+        self.B, self.R, self.C = len(prows), rows, cols
+        self.prows = np.ascontiguousarray(prows, dtype=np.int64)
+        self.keys = np.ascontiguousarray(keys, dtype=np.uint64)
+        self.tables = {k: np.ascontiguousarray(v) for k, v in tables.items()}
+        self.site = self.tables["site"].reshape(-1).astype(np.int32)
+        self.state = np.zeros(n_fields * self.B * rows * cols, dtype=np.int32)
+        self.inp = np.zeros(runner.n_fields * self.B * rows * cols, dtype=np.int32)
+        self.t = 0
+        runner.init_state(self.state, self.B, rows, cols, self.keys, self.prows, self.site, self.tables["table"])
+
+    def advance(self, n_steps: int) -> None:
+        """Run ``n_steps`` steps."""
+        tb = self.tables
+        self.runner.advance(self.t, n_steps, self.state, self.B, self.R, self.C, self.inp, self.keys, self.prows,
+                            self.site, tb["pull_dr"], tb["pull_dc"], tb["pull_w"], tb["table"])
+        self.t += n_steps
+
+    def field(self, index: int) -> np.ndarray:
+        """(B, R, C) int32 view of one state field."""
+        return self.state.reshape(-1, self.B, self.R, self.C)[index]
