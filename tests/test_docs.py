@@ -2,6 +2,8 @@
 
 - Every ```pycon block of a page in ``docs/`` runs as a doctest (the blocks of one page share their
   names, in order), from the repository root, so the guide's examples cannot drift from the code.
+- Every file of the repository that a page names (``tests/...py``, ``examples/...``, ``benchmarks/...``,
+  ``datasets/recordings/...``) exists.
 - Every ``wavesim`` command line in a shell block of ``docs/`` or the README parses with the command's
   own parser (options that no longer exist, or values of the wrong type, fail here).
 
@@ -83,6 +85,15 @@ def test_a_documented_command_line_parses(line, capsys):
             return
         pytest.fail(f"`wavesim {line}` does not parse: {capsys.readouterr().err.strip()} (exit {exc.code})")
     assert args.command
+
+
+CITED = re.compile(r"`((?:tests|examples|benchmarks|datasets/recordings)/[\w./-]+\.(?:py|sh|txt|h5|md|toml))`")
+
+
+@pytest.mark.parametrize("page", [ROOT / "README.md", *_pages()], ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_files_a_page_names_exist(page):
+    missing = sorted({path for path in CITED.findall(page.read_text()) if not (ROOT / path).exists()})
+    assert not missing, f"{page.relative_to(ROOT)} names files that do not exist: {missing}"
 
 
 def test_command_lines_are_found():
