@@ -118,7 +118,7 @@ def namespace_page(ns: str, items) -> str:
         names = sorted(name for name, obj in own if kind_of(obj) == kind)
         if not names:
             continue
-        template = {"class": "class.rst", "exception": "class.rst"}.get(kind, "base.rst")
+        template = "autosummary/class.rst" if kind in ("class", "exception") else "autosummary/base.rst"
         lines += [heading, "-" * len(heading), "", ".. autosummary::", "   :toctree: generated/",
                   f"   :template: {template}", "   :nosignatures:", ""]
         lines += [f"   {name}" for name in names] + [""]

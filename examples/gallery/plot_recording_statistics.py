@@ -11,11 +11,12 @@ against electrode distance. The same analysis runs on simulated movies (see the 
 """
 
 import sys
+import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from wavesim.analysis import AnalysisParams, summarize, summary_figure
+from wavesim.analysis import AnalysisParams, plot_summaries, summarize
 from wavesim.io import load_recording
 
 ROOT = Path(sys.argv[0]).resolve().parents[2]  # the documentation build sets argv[0], not __file__
@@ -34,7 +35,13 @@ for label, value, unit in [("waves", summary.n_waves, ""),
     print(f"{label:>26}: {value:.3g} {unit}")
 
 # %%
-# :func:`wavesim.analysis.summary_figure` draws the distributions and the maps of where waves start and
-# how often each electrode takes part (``wavesim stats FILE --figure out.png`` saves the same figure).
-fig = summary_figure([summary])
+# :func:`wavesim.analysis.plot_summaries` saves :func:`wavesim.analysis.summary_figure`: the distributions,
+# and maps of where waves start and how often each electrode takes part (``wavesim stats FILE --figure
+# out.png`` saves the same). The figure is made without pyplot, so it works without a display; here the
+# saved image is shown.
+figure_path = plot_summaries([summary], Path(tempfile.mkdtemp()) / "kirkby_p5.png")
+image = plt.imread(figure_path)
+fig, ax = plt.subplots(figsize=(image.shape[1] / 110, image.shape[0] / 110), layout="constrained")
+ax.imshow(image)
+ax.set_axis_off()
 plt.show()
