@@ -5,8 +5,11 @@ For each preset in ``wavesim.PRESETS`` this simulates a batch of retinas
 records 20 min of binary frames at 34 um/pixel and 4 frames/s, and measures
 with :mod:`wavesim.analysis`:
 
-* wave speed (um/s): mean and median over the waves whose onset times fit a
-  plane or circular front (adjusted R^2 >= ``min_fit_r2``);
+* wave speed (um/s): mean and median over the waves with a speed: by
+  default each wave's median local speed (plane fits of the onsets within
+  ``local_speed_radius_um`` of each pixel), with ``speed_method="front"``
+  one plane or circular front fitted to the whole wave (adjusted R^2 >=
+  ``min_fit_r2``);
 * inter-wave interval (IWI, s): mean over pixels of the time between the
   onsets of consecutive waves that recruited the pixel;
 * wave area (mm^2): mean over waves of the recruited pixels times the pixel
@@ -72,6 +75,11 @@ def fmt(value: float, spec: str) -> str:
     return "-" if not math.isfinite(value) else format(value, spec)
 
 
+#: The footer's words for each AnalysisParams.speed_method.
+SPEED_METHODS = {"local": "speed: each wave's median local speed (plane fits of the onsets within 150 um)",
+                 "front": "speed: whole-wave front fits with adjusted R^2 >= {r2:g}"}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--presets", nargs="+", default=list(ws.PRESETS), choices=list(ws.PRESETS))
@@ -118,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.minutes:g} min recorded at {args.um_per_pixel:g} um/pixel and {args.frame_period_s:g} s/frame, "
           f"backend {args.backend}. Waves: space-time connected components recruiting >= "
           f"{params.min_size_fraction:.0%} of the pixels ({min_sites} pixels = "
-          f"{min_sites * pixel_area_mm2:.2f} mm^2); speed from front fits with adjusted R^2 >= "
-          f"{params.min_fit_r2:g}. waves/min counts waves over the whole retina. "
+          f"{min_sites * pixel_area_mm2:.2f} mm^2); {SPEED_METHODS[params.speed_method].format(r2=params.min_fit_r2)}. "
+          f"waves/min counts waves over the whole retina. "
           f"Total {time.perf_counter() - total_start:.0f} s.")
     return 0
 

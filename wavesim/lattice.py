@@ -179,7 +179,7 @@ class HexLattice(_Lattice):
 
     @property
     def halo(self) -> int:
-        """Largest |row| or |column| offset of a neighbour."""
+        """Largest absolute row or column offset of a neighbour."""
         dr, dc, _ = self.offsets
         return int(max(np.abs(dr).max(), np.abs(dc).max()))
 

@@ -49,7 +49,7 @@ def local_speeds(positions_um: np.ndarray, onset_s: np.ndarray, radius_um: float
 
     At each site, the onsets of the wave's sites within ``radius_um`` (the
     site included) are fitted by least squares with a plane
-    t = t0 + g . (p - p_site); the local speed is 1/|g|.
+    ``t = t0 + g . (p - p_site)``; the local speed is ``1/|g|``.
 
     Parameters
     ----------

@@ -177,7 +177,7 @@ class ManifoldGeometry:
     capacities, radii, dimensions : numpy.ndarray
         (P,) per-manifold alpha_mu, R_mu and D_mu.
     center_correlation : float
-        Mean |cosine| between the manifold centres, after any removal of their shared subspace.
+        Mean ``|cosine|`` between the manifold centres, after any removal of their shared subspace.
     removed_dims : int
         Dimension K of the centres' shared subspace that was projected out (0 without removal).
     kappa : float
