@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 import wavesim as ws
-from wavesim.distributed import generate_store_distributed, open_client
+from wavesim.cluster import generate_store_distributed, open_client
 from wavesim.generate import generate_store
 from wavesim.io.store import DatasetSpec, open_store
 

@@ -162,5 +162,6 @@ def test_pruning_needs_two_retinas_and_workers_at_least_one():
     assert len(plan.rungs) == 1 and plan.rungs[0].full and "needs 2 retinas" in plan.note
     assert search_plan(one, fast_params(), workers=1).workers == 1
     for bad in (0, 1.5, True):
-        with pytest.raises(ParameterError, match=f"workers must be a whole number >= 1, got {bad!r}"):
+        with pytest.raises(ParameterError, match=rf"workers must be a positive integer \(processes; 1 simulates in "
+                                                 rf"this process\), got {bad!r}"):
             search_plan(one, fast_params(), workers=bad)

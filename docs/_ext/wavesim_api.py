@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 #: Where the subpackages come in the reference; others follow in alphabetical order.
 ORDER = ("wavesim", "wavesim.models", "wavesim.run", "wavesim.backends", "wavesim.io", "wavesim.analysis",
          "wavesim.fit", "wavesim.sweep", "wavesim.data", "wavesim.train", "wavesim.reproduce",
-         "wavesim.distributed", "wavesim.generate", "wavesim.testing", "wavesim.warm_cache", "wavesim.cli")
+         "wavesim.cluster", "wavesim.generate", "wavesim.testing", "wavesim.warm_cache", "wavesim.cli")
 #: Public top-level modules documented though they declare no ``__all__`` (their own public names are shown).
 EXTRA_MODULES = ("wavesim.run", "wavesim.testing")
 #: Compiled kernels: internal to the engines (docs/adding_a_model.md describes a rule module).

@@ -93,7 +93,7 @@ def run(args) -> int:
 
 def _generate_on_cluster(args, spec, model, options):
     """Connect to the cluster (before anything is written), say where it runs, and generate there."""
-    from ..distributed import DEFAULT_CONNECT_TIMEOUT_S, describe_client, generate_store_distributed, open_client, \
+    from ..cluster import DEFAULT_CONNECT_TIMEOUT_S, describe_client, generate_store_distributed, open_client, \
         worker_backend
 
     timeout_s = DEFAULT_CONNECT_TIMEOUT_S if args.connect_timeout_s is None else args.connect_timeout_s

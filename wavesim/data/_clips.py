@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from ..errors import ParameterError, StoreError
+from ..validate import check_int
 from ..io.store import WaveStore, open_store
 from ._frames import FrameTransform
 from ._plan import EpochPlan
@@ -176,15 +177,10 @@ class WaveClips(ShardedDataset):
     ):
         super().__init__(batch_size=batch_size, shuffle=shuffle, shuffle_window=shuffle_window, seed=seed, rank=rank,
                          world_size=world_size, remainder=remainder, drop_last=drop_last)
-        for name, value in (("clip_frames", clip_frames), ("frame_stride", frame_stride)):
-            if not isinstance(value, int) or value < 1:
-                raise ParameterError(f"{name} must be a positive integer, got {value!r}.")
-        self.clip_frames = clip_frames
-        self.frame_stride = frame_stride
-        self.span_frames = (clip_frames - 1) * frame_stride + 1
-        self.clip_step = self.span_frames if clip_step is None else clip_step
-        if not isinstance(self.clip_step, int) or self.clip_step < 1:
-            raise ParameterError(f"clip_step must be a positive integer, got {clip_step!r}.")
+        self.clip_frames = check_int("clip_frames", clip_frames, low=1)
+        self.frame_stride = check_int("frame_stride", frame_stride, low=1)
+        self.span_frames = (self.clip_frames - 1) * self.frame_stride + 1
+        self.clip_step = self.span_frames if clip_step is None else check_int("clip_step", clip_step, low=1)
         self.transform = FrameTransform(crop_px=crop_px, crop=crop, size_px=size_px)
         self.stores = [StoreInfo.read(p) for p in _as_paths(stores)]
         self.within_waves = bool(within_waves)

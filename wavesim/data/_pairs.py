@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParameterError, StoreError
+from ..validate import check_int
 from ..analysis import AnalysisParams
 from ..io.store import open_store
 from ._clips import VALUE_SCALE, StoreInfo
@@ -115,13 +116,8 @@ class WavePairs(ShardedDataset):
                  remainder: str = "drop", drop_last: bool = False):
         super().__init__(batch_size=batch_size, shuffle=shuffle, shuffle_window=shuffle_window, seed=seed, rank=rank,
                          world_size=world_size, remainder=remainder, drop_last=drop_last)
-        for name, value in (("max_offset_frames", max_offset_frames), ("frame_separation", frame_separation)):
-            if value is None and name == "frame_separation":
-                continue
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ParameterError(f"{name} must be a positive integer (frames), got {value!r}.")
-        self.max_offset_frames = int(max_offset_frames)
-        self.frame_separation = None if frame_separation is None else int(frame_separation)
+        self.max_offset_frames = check_int("max_offset_frames", max_offset_frames, low=1, what="frames")
+        self.frame_separation = check_int("frame_separation", frame_separation, low=1, optional=True, what="frames")
         self.analysis = analysis or AnalysisParams()
         self.transform = FrameTransform(crop_px=crop_px, crop=crop, size_px=size_px)
         self.sources = _sources(stores)

@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset
 
 from ..errors import ParameterError
+from ..validate import check_int, check_seed
 from ._plan import REMAINDERS, EpochPlan
 from ._state import MAX_WORKERS, ResumableEpochs
 
@@ -45,18 +46,12 @@ class ShardedDataset(ResumableEpochs, IterableDataset):
 
     def __init__(self, *, batch_size: int, shuffle: bool, shuffle_window: int, seed: int, rank: int | None,
                  world_size: int | None, remainder: str, drop_last: bool):
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ParameterError(f"batch_size must be a positive integer, got {batch_size!r}.")
-        if not isinstance(shuffle_window, int) or shuffle_window < 1:
-            raise ParameterError(f"shuffle_window must be a positive integer, got {shuffle_window!r}.")
-        if not isinstance(seed, int) or not 0 <= seed < 2**63:
-            raise ParameterError(f"seed must be an integer in [0, 2**63), got {seed!r}.")
+        self.batch_size = check_int("batch_size", batch_size, low=1)
+        self.shuffle_window = check_int("shuffle_window", shuffle_window, low=1)
+        self.seed = check_seed("seed", seed)
         if remainder not in REMAINDERS:
             raise ParameterError(f"remainder must be one of {REMAINDERS}, got {remainder!r}.")
-        self.batch_size = batch_size
         self.shuffle = bool(shuffle)
-        self.shuffle_window = shuffle_window
-        self.seed = seed
         self.rank, self.world_size = distributed_rank_and_size(rank, world_size)
         self.remainder = remainder
         self.drop_last = bool(drop_last)
@@ -141,8 +136,7 @@ class BatchLoader:
     """Iterates a :class:`ShardedDataset` through a DataLoader and records each batch it hands out."""
 
     def __init__(self, dataset: ShardedDataset, num_workers: int = 0, **dataloader_kwargs):
-        if not isinstance(num_workers, int) or not 0 <= num_workers <= MAX_WORKERS:
-            raise ParameterError(f"num_workers must be an integer in [0, {MAX_WORKERS}], got {num_workers!r}.")
+        num_workers = check_int("num_workers", num_workers, low=0, high=MAX_WORKERS)
         self.dataset = dataset
         self.num_workers = num_workers
         self._loader = DataLoader(dataset, batch_size=None, num_workers=num_workers, **dataloader_kwargs)

@@ -26,10 +26,10 @@ from __future__ import annotations
 import multiprocessing.sharedctypes
 from typing import Any
 
-import numpy as np
 from torch.utils.data import get_worker_info
 
 from ..errors import ParameterError
+from ..validate import check_int
 
 #: Most DataLoader workers per rank whose resume position shared memory holds.
 MAX_WORKERS = 256
@@ -132,9 +132,7 @@ class ResumableEpochs:
 
     def set_epoch(self, epoch: int) -> None:
         """Start epoch ``epoch``: a new order, crops and pairs. Call on every rank before iterating."""
-        if not isinstance(epoch, (int, np.integer)) or epoch < 0:
-            raise ParameterError(f"epoch must be a non-negative integer, got {epoch!r}.")
-        self._shared.set_epoch(int(epoch))
+        self._shared.set_epoch(check_int("epoch", epoch, low=0))
         self._consumed = [0] * self._n_workers
 
     # ------------------------------------------------------------------ the protocol

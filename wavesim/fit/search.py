@@ -54,6 +54,7 @@ from typing import Any, Mapping
 
 from ..backends import resolve_backend
 from ..errors import ParameterError
+from ..validate import check_int
 from ..io.recordings import load_recording
 from ..models import get_model, model_of
 from .fidelity import PruningSettings, Rung, rung_schedule
@@ -123,8 +124,8 @@ def search_plan(objective, base, pruning: PruningSettings | None = None, workers
     backend = resolve_backend(objective.simulation.backend, model_of(base))
     if workers is None:
         workers = default_workers(backend)
-    elif isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ParameterError(f"workers must be a whole number >= 1, got {workers!r}; 1 simulates in this process.")
+    else:
+        workers = check_int("workers", workers, low=1, what="processes; 1 simulates in this process")
     note = ""
     if pruning.pruner != "none" and objective.simulation.n_retinas < 2:
         note = "pruning needs 2 retinas or more per candidate (the distance's standard error); none was done"

@@ -19,6 +19,7 @@ import pathlib
 import numpy as np
 
 from ..errors import MissingDependencyError, ParameterError
+from ..validate import check_int
 
 __all__ = ["render_movie", "render_store_movie"]
 
@@ -179,10 +180,7 @@ def render_movie(
     _check_positive("scale_bar_um", scale_bar_um, allow_none=True)
     if not (isinstance(start_time_s, (int, float, np.integer, np.floating)) and math.isfinite(start_time_s)):
         raise ParameterError(f"start_time_s must be a finite number (s), got {start_time_s!r}")
-    if upscale is not None and (
-        not isinstance(upscale, (int, np.integer)) or isinstance(upscale, bool) or upscale < 1
-    ):
-        raise ParameterError(f"upscale must be an integer >= 1, got {upscale!r}")
+    check_int("upscale", upscale, low=1, optional=True)
     if title is not None and not isinstance(title, str):
         raise ParameterError(f"title must be a str or None, got {type(title).__name__}")
     path = pathlib.Path(path)

@@ -25,6 +25,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..errors import ParameterError
+from ..validate import check_int, check_seed, is_bool
 from ..models import model_of
 from ..parameters import check_value
 
@@ -44,7 +45,7 @@ def grid_values(low: float, high: float, n: int, scale: str = "linear") -> list[
     """
     if scale not in SCALES:
         raise ParameterError(f"the scale of a grid must be one of {SCALES}, got {scale!r}.")
-    if not (isinstance(n, (int, np.integer)) and n >= 2):
+    if is_bool(n) or not (isinstance(n, (int, np.integer)) and n >= 2):
         raise ParameterError(f"a grid from {low:g} to {high:g} needs at least 2 points, got {n!r}.")
     if not low < high:
         raise ParameterError(f"a grid needs low < high, got {low:g} to {high:g}.")
@@ -173,10 +174,8 @@ class SweepDesign:
         names = list(ranges)
         _check_names(base, names, numeric=True)
         owner, specs = _specs_of(base)
-        if not (isinstance(n_points, (int, np.integer)) and not isinstance(n_points, bool) and n_points >= 1):
-            raise ParameterError(f"a random design needs a whole number of points >= 1, got {n_points!r}.")
-        if not (isinstance(design_seed, (int, np.integer)) and 0 <= design_seed < 2**63):
-            raise ParameterError(f"the design seed must be a whole number in [0, 2**63), got {design_seed!r}.")
+        n_points = check_int("n_points", n_points, low=1, what="points of the random design")
+        design_seed = check_seed("design_seed", design_seed)
         axes = {}
         for name in names:
             pair = tuple(ranges[name])

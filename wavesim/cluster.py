@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from .errors import ClusterError, MissingDependencyError, ParameterError, WavesimError
+from .validate import check_int
 from .io.store import DatasetSpec, WaveStore
 
 if TYPE_CHECKING:
@@ -90,8 +91,7 @@ def open_client(scheduler: str | None = None, n_workers: int | None = None, *,
     if (scheduler is None) == (n_workers is None):
         raise ParameterError("give a scheduler address (--scheduler) or a number of local workers (--workers), "
                              "not both and not neither.")
-    if n_workers is not None and (not isinstance(n_workers, int) or isinstance(n_workers, bool) or n_workers < 1):
-        raise ParameterError(f"--workers must be a positive integer (local worker processes), got {n_workers!r}.")
+    check_int("--workers", n_workers, low=1, optional=True, what="local worker processes")
     if not (isinstance(connect_timeout_s, (int, float)) and math.isfinite(connect_timeout_s)
             and connect_timeout_s > 0):
         raise ParameterError(f"--connect-timeout-s must be a finite number of seconds > 0, got {connect_timeout_s!r}.")

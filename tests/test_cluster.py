@@ -22,7 +22,7 @@ from wavesim.generate import generate_store
 from wavesim.io.store import open_store
 
 pytest.importorskip("distributed", reason="needs the distributed extra: pip install 'wavesim[distributed]'")
-from wavesim.distributed import generate_store_distributed, numba_threads_per_worker, open_client  # noqa: E402
+from wavesim.cluster import generate_store_distributed, numba_threads_per_worker, open_client  # noqa: E402
 
 #: 4 movies of 30 frames of 16 x 20 px in chunks of 10 frames (with CHUNK_BYTES patched), so a task writes 3 chunks.
 SPEC = small_spec(n_movies=4, backend="cpu-events")
