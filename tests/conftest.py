@@ -6,6 +6,10 @@ import pytest
 
 import wavesim as ws
 
+# Scripts that the tests run in their own processes (torchrun ranks, fit workers, CUDA-simulator runs):
+# importing them for their doctests would run them.
+collect_ignore = ["ddp_worker.py", "fit_worker.py", "cuda_scripts"]
+
 
 def pytest_configure(config):
     # Warmed-up retinas go to a cache of this session, never the user's (~/.cache/wavesim/warm).

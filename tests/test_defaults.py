@@ -26,7 +26,7 @@ import wavesim.analysis
 import wavesim.fit
 import wavesim.io
 import wavesim.train
-from wavesim.backends import cuda_status
+from wavesim.backends import cuda_status, engines_for, resolve_backend
 from wavesim.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,6 +142,18 @@ def _manifolds():
     return manifold_geometry(rng.normal(size=(4, 10, 30)) + 3 * rng.normal(size=(4, 1, 30)))
 
 
+def _wave_frames(ctx):
+    from wavesim.train import load_wave_frames
+
+    return ctx.once("wave_frames", lambda: load_wave_frames(ctx.wave_store))
+
+
+def _contrastive_net():
+    from wavesim.train import ContrastiveNet
+
+    return ContrastiveNet()
+
+
 #: Classes with required arguments. ("args", f): f(ctx) gives exactly the required arguments, by name.
 #: ("made", f): instances come from a public function (a result type), and f(ctx) calls it with its defaults.
 ROWS = {
@@ -155,6 +167,10 @@ ROWS = {
     "wavesim.analysis.CIProfile": ("made", lambda ctx: ctx.summary.ci_profile),
     "wavesim.analysis.Summary": ("made", lambda ctx: ctx.summary),
     "wavesim.analysis.Waves": ("made", lambda ctx: ws.analysis.detect_mea_waves(ctx.recording)),
+    "wavesim.analysis.SharedSynchrony": ("made", lambda ctx: ws.analysis.estimate_shared_synchrony(
+        ctx.recording.spike_times_s, ctx.recording.positions_um, ctx.recording.duration_s)),
+    "wavesim.backends.Engine": ("made", lambda ctx: ws.Simulation(ws.preset(), [0]).engine),
+    "wavesim.backends.EngineEntry": ("made", lambda ctx: ws.backends.engine_entries()[0]),
     "wavesim.data.BatchLoader": ("args", lambda ctx: {"dataset": ctx.clips}),
     "wavesim.data.EpochPlan": ("made", lambda ctx: ctx.clips.plan()),
     "wavesim.data.UserMovie": ("args", lambda ctx: {"movie": ctx.movie_file, "frame_rate_hz": 2.0,
@@ -166,6 +182,8 @@ ROWS = {
     # One trial, not the default 50, as for the fit command below.
     "wavesim.fit.FitResult": ("made", lambda ctx: ws.fit.fit(ctx.recording, ctx.root / "fit-python", n_trials=1)),
     "wavesim.fit.FitStatistics": ("made", lambda ctx: ctx.objective.recorded),
+    "wavesim.fit.Rung": ("made", lambda ctx: ws.fit.search_plan(ctx.objective, ws.preset()).rungs[0]),
+    "wavesim.fit.SearchPlan": ("made", lambda ctx: ws.fit.search_plan(ctx.objective, ws.preset())),
     "wavesim.fit.Objective": ("args", lambda ctx: {"recording": ctx.recording}),
     "wavesim.fit.PooledObjective": ("args", lambda ctx: {
         "recordings": [ctx.recording, ws.io.load_recording(RECORDING_B)]}),
@@ -173,9 +191,7 @@ ROWS = {
                                                       "duration_s": ctx.recording.duration_s,
                                                       "simulation": ws.fit.SimulationSettings()}),
     "wavesim.io.ChunkDamage": ("made", _damaged_store),
-    "wavesim.io.DatasetSpec": ("args", lambda ctx: {"params": ws.preset(), "retina": ws.Retina(),
-                                                    "readout": ws.Readout(), "timing": ws.Timing(), "seed": 0,
-                                                    "n_movies": 1}),
+    "wavesim.io.DatasetSpec": ("args", lambda ctx: {"params": ws.preset()}),
     "wavesim.io.MEARecording": ("args", lambda ctx: {"spike_times_s": ctx.recording.spike_times_s,
                                                      "positions_um": ctx.recording.positions_um,
                                                      "array_name": "MCS 8x8", "age": 5.0,
@@ -189,6 +205,10 @@ ROWS = {
     "wavesim.sweep.SweepResult": ("made", _sweep),
     "wavesim.train.ClipSet": ("args", lambda ctx: {"clips": np.zeros((2, 11, 16, 16), np.float32)}),
     "wavesim.train.ManifoldGeometry": ("made", lambda ctx: _manifolds()),
+    "wavesim.train.WaveContrastiveTrainer": ("args", lambda ctx: {
+        "net": _contrastive_net(), "train": _wave_frames(ctx), "validation": None,
+        "settings": ws.train.WaveTrainingSettings()}),
+    "wavesim.train.WaveFrames": ("made", _wave_frames),
     "wavesim.train.TargetClips": ("args", lambda ctx: {
         "movies": ws.train.corridor_movie(24, size_px=16)[None]}),
 }
@@ -233,8 +253,7 @@ def test_each_public_class_is_made_with_only_its_required_arguments(name, ctx):
 
 def available_backends(model) -> list[str]:
     """The backends a user can name for ``model`` here: auto, the CPU engines, and cuda where a GPU is usable."""
-    return ["auto", "cpu"] + (["cpu-events"] if model.events_engine else []) + (
-        ["cuda"] if cuda_status()[0] else [])
+    return ["auto"] + [name for name in engines_for(model) if name != "cuda" or cuda_status()[0]]
 
 
 MODEL_BACKENDS = [(m, b) for m in ws.list_models() for b in available_backends(ws.get_model(m))]
@@ -244,7 +263,7 @@ MODEL_BACKENDS = [(m, b) for m in ws.list_models() for b in available_backends(w
 def test_a_simulation_of_each_model_runs_on_each_backend_with_its_defaults(model, backend):
     sim = ws.Simulation(ws.get_model(model).preset(), seeds=[0], backend=backend)
     usable = cuda_status()[0]
-    assert sim.backend == (backend if backend != "auto" else "cuda" if usable else ws.get_model(model).cpu_backend)
+    assert sim.backend == (backend if backend != "auto" else "cuda" if usable else resolve_backend("auto", ws.get_model(model)))
     sim.advance(1)
     frame = sim.to_host(sim.frame())
     assert frame.shape[-2:] == sim.frame_shape
@@ -288,6 +307,7 @@ COMMANDS = {
     "sweep": ["sweep", "--out", "{root}/sweep", "--grid", "P_s=20,40"],
     "pretrain": ["pretrain", "--out", "{root}/nf.pt"],
     "evaluate": ["evaluate", "{root}/nf.pt", "--out", "{root}/eval"],
+    "reproduce": ["reproduce", "may2025", "--out", "{root}/may2025"],
 }
 #: Required in effect though argparse cannot say so: one of several options must be given.
 ONE_OF = {"sweep": {"--grid", "--random"}}
@@ -299,20 +319,33 @@ SMALLER = {
                  "CPU"),
     "evaluate": (["--movies", "2", "--frames", "12", "--size-px", "16"],
                  "training on 20 corridor movies of 60 frames of 64 x 64 takes minutes on a CPU"),
+    "reproduce": ([a for item in ["size_px=8", "hidden_channels=2", "wave_training_clips=4",
+                                  "wave_validation_clips=4", "fold_clips=10", "test_clips=2", "clips_per_segment=1",
+                                  "repetitions=1", "pretrain_max_epochs=4", "target_max_epochs=5", "rf_trials=1",
+                                  "rf_steps=2"] for a in ("--set", item)],
+                  "the cpu size runs May et al.'s comparison for about 50 minutes on two cores"),
 }
 
 
+def _subcommands(parser) -> dict:
+    sub = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+    return sub[0].choices if sub else {}
+
+
 def _command_parsers():
-    parser = build_parser()
-    (sub,) = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
-    return sub.choices
+    return _subcommands(build_parser())
+
+
+def _parser_of(parsers, argv):
+    """The parser of ``argv``'s command, or of its subcommand (``reproduce may2025``)."""
+    return _subcommands(parsers[argv[0]]).get(argv[1] if len(argv) > 1 else None, parsers[argv[0]])
 
 
 def test_every_command_has_a_row_and_its_row_gives_only_required_arguments():
     parsers = _command_parsers()
     assert set(COMMANDS) == set(parsers), f"commands without a row: {set(parsers) - set(COMMANDS)}"
     for command, argv in COMMANDS.items():
-        options = {s: a for a in parsers[command]._actions for s in a.option_strings}
+        options = {s: a for a in _parser_of(parsers, argv)._actions for s in a.option_strings}
         required = {a.option_strings[0] for a in options.values() if a.required}
         given = {token for token in argv[1:] if token.startswith("--")}
         assert required <= given, f"{command}: give its required options {required - given}"
