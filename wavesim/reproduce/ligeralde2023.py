@@ -212,6 +212,7 @@ class _Run:
         """The trainer of ``network`` after its pre-training, or None where the budget stopped it (checkpointed)."""
         import torch
 
+        from ..train.models import ContrastiveNet
         from ..train.wave_batches import shuffle_frames
         from ..train.wave_training import WaveContrastiveTrainer, WaveTrainingSettings
 
@@ -219,7 +220,7 @@ class _Run:
         index = list(TRAINED).index(network)
         train = shuffle_frames(train, shuffle, _generator(seed, _SHUFFLE, index, 0))
         validation = shuffle_frames(validation, shuffle, _generator(seed, _SHUFFLE, index, 1))
-        net = self.config.build_net(generator=_generator(seed)).to(self.device)
+        net = ContrastiveNet.from_config(self.config, generator=_generator(seed)).to(self.device)
         settings = WaveTrainingSettings(epochs=self.config.epochs, learning_rate=self.config.learning_rate,
                                         weight_decay=self.config.weight_decay, temperature=self.config.temperature,
                                         frame_separation=self.config.frame_separation_frames,
@@ -255,12 +256,12 @@ class _Run:
 
     def seed(self, seed: int, manifolds) -> bool:
         """Every network of ``seed``; False where the budget stopped the run."""
-        from ..train.models import shuffle_weights
+        from ..train.models import ContrastiveNet, shuffle_weights
         from ..train.wave_batches import split_waves
 
         folder = self.folder
         if not folder.done(seed, "random_init"):
-            net = self.config.build_net(generator=_generator(seed)).to(self.device)
+            net = ContrastiveNet.from_config(self.config, generator=_generator(seed)).to(self.device)
             if not self.analyse(seed, "random_init", net, manifolds, {}):
                 return False
         train, validation = split_waves(self.waves, TRAIN_FRACTION, np.random.default_rng([seed, _SPLIT]))
@@ -310,7 +311,7 @@ class _Run:
 
 def run(args) -> int:
     """Run (or carry on) the comparison; 0 when it is complete, 75 when --max-minutes stopped it."""
-    from ..train.protocols import resolve_device
+    from ..train.settings import resolve_device
     from ._ligeralde_report import write_report
 
     if args.size not in SIZES:
