@@ -87,12 +87,14 @@ def _add(parser: argparse.ArgumentParser, *flags, **kwargs) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``wavesim reproduce ligeralde2023``."""
     _add(parser, "--size", choices=tuple(SIZES), default="cpu",
-         help="cpu: the same protocol smaller, under an hour on two cores; paper: their sizes (use a GPU)")
+         help="cpu: the same protocol smaller, under an hour on two cores; paper: their sizes (use a GPU) "
+              "(default %(default)s)")
     _add(parser, "--out", type=Path, required=True, help="folder of the run: results.json, tables.md, capacity.png")
     _add(parser, "--resume", action="store_true", help="carry on the run in --out where it stopped")
     _add(parser, "--max-minutes", type=float, default=None,
          help="stop at the first clean point after this many minutes (exit status 75); carry on with --resume")
-    _add(parser, "--device", default="auto", help="auto (a GPU where there is one), cpu or cuda")
+    _add(parser, "--device", default="auto",
+         help="auto (a GPU where there is one), cpu or cuda (default %(default)s)")
     _add(parser, "--cifar100", type=Path, default=None, metavar="PATH",
          help="CIFAR-100's python version (the cifar-100-python folder, its parent or its 'test' file) for the "
               "manifold images; without it, crops of scikit-image's photographs")
@@ -100,11 +102,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
          help="wavesim stores to pre-train on instead of the simulated mouse waves")
     _add(parser, "--seeds", type=int, nargs="+", default=None, help="seeds (default: theirs, 42 43 44)")
     _add(parser, "--encoder", choices=("resnet9", "resnet18", "resnet50"), default="resnet9",
-         help="resnet9: theirs in the README's command (default); resnet18, resnet50: torchvision's, as their "
-              "sweeps use them (the --size sets only the ResNet-9's width)")
+         help="resnet9: theirs in the README's command; resnet18, resnet50: torchvision's, as their "
+              "sweeps use them (the --size sets only the ResNet-9's width) (default %(default)s)")
     _add(parser, "--batching", choices=("waves", "pairs"), default="waves",
-         help="waves: their batches of whole waves in one forward pass (default); pairs: wavesim's earlier pairs, "
-              "one per wave, NT-Xent on two forward passes")
+         help="waves: their batches of whole waves in one forward pass; pairs: wavesim's earlier pairs, "
+              "one per wave, NT-Xent on two forward passes (default %(default)s)")
     _add(parser, "--save-weights", action="store_true",
          help="keep every pre-trained network as a wavesim checkpoint in DIR/weights")
 
