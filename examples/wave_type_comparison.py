@@ -29,8 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
+from wavesim.train.clip_sets import make_clip_sets
 from wavesim.train.evaluate import comparison_table, paired_comparisons
-from wavesim.train.protocols import RunLog, TrainSettings, next_frame_experiment
+from wavesim.train.protocols import next_frame_experiment
+from wavesim.train.run_log import RunLog
+from wavesim.train.settings import TrainSettings
 from wavesim.train.targets import target_clips
 from wavesim.train.waves import WaveSource
 
@@ -81,9 +84,10 @@ def main(argv=None) -> None:
         for label, condition, source in runs:
             waves = None
             if source is not None:
-                waves = WaveSource(wave_model=source[0], wave_preset=source[1], size_px=cfg["size_px"],
-                                   training_clips=cfg["training_clips"], validation_clips=cfg["validation_clips"],
-                                   ).make_clips(seed, backend=args.backend)
+                wave_source = WaveSource(wave_model=source[0], wave_preset=source[1], size_px=cfg["size_px"],
+                                         training_clips=cfg["training_clips"],
+                                         validation_clips=cfg["validation_clips"])
+                waves = make_clip_sets(wave_source, seed, backend=args.backend)
             result = next_frame_experiment(condition, waves, train, validation, pretrain_epochs=cfg["max_epochs"],
                                            target_epochs=1, settings=settings, model_kwargs=model_kwargs,
                                            log=RunLog())

@@ -30,9 +30,12 @@ import wavesim.train.protocols as protocols  # noqa: E402
 from wavesim.analysis import AnalysisParams  # noqa: E402
 from wavesim.cli import main  # noqa: E402
 from wavesim.data import LiveWaves, WaveClips, WavePairs  # noqa: E402
-from wavesim.train.distributed import distribute, unwrap  # noqa: E402
+from wavesim.train.clip_sets import ClipSet  # noqa: E402
+from wavesim.train.ddp import distribute, unwrap  # noqa: E402
 from wavesim.train.models import RecurrentPredictor  # noqa: E402
-from wavesim.train.protocols import ClipSet, RunLog, TrainSettings, fit_next_frame  # noqa: E402
+from wavesim.train.protocols import fit_next_frame  # noqa: E402
+from wavesim.train.run_log import RunLog  # noqa: E402
+from wavesim.train.settings import TrainSettings  # noqa: E402
 
 out, store, odd_store = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 rank = int(os.environ["RANK"])

@@ -135,6 +135,13 @@ def _sweep(ctx):
     return run_sweep(_sweep_design(), ws.preset(), ctx.root / "sweep-python")
 
 
+def _wave_frames():
+    """Four waves of two 32 x 32 frames: the smallest set whose waves make one batch of whole waves."""
+    import torch
+
+    return ws.train.WaveFrames(torch.rand(8, 1, 32, 32), np.repeat(np.arange(4), 2), np.arange(8))
+
+
 def _manifolds():
     from wavesim.train import manifold_geometry
 
@@ -211,6 +218,19 @@ ROWS = {
     "wavesim.train.WaveFrames": ("made", _wave_frames),
     "wavesim.train.TargetClips": ("args", lambda ctx: {
         "movies": ws.train.corridor_movie(24, size_px=16)[None]}),
+    "wavesim.train.WaveFrames": ("args", lambda ctx: {"frames": _wave_frames().frames, "wave": _wave_frames().wave,
+                                                       "time": _wave_frames().time}),
+    "wavesim.train.WaveContrastiveTrainer": ("args", lambda ctx: {
+        "net": ws.train.ContrastiveNet.from_config(ws.train.contrastive_config(
+            "ligeralde2023", encoder_width=2, projector_dims=(8, 4))),
+        "train": _wave_frames(), "validation": None, "settings": ws.train.WaveTrainingSettings()}),
+    "wavesim.train.models.BasicBlock": ("args", lambda ctx: {"in_channels": 3, "out_channels": 4}),
+    "wavesim.train.models.Bottleneck": ("args", lambda ctx: {"in_channels": 4, "width": 2}),
+    "wavesim.train.models.ConvGRUCell": ("args", lambda ctx: {"in_channels": 1, "hidden_channels": 2}),
+    "wavesim.train.models.ConvLSTMCell": ("args", lambda ctx: {"in_channels": 1, "hidden_channels": 2}),
+    "wavesim.train.models.ConvPeepholeLSTMCell": ("args", lambda ctx: {"in_channels": 1, "hidden_channels": 2,
+                                                                       "frame_shape": (8, 8)}),
+    "wavesim.train.models.ConvRNNCell": ("args", lambda ctx: {"in_channels": 1, "hidden_channels": 2}),
 }
 
 

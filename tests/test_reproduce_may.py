@@ -20,7 +20,7 @@ from wavesim.train.evaluate import activation_maximisation, grating_responses, p
 from wavesim.train.folds import FoldedClips, cut_clips  # noqa: E402
 from wavesim.train.models import RecurrentPredictor  # noqa: E402
 from wavesim.train.resumable import EarlyStoppingFit, epoch_order, per_clip_losses  # noqa: E402
-from wavesim.train.stats import align_by_key, per_clip_comparisons  # noqa: E402
+from wavesim.train.evaluate.stats import align_by_key, per_clip_comparisons  # noqa: E402
 from wavesim.train.targets import read_target_movie  # noqa: E402
 
 @pytest.fixture(autouse=True)

@@ -32,7 +32,7 @@ def test_ligeralde2023_config_holds_their_values():
     assert (default.encoder, default.projector_dims, default.epochs, default.frame_separation_frames) == \
         ("resnet18", (512, 128), None, None)
     # the default config builds the network ContrastiveNet() builds, layer for layer
-    assert [tuple(v.shape) for v in default.build_net().state_dict().values()] == \
+    assert [tuple(v.shape) for v in ContrastiveNet.from_config(default).state_dict().values()] == \
         [tuple(v.shape) for v in ContrastiveNet().state_dict().values()]
     assert contrastive_config("ligeralde2023", projector_dims="64-32").projector_dims == (64, 32)
     with pytest.raises(ParameterError, match="projector_dims must be widths"):
@@ -45,7 +45,7 @@ def test_ligeralde2023_config_holds_their_values():
 
 def test_resnet9_and_their_projector_train_at_small_size():
     torch.manual_seed(0)
-    net = contrastive_config("ligeralde2023", projector_dims=(32, 32, 16)).build_net()
+    net = ContrastiveNet.from_config(contrastive_config("ligeralde2023", projector_dims=(32, 32, 16)))
     assert isinstance(net.backbone, ResNet9) and count_parameters(net.backbone) == 2_437_696
     projector = [type(m).__name__ for m in net.projector]
     assert projector == ["Linear", "BatchNorm1d", "ReLU", "Linear", "BatchNorm1d", "ReLU", "Linear"]

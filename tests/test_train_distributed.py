@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 
 from wavesim.errors import ParameterError  # noqa: E402
 from wavesim.train.checkpoint import build_model, load_checkpoint  # noqa: E402
-from wavesim.train.distributed import Launch, torchrun_launch  # noqa: E402
+from wavesim.train.ddp import Launch, torchrun_launch  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
 
@@ -81,7 +81,8 @@ def test_torchrun_ranks_share_every_clip_once_and_end_with_equal_weights(small_s
     # epochs under DDP: every rank stops alike on one validation error, that of all the validation clips once
     from wavesim.data import WaveClips
     from wavesim.train.models import RecurrentPredictor
-    from wavesim.train.protocols import ClipSet, next_frame_validation
+    from wavesim.train.clip_sets import ClipSet
+    from wavesim.train.protocols import next_frame_validation
 
     for name in ("stored", "in_memory"):
         results = [r["epochs"][name] for r in reports]

@@ -19,8 +19,10 @@ from wavesim.train.checkpoint import load_checkpoint, save_checkpoint  # noqa: E
 from wavesim.train.targets import target_clips  # noqa: E402
 from wavesim.train.waves import PAPER_WAVES  # noqa: E402
 from wavesim.train.models import ContrastiveNet, RecurrentPredictor  # noqa: E402
-from wavesim.train.protocols import (NEXT_FRAME_CONDITIONS, RunLog, TrainSettings,  # noqa: E402
-                                     next_frame_experiment, wave_clip_batches)
+from wavesim.train.clip_sets import wave_clip_batches  # noqa: E402
+from wavesim.train.protocols import NEXT_FRAME_CONDITIONS, next_frame_experiment  # noqa: E402
+from wavesim.train.run_log import RunLog  # noqa: E402
+from wavesim.train.settings import TrainSettings  # noqa: E402
 
 TINY = dict(size_px=16, n_movies=5, n_frames=16)
 
@@ -51,7 +53,7 @@ def test_next_frame_protocol_runs_every_condition(small_store, corridor, conditi
 
 
 def test_next_frame_protocol_pretrains_in_epochs_on_clip_sets(corridor):
-    from wavesim.train.protocols import ClipSet
+    from wavesim.train.clip_sets import ClipSet
 
     train, validation = corridor
     rng = np.random.default_rng(0)
@@ -77,7 +79,8 @@ def test_shuffled_frames_keep_the_frames_and_lose_their_order(small_store):
 @pytest.mark.parametrize("learning_rate, patience", [(0.05, 1), (1e-3, 2)])
 def test_fit_next_frame_follows_may_et_al(corridor, learning_rate, patience):
     """Epoch 0 only validates; training stops after `patience` epochs without a new best; the best weights return."""
-    from wavesim.train.protocols import _EpochBatches, fit_next_frame, next_frame_validation
+    from wavesim.train.clip_sets import EpochBatches
+    from wavesim.train.protocols import fit_next_frame, next_frame_validation
 
     train, validation = corridor
     torch.manual_seed(0)
@@ -97,7 +100,7 @@ def test_fit_next_frame_follows_may_et_al(corridor, learning_rate, patience):
     assert not [r for r in log.rows if r["epoch"] == 0 and r["metric"] == "train loss"]
     assert result["updates"] == (len(errors) - 1) * -(-len(train) // 8)
     # the model now holds the best epoch's weights: its validation error is that epoch's
-    again = next_frame_validation(model, _EpochBatches(validation, settings, 0, training=False)(0), torch.device("cpu"))
+    again = next_frame_validation(model, EpochBatches(validation, settings.batch_size, 0, training=False)(0), torch.device("cpu"))
     assert again == pytest.approx(errors[best], rel=1e-5)
 
 
@@ -130,7 +133,8 @@ def test_fit_next_frame_reads_wave_stores_epoch_by_epoch(small_store):
 
 
 def test_contrastive_pretraining_reduces_nt_xent(small_store):
-    from wavesim.train.protocols import pair_batches, pretrain_contrastive
+    from wavesim.train.clip_sets import pair_batches
+    from wavesim.train.protocols import pretrain_contrastive
 
     path, _ = small_store
     pairs = WavePairs(path, batch_size=4, size_px=32, analysis=AnalysisParams(min_size_fraction=0.02))
@@ -172,13 +176,13 @@ def test_version_1_checkpoints_load_without_batch_norms(tmp_path):
 
 
 def test_wave_source_simulates_fixed_training_and_validation_sets():
-    from wavesim.train.protocols import ClipSet
+    from wavesim.train.clip_sets import ClipSet, make_clip_sets
     from wavesim.train.waves import WaveSource
 
     source = WaveSource(size_px=16, training_clips=5, validation_clips=3, n_retinas=2, warmup_s=0.0)
-    train, validation = source.make_clips(0, backend="cpu")
+    train, validation = make_clip_sets(source, 0, backend="cpu")
     assert isinstance(train, ClipSet) and train.clips.shape == (5, 11, 16, 16) and len(validation) == 3
-    again, _ = source.make_clips(0, backend="cpu")
+    again, _ = make_clip_sets(source, 0, backend="cpu")
     assert torch.equal(again.clips, train.clips)
     # the paper's waves (PAPER_WAVES), the model's default preset when none is named
     assert source.params() == ws.preset(PAPER_WAVES["wave_preset"], model=PAPER_WAVES["wave_model"])
@@ -192,11 +196,12 @@ def test_wave_source_simulates_fixed_training_and_validation_sets():
 
 def test_wave_source_of_single_waves_cuts_the_waves_back_to_back_into_clips():
     from wavesim.simulate import wave_sequence
+    from wavesim.train.clip_sets import make_clip_sets
     from wavesim.train.waves import WaveSource
 
     source = WaveSource(wave_model="directional", wave_preset="may2025", size_px=64, training_clips=4,
                         validation_clips=2)
-    train, validation = source.make_clips(5, backend="cpu")
+    train, validation = make_clip_sets(source, 5, backend="cpu")
     frames = wave_sequence(ws.preset("may2025", model="directional"), 5, 44, backend="cpu")
     assert torch.equal(train.clips, torch.from_numpy(frames).float().reshape(4, 11, 64, 64))
     assert not torch.equal(validation.clips, train.clips[:2])  # waves of other seeds
@@ -246,10 +251,10 @@ def test_cli_pretrain_then_evaluate(small_store, tmp_path, capsys):
 
 
 def test_cli_evaluate_contrastive_reports_translation_manifolds_per_condition(tmp_path, monkeypatch):
-    import wavesim.train.evaluate as evaluate
+    import wavesim.train.protocols.contrastive as contrastive_protocol
 
     # The digits probe runs 1797 images through the ResNet: too slow here, and tested on its own.
-    monkeypatch.setattr(evaluate, "digits_probe", lambda features, seed: {"accuracy": None})
+    monkeypatch.setattr(contrastive_protocol, "digits_probe", lambda features, seed: {"accuracy": None})
     torch.manual_seed(0)
     ckpt = save_checkpoint(tmp_path / "cl.pt", ContrastiveNet(), task="contrastive", model_config={})
     out = tmp_path / "eval_cl"

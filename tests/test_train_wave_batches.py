@@ -320,10 +320,11 @@ def test_settings_and_config_defaults_are_theirs():
         WaveTrainingSettings(frame_limit=0)
     assert wave_batches([1000] * 5) == [(0, 4)]  # their limit of 3,000 frames
     config = contrastive_config("ligeralde2023", encoder_width=4, projector_dims=(8, 8))
-    a, b = (config.build_net(generator=torch.Generator().manual_seed(3)) for _ in range(2))
+    a, b = (ContrastiveNet.from_config(config, generator=torch.Generator().manual_seed(3)) for _ in range(2))
     assert a.backbone.width == 4 and all(torch.equal(x, y) for x, y in zip(a.state_dict().values(),
                                                                             b.state_dict().values()))
-    assert contrastive_config("ligeralde2023", init="torchvision").build_net().config["init"] == "torchvision"
+    torchvision = contrastive_config("ligeralde2023", init="torchvision")
+    assert ContrastiveNet.from_config(torchvision).config["init"] == "torchvision"
     with pytest.raises(ParameterError, match="encoder_width = 4 sets the width of a ResNet-9"):
         contrastive_config("default", encoder_width=4)
     conv = initialise(torch.nn.Conv2d(2, 2, 3))  # torch's rule from the global generator

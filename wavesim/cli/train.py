@@ -12,7 +12,7 @@ from ._paths import check_output_file, check_output_folder
 
 
 def _settings(args, **overrides):
-    from ..train.protocols import TrainSettings
+    from ..train.settings import TrainSettings
 
     values = dict(learning_rate=args.lr, batch_size=args.batch_size, device=args.device, seed=args.seed)
     values.update(overrides)
@@ -98,12 +98,14 @@ def _epoch_sets(args, waves, shard, progress: bool):
                 WaveClips(args.validation_store, shuffle=False, remainder="pad", **common))
     if args.validation_store:
         raise ParameterError("--validation-store goes with --store (the training waves).")
-    return waves.make_clips(args.seed, backend=args.backend, progress=progress)
+    from ..train.clip_sets import make_clip_sets
+
+    return make_clip_sets(waves, args.seed, backend=args.backend, progress=progress)
 
 
 def run_pretrain(args) -> int:
     """Pre-train; under torchrun every rank trains its share through DistributedDataParallel and rank 0 writes."""
-    from ..train.distributed import process_group, rank_device, torchrun_launch
+    from ..train.ddp import process_group, rank_device, torchrun_launch
 
     if args.updates is not None and args.updates < 1:
         raise ParameterError(f"--updates must be at least 1 (Adam steps), got {args.updates}.")
@@ -155,16 +157,17 @@ def run_pretrain(args) -> int:
 
 
 def _pretrain(args, waves, data, device, is_main: bool, contrastive) -> int:
-    from ..train.checkpoint import save_checkpoint
-    from ..train.distributed import distribute, unwrap
-    from ..train.models import ContrastiveNet, RecurrentPredictor
-    from ..train.protocols import (RunLog, fit_next_frame, pair_batches, pretrain_contrastive, pretrain_epochs_updates,
-                                   pretrain_next_frame, wave_clip_batches)
-
     import torch
 
+    from ..train.checkpoint import save_checkpoint
+    from ..train.clip_sets import pair_batches, wave_clip_batches
+    from ..train.ddp import distribute, unwrap
+    from ..train.models import ContrastiveNet, RecurrentPredictor
+    from ..train.protocols import fit_next_frame, pretrain_contrastive, pretrain_epochs_updates, pretrain_next_frame
+    from ..train.run_log import RunLog
+
     progress = is_main and show_progress(args)  # rank 0 alone draws bars
-    torch.manual_seed(args.seed)  # the same initial weights on every rank
+    generator = torch.Generator().manual_seed(args.seed)  # the same initial weights on every rank
     log = RunLog()
     started = time.perf_counter()
     metadata = {"seed": args.seed, "waves": waves.to_dict(),
@@ -173,7 +176,7 @@ def _pretrain(args, waves, data, device, is_main: bool, contrastive) -> int:
     if args.task == "next_frame":
         config = {"cell": args.cell, "hidden_channels": args.hidden_channels,
                   "frame_shape": (args.size_px, args.size_px)}
-        model = distribute(RecurrentPredictor(**config).to(device), device)
+        model = distribute(RecurrentPredictor(**config, generator=generator).to(device), device)
         settings = _settings(args, patience_epochs=args.patience)
         if args.updates is None:
             result = fit_next_frame(model, *data, settings, log, max_epochs=args.max_epochs, phase="pretrain",
@@ -189,7 +192,7 @@ def _pretrain(args, waves, data, device, is_main: bool, contrastive) -> int:
     else:
         settings = contrastive.settings(device=args.device, seed=args.seed)
         updates = args.updates or pretrain_epochs_updates(data, contrastive.epochs)
-        model = distribute(ContrastiveNet(**contrastive.model_config()).to(device), device)
+        model = distribute(ContrastiveNet.from_config(contrastive, generator=generator).to(device), device)
         pretrain_contrastive(model, pair_batches(data, device), updates, settings, log,
                              temperature=contrastive.temperature, progress=progress)
         metadata.update(updates=updates, contrastive_config=args.config, contrastive=contrastive.to_dict(),
@@ -215,7 +218,9 @@ def _world_size() -> int:
 
 def run_evaluate(args) -> int:
     from ..train.checkpoint import build_model, load_checkpoint
-    from ..train.protocols import RunLog, contrastive_evaluation, fit_next_frame, resolve_device
+    from ..train.protocols import contrastive_evaluation, fit_next_frame
+    from ..train.run_log import RunLog
+    from ..train.settings import resolve_device
 
     if (args.checkpoint is None) == (args.random_init is None):
         raise ParameterError("give a checkpoint, or --random-init TASK, but not both.")
@@ -230,7 +235,6 @@ def run_evaluate(args) -> int:
     if args.random_init:
         import torch
 
-        torch.manual_seed(args.seed)
         model_config = {}
         if args.random_init == "contrastive":
             from ..train.contrastive import contrastive_config
@@ -240,7 +244,10 @@ def run_evaluate(args) -> int:
         elif args.config != "default" or args.encoder or args.stem:
             raise ParameterError("--config, --encoder and --stem choose a contrastive network: use --random-init "
                                  "contrastive.")
-        task, model, source = args.random_init, build_model(args.random_init, model_config).to(device), "random init"
+        # the weights contrastive_experiment and control_manifolds draw for random_init of this seed
+        generator = torch.Generator().manual_seed(args.seed)
+        task, source = args.random_init, "random init"
+        model = build_model(task, model_config, generator=generator).to(device)
     else:
         model, payload = load_checkpoint(args.checkpoint, device)
         task, source = payload["task"], str(args.checkpoint)

@@ -48,6 +48,7 @@ def wave_set(config: MayConfig, name: str, *, backend: str = "auto", progress: b
     train_ids, validation_ids : numpy.ndarray
         Their indices in ``clips``.
     """
+    from ..train.clip_sets import make_clip_sets
     from ..train.waves import WaveSource
 
     model, preset = WAVE_SETS[name]
@@ -56,8 +57,8 @@ def wave_set(config: MayConfig, name: str, *, backend: str = "auto", progress: b
                         clip_frames=CLIP_FRAMES,
                         training_clips=config.wave_training_clips, validation_clips=config.wave_validation_clips,
                         n_retinas=config.wave_retinas)
-    train, validation = source.make_clips(derived_seed(config.seed, "waves", name), backend=backend,
-                                          progress=progress)
+    train, validation = make_clip_sets(source, derived_seed(config.seed, "waves", name), backend=backend,
+                                       progress=progress)
     clips = torch.cat([train.clips, validation.clips])
     n = len(train)
     return clips, np.arange(n), np.arange(n, len(clips))

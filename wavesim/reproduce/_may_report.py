@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..train.evaluate import comparison_table, paired_comparisons
-from ..train.stats import per_clip_comparisons
+from ..train.evaluate.stats import comparison_table, paired_comparisons, per_clip_comparisons
 from ._may_config import CONDITIONS, MATCHED_TOTAL_EPOCHS, PAPER_FAMILY, matched_target_epoch
 from ._may_run import MayRun
 

@@ -87,12 +87,14 @@ def _add(parser: argparse.ArgumentParser, *flags, **kwargs) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``wavesim reproduce ligeralde2023``."""
     _add(parser, "--size", choices=tuple(SIZES), default="cpu",
-         help="cpu: the same protocol smaller, under an hour on two cores; paper: their sizes (use a GPU)")
+         help="cpu: the same protocol smaller, under an hour on two cores; paper: their sizes (use a GPU) "
+              "(default %(default)s)")
     _add(parser, "--out", type=Path, required=True, help="folder of the run: results.json, tables.md, capacity.png")
     _add(parser, "--resume", action="store_true", help="carry on the run in --out where it stopped")
     _add(parser, "--max-minutes", type=float, default=None,
          help="stop at the first clean point after this many minutes (exit status 75); carry on with --resume")
-    _add(parser, "--device", default="auto", help="auto (a GPU where there is one), cpu or cuda")
+    _add(parser, "--device", default="auto",
+         help="auto (a GPU where there is one), cpu or cuda (default %(default)s)")
     _add(parser, "--cifar100", type=Path, default=None, metavar="PATH",
          help="CIFAR-100's python version (the cifar-100-python folder, its parent or its 'test' file) for the "
               "manifold images; without it, crops of scikit-image's photographs")
@@ -100,11 +102,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
          help="wavesim stores to pre-train on instead of the simulated mouse waves")
     _add(parser, "--seeds", type=int, nargs="+", default=None, help="seeds (default: theirs, 42 43 44)")
     _add(parser, "--encoder", choices=("resnet9", "resnet18", "resnet50"), default="resnet9",
-         help="resnet9: theirs in the README's command (default); resnet18, resnet50: torchvision's, as their "
-              "sweeps use them (the --size sets only the ResNet-9's width)")
+         help="resnet9: theirs in the README's command; resnet18, resnet50: torchvision's, as their "
+              "sweeps use them (the --size sets only the ResNet-9's width) (default %(default)s)")
     _add(parser, "--batching", choices=("waves", "pairs"), default="waves",
-         help="waves: their batches of whole waves in one forward pass (default); pairs: wavesim's earlier pairs, "
-              "one per wave, NT-Xent on two forward passes")
+         help="waves: their batches of whole waves in one forward pass; pairs: wavesim's earlier pairs, "
+              "one per wave, NT-Xent on two forward passes (default %(default)s)")
     _add(parser, "--save-weights", action="store_true",
          help="keep every pre-trained network as a wavesim checkpoint in DIR/weights")
 
@@ -212,6 +214,7 @@ class _Run:
         """The trainer of ``network`` after its pre-training, or None where the budget stopped it (checkpointed)."""
         import torch
 
+        from ..train.models import ContrastiveNet
         from ..train.wave_batches import shuffle_frames
         from ..train.wave_training import WaveContrastiveTrainer, WaveTrainingSettings
 
@@ -219,7 +222,7 @@ class _Run:
         index = list(TRAINED).index(network)
         train = shuffle_frames(train, shuffle, _generator(seed, _SHUFFLE, index, 0))
         validation = shuffle_frames(validation, shuffle, _generator(seed, _SHUFFLE, index, 1))
-        net = self.config.build_net(generator=_generator(seed)).to(self.device)
+        net = ContrastiveNet.from_config(self.config, generator=_generator(seed)).to(self.device)
         settings = WaveTrainingSettings(epochs=self.config.epochs, learning_rate=self.config.learning_rate,
                                         weight_decay=self.config.weight_decay, temperature=self.config.temperature,
                                         frame_separation=self.config.frame_separation_frames,
@@ -255,12 +258,12 @@ class _Run:
 
     def seed(self, seed: int, manifolds) -> bool:
         """Every network of ``seed``; False where the budget stopped the run."""
-        from ..train.models import shuffle_weights
+        from ..train.models import ContrastiveNet, shuffle_weights
         from ..train.wave_batches import split_waves
 
         folder = self.folder
         if not folder.done(seed, "random_init"):
-            net = self.config.build_net(generator=_generator(seed)).to(self.device)
+            net = ContrastiveNet.from_config(self.config, generator=_generator(seed)).to(self.device)
             if not self.analyse(seed, "random_init", net, manifolds, {}):
                 return False
         train, validation = split_waves(self.waves, TRAIN_FRACTION, np.random.default_rng([seed, _SPLIT]))
@@ -310,7 +313,7 @@ class _Run:
 
 def run(args) -> int:
     """Run (or carry on) the comparison; 0 when it is complete, 75 when --max-minutes stopped it."""
-    from ..train.protocols import resolve_device
+    from ..train.settings import resolve_device
     from ._ligeralde_report import write_report
 
     if args.size not in SIZES:

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from ..errors import ParameterError
+from ..validate import check_int, check_number
 from ._may_config import SIZES, MayConfig
 
 __all__ = ["PAUSED_EXIT_STATUS", "add_arguments", "config_of", "run"]
@@ -111,15 +112,12 @@ def _target_of(args) -> dict:
 def run(args) -> int:
     """Run (or carry on) the comparison; 0 when finished, :data:`PAUSED_EXIT_STATUS` when the budget ran out."""
     from ..cli._paths import check_output_folder
-    from ..train.protocols import resolve_device
+    from ..train.settings import resolve_device
     from ._may_report import write_report
     from ._may_run import MayRun
 
-    if args.max_minutes is not None and not args.max_minutes > 0:
-        raise ParameterError(f"--max-minutes must be > 0, got {args.max_minutes}.")
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ParameterError(f"--threads must be a positive integer, got {args.threads}.")
+    check_number("--max-minutes", args.max_minutes, low=0, low_open=True, optional=True)
+    if check_int("--threads", args.threads, low=1, optional=True) is not None:
         import torch
 
         torch.set_num_threads(args.threads)

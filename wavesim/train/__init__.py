@@ -1,18 +1,30 @@
 """Pre-training on retinal waves and evaluation, after May et al. (2025) and Ligeralde et al. (2023).
 
 Needs torch, scikit-image and scikit-learn (``pip install wavesim[train]``).
-Modules: ``models`` (recurrent predictor, ResNet-9/18/50, contrastive net),
-``contrastive`` (the named contrastive set-ups: default and ``ligeralde2023``), ``losses``, ``targets`` (target movies), ``protocols`` (pre-training, target
-training, controls), ``waves`` (the wave source of pre-training), ``evaluate`` (probes, translation test,
-translation manifolds per layer), ``manifolds`` (mean-field manifold capacity, radius and dimension),
-``checkpoint``, ``distributed`` (torchrun and DistributedDataParallel); Ligeralde et al.'s own data flow:
-``wave_batches`` (whole waves, their batches, loss and shuffle controls), ``wave_training`` (resumable
-pre-training on them), ``weight_init`` (torch's, torchvision's and their initialisation), ``cifar``
-(CIFAR-100 or shipped photographs, their shifts) and ``layer_manifolds`` (capacity at every ReLU and
-Linear layer); May et al.'s statistics (paired t-tests), receptive fields
-and grating responses are in ``evaluate``; the ``pretrain`` and ``evaluate`` commands are
-:mod:`wavesim.cli.train`. The public names below import on first use, so that
-``wavesim``'s command line does not load torch until a training command runs.
+
+- ``models``: the networks: recurrent next-frame predictor, ResNet-9/18/50
+  encoders, contrastive net; counting and shuffling their weights;
+- ``losses``, ``weight_init`` (torch's, torchvision's and Ligeralde et al.'s
+  initial weights), ``checkpoint``;
+- what to train on: ``waves`` (the wave source of pre-training),
+  ``clip_sets`` (fixed clip sets and the batches of wave streams),
+  ``targets`` (target movies), ``folds`` (target clips in cross-validation folds);
+- how to train: ``settings`` (optimiser, schedule, device), ``run_log``,
+  ``contrastive`` (the named contrastive set-ups: default and
+  ``ligeralde2023``), ``protocols`` (pre-training, target training,
+  controls), ``resumable`` (May et al.'s early-stopping loop, resumable at
+  any update), ``ddp`` (torchrun and DistributedDataParallel);
+- Ligeralde et al.'s own data flow: ``wave_batches`` (whole waves, their
+  batches, loss and shuffle controls), ``wave_training`` (resumable
+  pre-training on them), ``cifar`` (CIFAR-100 or shipped photographs, their
+  shifts) and ``layer_manifolds`` (capacity at every ReLU and Linear layer);
+- ``evaluate``: probes, translation test, translation manifolds per layer,
+  receptive fields, grating responses and paired t-tests;
+  ``manifolds``: mean-field manifold capacity, radius and dimension.
+
+The ``pretrain`` and ``evaluate`` commands are :mod:`wavesim.cli.train`.
+The public names below import on first use, so that ``wavesim``'s command
+line does not load torch until a training command runs.
 """
 
 import importlib
@@ -37,10 +49,11 @@ _EXPORTS = {
     "TargetClips": "targets",
     "split_movies": "targets",
     "target_clips": "targets",
-    "TrainSettings": "protocols",
-    "RunLog": "protocols",
+    "TrainSettings": "settings",
+    "RunLog": "run_log",
     "WaveSource": "waves",
-    "ClipSet": "protocols",
+    "ClipSet": "clip_sets",
+    "make_clip_sets": "clip_sets",
     "PAPER_WAVES": "waves",
     "fit_next_frame": "protocols",
     "next_frame_experiment": "protocols",

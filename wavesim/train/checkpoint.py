@@ -7,7 +7,9 @@ from typing import Any
 
 import torch
 
+from .._version import __version__
 from ..errors import CheckpointError, CheckpointNotFoundError, ParameterError
+from .models import ContrastiveNet, RecurrentPredictor
 
 FORMAT = "wavesim-checkpoint"
 FORMAT_VERSION = 3
@@ -17,14 +19,16 @@ READABLE_VERSIONS = (1, 2, 3)
 TASKS = ("next_frame", "contrastive")
 
 
-def build_model(task: str, model_config: dict[str, Any]) -> torch.nn.Module:
-    """The network of ``task`` with ``model_config`` as its keyword arguments."""
-    from .models import ContrastiveNet, RecurrentPredictor
+def build_model(task: str, model_config: dict[str, Any], *,
+                generator: torch.Generator | None = None) -> torch.nn.Module:
+    """The network of ``task`` with ``model_config`` as its keyword arguments.
 
+    ``generator`` draws its initial weights (None: torch's global generator).
+    """
     if task == "next_frame":
-        return RecurrentPredictor(**model_config)
+        return RecurrentPredictor(**model_config, generator=generator)
     if task == "contrastive":
-        return ContrastiveNet(**model_config)
+        return ContrastiveNet(**model_config, generator=generator)
     raise ParameterError(f"task must be one of {TASKS}, got {task!r}.")
 
 
@@ -35,8 +39,6 @@ def save_checkpoint(path, model: torch.nn.Module, *, task: str, model_config: di
     Written to a temporary name and renamed, so an interrupted save never
     leaves a half-written checkpoint at ``path``.
     """
-    from .._version import __version__
-
     if task not in TASKS:
         raise ParameterError(f"task must be one of {TASKS}, got {task!r}.")
     path = Path(path)

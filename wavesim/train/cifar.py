@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from wavesim.errors import ImageSetError, ImageSetNotFoundError, ParameterError
+from wavesim.validate import check_int, check_number
 
 __all__ = ["CIFAR100_MEAN", "CIFAR100_STD", "NATURAL_PHOTOGRAPHS", "natural_images", "read_cifar100_test",
            "sample_images", "translated_images"]
@@ -100,9 +101,7 @@ def read_cifar100_test(path) -> tuple[np.ndarray, np.ndarray]:
 
 def sample_images(images: np.ndarray, n_images: int, seed: int) -> np.ndarray:
     """``n_images`` of ``images`` chosen as theirs: ``random.Random(seed).sample(range(len(images)), n_images)``."""
-    if not isinstance(n_images, int) or not 2 <= n_images <= len(images):
-        raise ParameterError(f"n_images must be an integer in [2, {len(images)}] (the images there are), "
-                             f"got {n_images!r}")
+    n_images = check_int("n_images", n_images, low=2, high=len(images), what="the images there are")
     return images[random.Random(seed).sample(range(len(images)), n_images)]
 
 
@@ -130,8 +129,7 @@ def natural_images(n_images: int, seed: int) -> np.ndarray:
     -------
     ndarray of uint8, (n_images, 3, 32, 32)
     """
-    if not isinstance(n_images, int) or n_images < 2:
-        raise ParameterError(f"n_images must be an integer >= 2, got {n_images!r}")
+    n_images = check_int("n_images", n_images, low=2)
     rng = np.random.default_rng(seed)
     crops = [textured_crop(_photograph(NATURAL_PHOTOGRAPHS[index % len(NATURAL_PHOTOGRAPHS)]), IMAGE_PX, rng,
                            _MIN_CROP_SD) for index in range(n_images)]
@@ -185,8 +183,8 @@ def translated_images(images: np.ndarray, n_translations: int = 20, *, max_shift
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[1:] != (3, IMAGE_PX, IMAGE_PX) or images.dtype != np.uint8:
         raise ParameterError(f"images must be (P, 3, 32, 32) uint8, got {images.shape} {images.dtype}")
-    if not isinstance(n_translations, int) or n_translations < 2:
-        raise ParameterError(f"n_translations must be an integer >= 2 (points per manifold), got {n_translations!r}")
+    n_translations = check_int("n_translations", n_translations, low=2, what="points per manifold")
+    max_shift_fraction = check_number("max_shift_fraction", max_shift_fraction)
     if not 0 <= max_shift_fraction < 1:
         raise ParameterError(f"max_shift_fraction must be in [0, 1) (theirs: 0.1), got {max_shift_fraction!r}")
     limit = max_shift_fraction * IMAGE_PX

@@ -19,9 +19,12 @@ differently (one pair per wave and batch; batch size).
 from __future__ import annotations
 
 import dataclasses
+import numbers
 
 from ..errors import ParameterError
 from ..parameters import ValidatedParams, choice_field, field
+from ..validate import check_bool, is_bool
+from .settings import TrainSettings
 
 ENCODER_NAMES = ("resnet9", "resnet18", "resnet50")
 STEM_NAMES = ("default", "cifar", "imagenet")
@@ -94,13 +97,13 @@ class ContrastiveConfig(ValidatedParams):
                 raise ParameterError(f"ContrastiveConfig.projector_dims must be widths such as '8192-8192-8192' "
                                      f"or (512, 128), got {self.projector_dims!r}.") from None
         dims = tuple(dims) if isinstance(dims, (list, tuple)) else (dims,)
-        if not dims or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 1_000_000 for d in dims):
+        if not dims or not all(isinstance(d, numbers.Integral) and not is_bool(d) and 1 <= d <= 1_000_000
+                               for d in dims):
             raise ParameterError(f"ContrastiveConfig.projector_dims must be one or more widths in [1, 1000000], "
                                  f"got {self.projector_dims!r}.")
-        object.__setattr__(self, "projector_dims", dims)
-        if not isinstance(self.projector_batch_norm, bool):
-            raise ParameterError(f"ContrastiveConfig.projector_batch_norm must be True or False, "
-                                 f"got {self.projector_batch_norm!r}.")
+        object.__setattr__(self, "projector_dims", tuple(int(d) for d in dims))
+        object.__setattr__(self, "projector_batch_norm",
+                           check_bool("ContrastiveConfig.projector_batch_norm", self.projector_batch_norm))
         if self.encoder == "resnet9" and self.stem != "default":
             raise ParameterError(f"ContrastiveConfig.stem = {self.stem!r}: the ResNet-9 has its own stem; "
                                  f"use stem='default' with encoder='resnet9'.")
@@ -109,29 +112,21 @@ class ContrastiveConfig(ValidatedParams):
                                  f"ResNet-9; leave it None with encoder={self.encoder!r}.")
 
     def model_config(self) -> dict:
-        """Keyword arguments of :class:`~wavesim.train.models.ContrastiveNet` for this set-up."""
+        """Keyword arguments of :class:`~wavesim.train.models.ContrastiveNet` for this set-up.
+
+        :meth:`ContrastiveNet.from_config <wavesim.train.models.ContrastiveNet.from_config>` builds the network.
+        """
         return {"encoder": self.encoder, "stem": None if self.stem == "default" else self.stem,
                 "in_channels": self.in_channels, "projector_dims": list(self.projector_dims),
                 "projector_batch_norm": self.projector_batch_norm,
                 "init": None if self.init == "default" else self.init, "encoder_width": self.encoder_width}
-
-    def build_net(self, generator=None):
-        """A freshly initialised :class:`~wavesim.train.models.ContrastiveNet` of this set-up.
-
-        ``generator`` (a ``torch.Generator``) draws its weights; None: torch's global generator.
-        """
-        from .models import ContrastiveNet
-
-        return ContrastiveNet(**self.model_config(), generator=generator)
 
     def pair_options(self) -> dict:
         """Keyword arguments of :class:`~wavesim.data.WavePairs` that set its positives."""
         return {"frame_separation": self.frame_separation_frames, "max_offset_frames": self.max_offset_frames}
 
     def settings(self, **overrides):
-        """:class:`~wavesim.train.protocols.TrainSettings` with this set-up's optimiser and batch size."""
-        from .protocols import TrainSettings
-
+        """:class:`~wavesim.train.settings.TrainSettings` with this set-up's optimiser and batch size."""
         values = {"learning_rate": self.learning_rate, "weight_decay": self.weight_decay,
                   "batch_size": self.batch_size}
         values.update(overrides)

@@ -5,7 +5,7 @@ the target) and trained each of 5 replicate networks on one of 5 folds (800
 training and 200 validation clips), keeping 500 clips apart as a test set.
 :class:`FoldedClips` does the same with any movies: it cuts them into
 consecutive clips, numbers the clips (their ids, the keys of the per-clip
-paired tests in :mod:`wavesim.train.stats`), and splits them by *segment*,
+paired tests in :mod:`wavesim.train.evaluate.stats`), and splits them by *segment*,
 a run of consecutive clips of one movie, so that clips that share frames or
 follow one another never fall on both sides of a split.
 """
@@ -16,14 +16,9 @@ import numpy as np
 import torch
 
 from ..errors import ParameterError
+from ..validate import check_int, check_seed
 
 __all__ = ["FoldedClips", "cut_clips"]
-
-
-def _count(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ParameterError(f"{name} must be an integer >= {low}, got {value!r}.")
-    return int(value)
 
 
 def cut_clips(movies, clip_frames: int = 11, clips_per_segment: int = 10):
@@ -51,8 +46,8 @@ def cut_clips(movies, clip_frames: int = 11, clips_per_segment: int = 10):
     wavesim.errors.ParameterError
         If movies differ in frame shape or none holds one whole segment.
     """
-    clip_frames = _count("clip_frames", clip_frames, 2)
-    clips_per_segment = _count("clips_per_segment", clips_per_segment, 1)
+    clip_frames = check_int("clip_frames", clip_frames, low=2)
+    clips_per_segment = check_int("clips_per_segment", clips_per_segment, low=1)
     frames_per_segment = clip_frames * clips_per_segment
     pieces, shapes = [], set()
     for movie in movies:
@@ -110,9 +105,9 @@ class FoldedClips:
         if self.clips.dim() != 4 or segments.shape != (self.clips.shape[0],):
             raise ParameterError(f"clips must be (N, T, H, W) and segments (N,), got {tuple(self.clips.shape)} and "
                                  f"{segments.shape}.")
-        self.n_folds = _count("n_folds", n_folds, 2)
-        fold_clips = _count("fold_clips", fold_clips, self.n_folds)
-        test_clips = _count("test_clips", test_clips, 0)
+        self.n_folds = check_int("n_folds", n_folds, low=2)
+        fold_clips = check_int("fold_clips", fold_clips, low=self.n_folds)
+        test_clips = check_int("test_clips", test_clips, low=0)
         names, sizes = np.unique(segments, return_counts=True)
         if len(set(sizes.tolist())) != 1:
             raise ParameterError(f"all segments must hold the same number of clips, got sizes {sorted(set(sizes))}.")
@@ -124,7 +119,7 @@ class FoldedClips:
         if fold_clips + test_clips > len(segments):
             raise ParameterError(f"{fold_clips} fold clips and {test_clips} test clips need "
                                  f"{fold_clips + test_clips} clips, got {len(segments)}; make more movies.")
-        order = names[np.random.default_rng(seed).permutation(len(names))]
+        order = names[np.random.default_rng(check_seed("seed", seed)).permutation(len(names))]
         n_test = test_clips // size
         per_fold = fold_clips // (size * self.n_folds)
 
@@ -137,8 +132,7 @@ class FoldedClips:
 
     def fold(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(training ids, validation ids) of fold ``k``: the validation set is fold ``k``, training the others."""
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < self.n_folds:
-            raise ParameterError(f"fold must be an integer in [0, {self.n_folds - 1}], got {k!r}.")
+        k = check_int("fold", k, low=0, high=self.n_folds - 1)
         train = np.sort(np.concatenate([ids for j, ids in enumerate(self.fold_ids) if j != k]))
         return train, self.fold_ids[k]
 

@@ -22,6 +22,9 @@ import torch
 from torch import nn
 
 from wavesim.errors import ParameterError
+from wavesim.validate import check_int
+
+from .manifolds import manifold_geometry
 
 __all__ = ["analysed_layers", "gaussian_projection", "layer_activations", "layer_manifold_geometry"]
 
@@ -178,10 +181,7 @@ def layer_manifold_geometry(net: nn.Module, manifolds: torch.Tensor, *, n_t: int
         ``units`` and ``analysed_units``; ``pixels``: the same for the
         input, the form :func:`~wavesim.train.evaluate.plot_translation_manifolds` draws.
     """
-    from .manifolds import manifold_geometry
-
-    if not isinstance(max_features, int) or max_features < 2:
-        raise ParameterError(f"max_features must be an integer >= 2, got {max_features!r}")
+    max_features = check_int("max_features", max_features, low=2)
     activations = layer_activations(net, manifolds, device=device)
     results = {}
     for index, (name, points) in enumerate(activations.items()):

@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from wavesim.errors import ParameterError
+from wavesim.validate import check_number
 
 __all__ = ["next_frame_loss", "nt_xent_loss"]
 
@@ -64,8 +65,7 @@ def nt_xent_loss(z_a, z_b, temperature=0.5):
     n = z_a.shape[0]
     if n < 2:
         raise ParameterError(f"nt_xent_loss needs at least 2 pairs (1 pair has no negatives), got {n}")
-    if not temperature > 0:
-        raise ParameterError(f"temperature must be positive, got {temperature!r}")
+    temperature = check_number("temperature", temperature, low=0, low_open=True)
     z = F.normalize(torch.cat([z_a, z_b]), dim=1)
     logits = z @ z.T / temperature
     # A view is not its own negative: drop the diagonal from the softmax.

@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from wavesim.errors import ParameterError
+from wavesim.validate import check_int, check_number, check_seed
 
 __all__ = ["ManifoldGeometry", "ball_capacity", "empirical_capacity", "manifold_geometry"]
 
@@ -60,18 +61,6 @@ def _check_manifolds(manifolds):
     if len(dims) != 1:
         raise ParameterError(f"every manifold must have the same feature dimension N, got {sorted(dims)}")
     return checked
-
-
-def _seed(seed):
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ParameterError(f"seed must be an integer >= 0, got {seed!r}")
-    return int(seed)
-
-
-def _count(name, value, low):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-        raise ParameterError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def _globally_centred(manifolds):
@@ -244,10 +233,9 @@ def manifold_geometry(manifolds, kappa=0.0, *, n_t=200, remove_center_correlatio
         Capacity (with its standard error), radius, dimension, per manifold and averaged.
     """
     manifolds = _check_manifolds(manifolds)
-    n_t = _count("n_t", n_t, 1)
-    seed = _seed(seed)
-    if not (isinstance(kappa, (int, float, np.floating, np.integer)) and math.isfinite(kappa) and kappa >= 0):
-        raise ParameterError(f"kappa must be a finite number >= 0, got {kappa!r}")
+    n_t = check_int("n_t", n_t, low=1)
+    seed = check_seed("seed", seed)
+    kappa = check_number("kappa", kappa, low=0)
     manifolds = _globally_centred(manifolds)
     centers = np.stack([points.mean(axis=0) for points in manifolds])
     removed = np.zeros((centers.shape[1], 0))
@@ -366,9 +354,9 @@ def empirical_capacity(manifolds, *, n_dichotomies=100, n_bootstrap=500, seed=0)
         fewer than half of the dichotomies are separable in the full space.
     """
     manifolds = _check_manifolds(manifolds)
-    n_dichotomies = _count("n_dichotomies", n_dichotomies, 2)
-    n_bootstrap = _count("n_bootstrap", n_bootstrap, 2)
-    seed = _seed(seed)
+    n_dichotomies = check_int("n_dichotomies", n_dichotomies, low=2)
+    n_bootstrap = check_int("n_bootstrap", n_bootstrap, low=2)
+    seed = check_seed("seed", seed)
     manifolds = _globally_centred(manifolds)
     points = np.concatenate(manifolds)
     owner = np.repeat(np.arange(len(manifolds)), [len(m) for m in manifolds])
@@ -463,11 +451,9 @@ def ball_capacity(radius, dimension, kappa=0.0):
     """
     from scipy import integrate, stats
 
-    if not (np.isfinite(radius) and radius >= 0):
-        raise ParameterError(f"radius must be a finite number >= 0, got {radius!r}")
-    dimension = _count("dimension", dimension, 0)
-    if not (np.isfinite(kappa) and kappa >= 0):
-        raise ParameterError(f"kappa must be a finite number >= 0, got {kappa!r}")
+    radius = check_number("radius", radius, low=0)
+    dimension = check_int("dimension", dimension, low=0)
+    kappa = check_number("kappa", kappa, low=0)
     norm = stats.norm
 
     def square_moment(center, low, high):

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from ..errors import ParameterError
+from ..validate import check_int, check_number, check_seed
 from .waves import PAPER_MAX_EPOCHS
 
 __all__ = ["EarlyStoppingFit", "epoch_order", "per_clip_losses"]
@@ -104,15 +105,14 @@ class EarlyStoppingFit:
                  learning_rate: float = 1e-4, snapshot_epochs=()):
         for name, value, low in (("max_epochs", max_epochs, 0), ("patience", patience, 1),
                                  ("batch_size", batch_size, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            if check_int(name, value) < low:
                 raise ParameterError(f"{name} must be an integer >= {low}, got {value!r}.")
-        if not learning_rate > 0:
-            raise ParameterError(f"learning_rate must be > 0, got {learning_rate!r}.")
+        learning_rate = check_number("learning_rate", learning_rate, low=0, low_open=True)
         self.train_ids = torch.as_tensor(np.asarray(train_ids, dtype=np.int64))
         self.validation_ids = torch.as_tensor(np.asarray(validation_ids, dtype=np.int64))
         if len(self.train_ids) < 1 or len(self.validation_ids) < 1:
             raise ParameterError("the training and validation sets need at least one clip each.")
-        self.model, self.clips, self.seed = model, clips, int(seed)
+        self.model, self.clips, self.seed = model, clips, check_seed("seed", seed)
         self.max_epochs, self.patience, self.batch_size = max_epochs, patience, batch_size
         self.snapshot_epochs = sorted({int(e) for e in snapshot_epochs})
         self.optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)

@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from wavesim.errors import ParameterError
+from wavesim.validate import check_int, check_number
 
 __all__ = ["SHUFFLES", "WaveFrames", "load_wave_frames", "shuffle_frames", "split_waves", "wave_batches",
            "wave_contrastive_loss", "wave_pair_batches"]
@@ -193,6 +194,7 @@ def split_waves(waves: WaveFrames, train_fraction: float, rng: np.random.Generat
     (WaveFrames, WaveFrames)
         Training and validation waves (validation empty when ``train_fraction`` is 1).
     """
+    train_fraction = check_number("train_fraction", train_fraction)
     if not 0 < train_fraction <= 1:
         raise ParameterError(f"train_fraction must be in (0, 1] (their TRAIN_PROP: 0.9), got {train_fraction!r}")
     order = rng.permutation(waves.n_waves)
@@ -255,8 +257,7 @@ def wave_batches(lengths: Sequence[int], frame_limit: int = 3000) -> list[tuple[
     list of (int, int)
     """
     lengths = [int(n) for n in lengths]
-    if not isinstance(frame_limit, (int, np.integer)) or isinstance(frame_limit, bool) or frame_limit < 1:
-        raise ParameterError(f"frame_limit must be a positive integer (frames), got {frame_limit!r}")
+    frame_limit = check_int("frame_limit", frame_limit, low=1, what="frames")
     batches, left, total = [], 0, 0  # total: frames of waves left ... right - 1
     for right in range(len(lengths)):
         if total > frame_limit and total % 4 == 0:
@@ -309,8 +310,7 @@ def wave_contrastive_loss(z: torch.Tensor, wave, time, *, temperature: float = 0
     if wave.shape != (z.shape[0],) or time.shape != (z.shape[0],):
         raise ParameterError(f"wave and time need one entry per row of z ({z.shape[0]}), got {tuple(wave.shape)} "
                              f"and {tuple(time.shape)}")
-    if not temperature > 0:
-        raise ParameterError(f"temperature must be positive, got {temperature!r}")
+    temperature = check_number("temperature", temperature, low=0, low_open=True)
     same = wave[:, None] == wave[None, :]
     if same.all():
         raise ParameterError("the batch holds one wave: there are no negatives (frames of other waves)")
@@ -345,8 +345,7 @@ def wave_pair_batches(waves: WaveFrames, batch_size: int, *, seed: int, epoch: i
     """
     from ..data._plan import hash_uniform
 
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 2:
-        raise ParameterError(f"batch_size must be an integer >= 2 (waves per batch), got {batch_size!r}")
+    batch_size = check_int("batch_size", batch_size, low=2, what="waves per batch")
     starts = np.concatenate([[0], np.cumsum(waves.lengths)])
     eligible = []
     for w in range(waves.n_waves):

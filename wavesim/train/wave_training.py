@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from wavesim.errors import ParameterError
+from wavesim.validate import check_int, check_number, check_seed
 
 from .losses import nt_xent_loss
 from .wave_batches import WaveFrames, wave_batches, wave_contrastive_loss, wave_pair_batches
@@ -65,12 +66,11 @@ class WaveTrainingSettings:
         if self.batching not in BATCHINGS:
             raise ParameterError(f"batching must be one of {BATCHINGS}, got {self.batching!r}")
         for name in ("epochs", "frame_separation", "frame_limit", "pair_batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ParameterError(f"WaveTrainingSettings.{name} must be a positive integer, got {value!r}")
+            check_int(f"WaveTrainingSettings.{name}", getattr(self, name), low=1)
         for name in ("learning_rate", "temperature"):
-            if not getattr(self, name) > 0:
-                raise ParameterError(f"WaveTrainingSettings.{name} must be positive, got {getattr(self, name)!r}")
+            check_number(f"WaveTrainingSettings.{name}", getattr(self, name), low=0, low_open=True)
+        check_number("WaveTrainingSettings.weight_decay", self.weight_decay, low=0)
+        check_seed("WaveTrainingSettings.seed", self.seed)
 
 
 class WaveContrastiveTrainer:

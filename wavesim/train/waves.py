@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
 from ..errors import ParameterError
-from ..models import model_of
+from ..models import get_model
 from ..parameters import ValidatedParams, field
 
 #: The waves May et al. (2025) pre-trained on, as a wave model, a preset and a warm-up (s): their
@@ -27,7 +25,7 @@ class WaveSource(ValidatedParams):
     """Where pre-training waves come from: a registered wave model and preset, simulated into fixed clip sets.
 
     As in May et al. (2025), pre-training sees a fixed training set and a
-    fixed validation set of clips, epoch after epoch. :meth:`make_clips`
+    fixed validation set of clips, epoch after epoch. :func:`~wavesim.train.clip_sets.make_clip_sets`
     simulates them with :class:`~wavesim.data.LiveWaves` (``n_retinas``
     retinas at once, each giving one clip after another), the validation
     clips from retinas of their own.
@@ -70,8 +68,6 @@ class WaveSource(ValidatedParams):
 
     def params(self):
         """The wave model's parameters: its preset ``wave_preset`` (None: see the class)."""
-        from ..models import get_model
-
         preset = self.wave_preset
         if preset is None and self.wave_model == PAPER_WAVES["wave_model"]:
             preset = PAPER_WAVES["wave_preset"]
@@ -89,53 +85,3 @@ class WaveSource(ValidatedParams):
         return LiveWaves(self.params(), n_retinas=n_retinas, batch_size=batch_size, clip_frames=self.clip_frames,
                          size_px=self.size_px, warmup_s=self.warmup_s, seed=seed, backend=backend, rank=rank,
                          world_size=world_size)
-
-    def make_clips(self, seed: int, *, backend: str = "auto", progress: bool = False):
-        """Simulate the training and validation sets: two :class:`~wavesim.train.protocols.ClipSet` of (T, H, W)
-        float32 clips on the CPU.
-
-        The validation retinas run from a seed derived from ``seed``, so no
-        retina contributes to both sets.
-        """
-        validation_seed = int(np.random.SeedSequence([seed, 1]).generate_state(1, np.uint64)[0] >> np.uint64(1))
-        return (self._simulate(self.training_clips, seed, backend, progress, "training waves"),
-                self._simulate(self.validation_clips, validation_seed, backend, progress, "validation waves"))
-
-    def _single_wave_clips(self, params, n_clips: int, seed: int, backend: str):
-        """Clips of single waves put back to back, as the released script's dataset is cut into sequences.
-
-        Waves (each until nothing is lit, :func:`wavesim.simulate.wave_sequence`) follow one another;
-        consecutive runs of ``clip_frames`` frames are the clips, so a clip may span the end of one
-        wave and the start of the next, as in the paper's concatenated data.
-        """
-        import torch
-
-        from ..data import FrameTransform
-        from ..simulate import wave_sequence
-
-        frames = wave_sequence(params, seed, n_clips * self.clip_frames, backend=backend)
-        clips = torch.from_numpy(frames).reshape(n_clips, self.clip_frames, *frames.shape[1:])
-        return FrameTransform(size_px=self.size_px).apply(clips, value_scale=1)
-
-    def _simulate(self, n_clips: int, seed: int, backend: str, progress: bool, label: str):
-        import torch
-        from tqdm.auto import tqdm
-
-        from .protocols import ClipSet
-
-        params = self.params()
-        model = model_of(params)
-        if model.single_wave is not None and model.single_wave(params):
-            return ClipSet(self._single_wave_clips(params, n_clips, seed, backend))
-        n_retinas = min(self.n_retinas, n_clips)
-        # rank 0 of 1: the fixed sets are the same in every process, distributed or not
-        waves = self.live_waves(batch_size=n_retinas, seed=seed, backend=backend, rank=0, world_size=1)
-        clips, got = [], 0
-        with tqdm(total=n_clips, desc=label, unit="clip", disable=not progress, leave=False) as bar:
-            for batch in waves:
-                clips.append(batch["clips"][: n_clips - got].float().cpu())
-                got += clips[-1].shape[0]
-                bar.update(clips[-1].shape[0])
-                if got == n_clips:
-                    break
-        return ClipSet(torch.cat(clips))

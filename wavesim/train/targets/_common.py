@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
 
 from ...errors import ParameterError
+from ...validate import is_bool
 
 
 # Rec. 709 luminance, the weights of skimage.color.rgb2gray.
@@ -15,7 +17,8 @@ _LUMA = np.array([0.2125, 0.7154, 0.0721])
 
 
 def _int_at_least(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+    """``value`` as an int >= ``low`` (a Python or NumPy integer, not a bool: :func:`wavesim.validate.check_int`)."""
+    if is_bool(value) or not isinstance(value, numbers.Integral) or value < low:
         raise ParameterError(f"{name} must be an integer >= {low}, got {value!r}")
     return int(value)
 

@@ -23,6 +23,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from ..errors import ParameterError
+from .settings import resolve_device
 
 #: What torchrun sets in each process it starts.
 TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
@@ -70,7 +71,9 @@ def torchrun_launch(environ: Mapping[str, str] | None = None) -> Launch | None:
 
 
 def rank_device(device: str | None, launch: Launch | None) -> torch.device:
-    """The device this process trains on: :func:`resolve_device`, and under torchrun ``cuda:LOCAL_RANK`` for CUDA.
+    """The device this process trains on: the one asked for, and under torchrun ``cuda:LOCAL_RANK`` for CUDA.
+
+    ``device`` is resolved by :func:`~wavesim.train.settings.resolve_device`.
 
     Raises
     ------
@@ -78,8 +81,6 @@ def rank_device(device: str | None, launch: Launch | None) -> torch.device:
         Under torchrun, for a numbered CUDA device (every rank would take the
         same GPU), or a ``LOCAL_RANK`` beyond the GPUs torch sees.
     """
-    from .protocols import resolve_device
-
     resolved = resolve_device(device)
     if launch is None or resolved.type != "cuda":
         return resolved
