@@ -149,18 +149,6 @@ def _manifolds():
     return manifold_geometry(rng.normal(size=(4, 10, 30)) + 3 * rng.normal(size=(4, 1, 30)))
 
 
-def _wave_frames(ctx):
-    from wavesim.train import load_wave_frames
-
-    return ctx.once("wave_frames", lambda: load_wave_frames(ctx.wave_store))
-
-
-def _contrastive_net():
-    from wavesim.train import ContrastiveNet
-
-    return ContrastiveNet()
-
-
 #: Classes with required arguments. ("args", f): f(ctx) gives exactly the required arguments, by name.
 #: ("made", f): instances come from a public function (a result type), and f(ctx) calls it with its defaults.
 ROWS = {
@@ -212,10 +200,6 @@ ROWS = {
     "wavesim.sweep.SweepResult": ("made", _sweep),
     "wavesim.train.ClipSet": ("args", lambda ctx: {"clips": np.zeros((2, 11, 16, 16), np.float32)}),
     "wavesim.train.ManifoldGeometry": ("made", lambda ctx: _manifolds()),
-    "wavesim.train.WaveContrastiveTrainer": ("args", lambda ctx: {
-        "net": _contrastive_net(), "train": _wave_frames(ctx), "validation": None,
-        "settings": ws.train.WaveTrainingSettings()}),
-    "wavesim.train.WaveFrames": ("made", _wave_frames),
     "wavesim.train.TargetClips": ("args", lambda ctx: {
         "movies": ws.train.corridor_movie(24, size_px=16)[None]}),
     "wavesim.train.WaveFrames": ("args", lambda ctx: {"frames": _wave_frames().frames, "wave": _wave_frames().wave,
