@@ -126,8 +126,7 @@ def test_a_worker_killed_mid_task_leaves_a_store_that_resume_completes(client, r
         with pytest.raises(ClusterError, match=r"movie\(s\) of .*killed.zarr failed on the cluster. movies? (\d, )*1"
                                                r"(, \d)*: KilledWorker: each worker that ran it died .* rerun with "
                                                r"--resume to finish"):
-            generate_store_distributed(path, small_spec(n_movies=4, backend="cpu-events", batch_size=1), client,
-                                       progress=False)
+            generate_store_distributed(path, SPEC, client, progress=False)
     finally:
         scheduler.allowed_failures = saved
         client.run(_disarm)
@@ -263,8 +262,7 @@ def test_progress_moves_with_each_chunk_not_only_with_each_finished_movie(client
             pass
 
     monkeypatch.setattr(generate_module, "_progress_bar", lambda *args: Bar())
-    generate_store_distributed(tmp_path / "p.zarr", small_spec(n_movies=4, backend="cpu-events", batch_size=1), client,
-                               warm_cache=False)
+    generate_store_distributed(tmp_path / "p.zarr", SPEC, client, warm_cache=False)
     per_movie_s = SPEC.timing.warmup_s + SPEC.n_frames * SPEC.readout.frame_period_s
     assert sum(updates) == pytest.approx(SPEC.n_movies * per_movie_s)
     # The warm-up and each of a movie's 3 chunks are reported as they are done.

@@ -94,7 +94,8 @@ def test_random_design_of_a_whole_number_parameter_hits_each_value_once():
      r"AmacrineParams.P_s = 3000.0 s is outside the allowed range \[1.0, 2000.0\] s"),
     (lambda b: SweepDesign.random(b, {"P_s": (5.0, 3.0)}, n_points=3), r"needs low < high, got 5 to 3"),
     (lambda b: SweepDesign.random(b, {"P_s": (3.0, 5.0, "cubic")}, n_points=3), r"scale .* got 'cubic'"),
-    (lambda b: SweepDesign.random(b, {"P_s": (3.0, 5.0)}, n_points=0), r"points >= 1, got 0"),
+    (lambda b: SweepDesign.random(b, {"P_s": (3.0, 5.0)}, n_points=0),
+     r"n_points must be a positive integer \(points of the random design\), got 0"),
     (lambda b: SweepDesign.random(b, {"H2": (0.0, 1.0, "log")}, n_points=3), r"log-scaled range .* low > 0"),
 ])
 def test_bad_designs_name_the_parameter_and_what_is_allowed(make, message):
