@@ -1,6 +1,6 @@
 """Map the fit objective over H1 x P_s for waves of known parameters.
 
-The problem of the parameter-recovery test (tests/test_fit.py): an 800 s
+The problem of the parameter-recovery test (tests/fit/test_fit.py): an 800 s
 virtual recording of a 5 x 5 array (100 um pitch) of waves with H1 = 4,
 P_s = 3 s, D_s = 1 s, scored against candidates simulated on 3 retinas of
 300 s each. The printed grid shows the valley of near-equal distances along

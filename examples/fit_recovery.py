@@ -1,6 +1,6 @@
 """Parameter recovery of `wavesim fit` with burst electrodes, over several sampler seeds.
 
-The problem of the recovery test (tests/test_fit.py): an 800 s virtual
+The problem of the recovery test (tests/fit/test_fit.py): an 800 s virtual
 recording of a 5 x 5 array (100 um pitch) of waves with H1 = 4, P_s = 3 s,
 D_s = 1 s, whose electrodes fire bursts (30 Hz at the start, decaying in
 1.5 s). Each fit takes its electrodes' rate and decay from the recording,

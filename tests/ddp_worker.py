@@ -1,4 +1,4 @@
-"""One rank of ``wavesim pretrain`` under torchrun (run by tests/test_train_distributed.py).
+"""One rank of ``wavesim pretrain`` under torchrun (run by tests/train/test_train_distributed.py).
 
 Usage: python -m torch.distributed.run --nproc_per_node 2 ddp_worker.py OUT STORE ODD_STORE
 

@@ -1,4 +1,4 @@
-"""Small, fast fit problems shared by tests/test_fit.py and tests/fit_worker.py."""
+"""Small, fast fit problems shared by tests/fit/test_fit.py and tests/fit_worker.py."""
 
 import functools
 

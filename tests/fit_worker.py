@@ -1,4 +1,4 @@
-"""One worker of a shared fit study (run by tests/test_fit.py as a separate process).
+"""One worker of a shared fit study (run by tests/fit/test_fit.py as a separate process).
 
 Usage: python fit_worker.py STORAGE N_TRIALS LOG_DIR [BATCH_SIZE [WORKERS]]
 

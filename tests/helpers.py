@@ -1,5 +1,9 @@
 """Shared test helpers (importable as ``helpers`` since pytest puts tests/ on sys.path)."""
 
+import pickle
+
+import numpy as np
+
 import wavesim as ws
 
 
@@ -38,3 +42,15 @@ def assert_cuda_matches_cpu(params, seeds, retina, readout, warm_steps, n_frames
         assert np.array_equal(state_gpu[name], state_cpu[name]), name
     assert np.array_equal(frames_gpu, frames_cpu)
     return gpu, frames_cpu, state_cpu
+
+
+def write_cifar(folder, n=12, seed=0):
+    """A tiny CIFAR-100 test file in the python version's layout: cifar-100-python/test."""
+    rng = np.random.default_rng(seed)
+    data = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
+    labels = rng.integers(0, 100, size=n).tolist()
+    (folder / "cifar-100-python").mkdir(parents=True, exist_ok=True)
+    with open(folder / "cifar-100-python" / "test", "wb") as handle:
+        pickle.dump({b"filenames": [b"x.png"] * n, b"fine_labels": labels, b"coarse_labels": labels, b"data": data},
+                    handle, protocol=2)
+    return data, labels

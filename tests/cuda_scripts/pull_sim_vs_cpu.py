@@ -14,6 +14,7 @@ assert os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", "run me with NUMBA_ENABLE_
 warnings.simplefilter("ignore", RuntimeWarning)  # uint64 hash overflow is intended
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "models"))
 from continuous_helpers import random_fixed_state, rule_sheets, set_state, square_lattice  # noqa: E402
 from test_model_lansdell2014 import RANGES as LANSDELL_RANGES, SHIFTS as LANSDELL_SHIFTS  # noqa: E402
 from test_model_retinalchaos import RANGES as CHAOS_RANGES, SHIFTS as CHAOS_SHIFTS  # noqa: E402

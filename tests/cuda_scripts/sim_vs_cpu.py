@@ -1,7 +1,7 @@
 """Run under NUMBA_ENABLE_CUDASIM=1: the fit's batch and LiveWaves on cuda (simulated) against cpu.
 
 The kernels themselves are held to the reference by the conformance suite
-(tests/test_conformance.py), which tests/test_cuda_kernels.py also runs
+(tests/backends/test_conformance.py), which tests/kernels/test_cuda_kernels.py also runs
 under the simulator.
 
 Prints one line, ``OK <frames checksum> <active cells>``, or raises.

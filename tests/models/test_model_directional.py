@@ -1,6 +1,6 @@
 """The directional model (May et al. 2025 after Teh et al. 2023): its kernel, its presets and the statistics its rules imply.
 
-The backend conformance suite (tests/test_conformance.py) holds every runner
+The backend conformance suite (tests/backends/test_conformance.py) holds every runner
 to the NumPy reference on tiny sheets; here the presets run on the paper's
 64 x 64 grid.
 """

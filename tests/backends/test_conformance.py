@@ -1,7 +1,7 @@
 """Backend conformance: :class:`wavesim.testing.ConformanceSuite` for every registered model on every engine.
 
 Run here for ``cpu`` and ``cpu-events``, and for ``cuda`` where a real GPU is usable (skipped
-otherwise). ``tests/test_cuda_kernels.py`` runs this module again in a
+otherwise). ``tests/kernels/test_cuda_kernels.py`` runs this module again in a
 process with Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, blocks
 shrunk to 8 x 1 threads so that tiny lattices span several blocks), where
 ``cuda`` is usable and ``WAVESIM_CONFORMANCE_BACKENDS=cuda`` skips the rest.

@@ -24,13 +24,13 @@ from wavesim.io.recordings import Movie
 from wavesim.models import get_model
 from wavesim.sweep import STATISTIC_NAMES, SweepDesign, SweepLockedError, SweepMismatchError, grid_values, plot_sweep, run_sweep
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 
 #: A sheet of 8 x 8 pixels where fast_params() gives several waves a minute.
 RETINA = ws.Retina(width_um=400.0, height_um=400.0)
 READOUT = ws.Readout(um_per_pixel=50.0, frame_period_s=0.5)
 TIMING = ws.Timing(duration_s=60.0, warmup_s=5.0)
-# cpu-events: the same frames as cpu (tests/test_events_engine.py), far faster on sheets this small
+# cpu-events: the same frames as cpu (tests/backends/test_events_engine.py), far faster on sheets this small
 SMALL = dict(run=ws.RunSpec(retina=RETINA, readout=READOUT, timing=TIMING, backend="cpu-events"), n_retinas=2, seed=3,
              progress=False)
 CLI_SMALL = ["--width-um", "400", "--um-per-pixel", "50", "--frame-period-s", "0.5", "--duration-s", "60",

@@ -36,7 +36,7 @@ from wavesim.analysis import AnalysisParams, electrode_grid
 optuna = pytest.importorskip("optuna")
 from optuna.trial import TrialState  # noqa: E402
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 
 
 def _complete(storage, name="shared"):

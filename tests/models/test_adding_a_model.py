@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "adding_a_model.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "adding_a_model.md"
 FILE_BLOCK = re.compile(r"^File `([^`]+)`:\n\n```python\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 

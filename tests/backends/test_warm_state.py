@@ -201,8 +201,8 @@ def test_round_trip_on_cuda_under_the_simulator():
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", WAVESIM_CUDA_TILE="8x1", WAVESIM_WARM_BACKENDS="cuda,cpu")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore::RuntimeWarning",
-         "test_warm_state.py", "-k", "every_backend and (directional-wave or amacrine-calcium)"],
-        env=env, capture_output=True, text=True, timeout=900, cwd=Path(__file__).parent)
+         "backends/test_warm_state.py", "-k", "every_backend and (directional-wave or amacrine-calcium)"],
+        env=env, capture_output=True, text=True, timeout=900, cwd=Path(__file__).parents[1])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "2 passed" in result.stdout, result.stdout[-2000:]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import test_cuda_kernels
 
-SCRIPT = Path(__file__).parent / "cuda_scripts" / "pull_sim_vs_cpu.py"
+SCRIPT = Path(__file__).parents[1] / "cuda_scripts" / "pull_sim_vs_cpu.py"
 
 
 @pytest.fixture(scope="module")

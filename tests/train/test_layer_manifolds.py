@@ -7,6 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from helpers import write_cifar  # noqa: E402
 from wavesim.errors import ImageSetError, ImageSetNotFoundError, ParameterError  # noqa: E402
 from wavesim.train.cifar import (  # noqa: E402
     CIFAR100_MEAN,
@@ -24,18 +25,6 @@ from wavesim.train.layer_manifolds import (  # noqa: E402
 )
 from wavesim.train.manifolds import manifold_geometry  # noqa: E402
 from wavesim.train.models import ContrastiveNet  # noqa: E402
-
-
-def write_cifar(folder, n=12, seed=0):
-    """A tiny CIFAR-100 test file in the python version's layout: cifar-100-python/test."""
-    rng = np.random.default_rng(seed)
-    data = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
-    labels = rng.integers(0, 100, size=n).tolist()
-    (folder / "cifar-100-python").mkdir(parents=True, exist_ok=True)
-    with open(folder / "cifar-100-python" / "test", "wb") as handle:
-        pickle.dump({b"filenames": [b"x.png"] * n, b"fine_labels": labels, b"coarse_labels": labels, b"data": data},
-                    handle, protocol=2)
-    return data, labels
 
 
 class _Hostile:

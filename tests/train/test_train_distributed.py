@@ -14,7 +14,7 @@ from wavesim.errors import ParameterError  # noqa: E402
 from wavesim.train.checkpoint import build_model, load_checkpoint  # noqa: E402
 from wavesim.train.ddp import Launch, torchrun_launch  # noqa: E402
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 
 
 def test_torchrun_environment_is_read_and_checked():

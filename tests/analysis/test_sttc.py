@@ -108,7 +108,7 @@ def test_stats_shows_the_sttc_beside_the_correlation_index(tmp_path, capsys):
 
     from wavesim.cli import main
 
-    recording = Path(__file__).parents[1] / "datasets" / "recordings" / "Kirkby2013_02_WT_P5.h5"
+    recording = Path(__file__).parents[2] / "datasets" / "recordings" / "Kirkby2013_02_WT_P5.h5"
     assert main(["stats", str(recording), "--json", str(tmp_path / "s.json")]) == 0
     out = capsys.readouterr().out
     assert "STTC closest bin" in out and "CI closest bin" in out

@@ -10,7 +10,7 @@ from wavesim.analysis import summarize, summary_figure
 from wavesim.io import load_recording
 from wavesim.io.recordings import Movie
 
-SAMPLE = Path(__file__).parents[1] / "datasets" / "recordings" / "Kirkby2013_02_WT_P5.h5"
+SAMPLE = Path(__file__).parents[2] / "datasets" / "recordings" / "Kirkby2013_02_WT_P5.h5"
 
 
 @pytest.fixture(scope="module")

@@ -372,7 +372,7 @@ def inputs(tmp_path_factory):
     paths["rec"] = root / "rec.h5"
     from pathlib import Path
 
-    shutil.copy(Path(__file__).parents[1] / "datasets" / "recordings" / "Kirkby2013_02_WT_P5.h5", paths["rec"])
+    shutil.copy(Path(__file__).parents[2] / "datasets" / "recordings" / "Kirkby2013_02_WT_P5.h5", paths["rec"])
     paths["plain"] = root / "plain.zarr"
     zarr.open_group(str(paths["plain"]), mode="w")
     for name, change in (("v99", lambda d: d["attributes"].update(format_version=99)),

@@ -11,7 +11,7 @@ import pytest
 
 import wavesim as ws
 
-SCRIPTS = Path(__file__).parent / "cuda_scripts"
+SCRIPTS = Path(__file__).parents[1] / "cuda_scripts"
 
 
 @pytest.mark.parametrize("model_name", ws.list_models())
@@ -53,7 +53,7 @@ def _assert_fits_its_launch_bounds(ptx, threads, blocks_per_sm):
 SIMULATOR_RUNS = {
     # Same seeds, same bits is implied there by equality with the reference at every step.
     "conformance": ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore::RuntimeWarning",
-                    "test_conformance.py", "-k", "not same_seeds"],
+                    "backends/test_conformance.py", "-k", "not same_seeds"],
     "fit_and_live": [str(SCRIPTS / "sim_vs_cpu.py")],
 }
 
@@ -77,7 +77,7 @@ def simulator_runs():
         # Output goes to files, not pipes: nobody reads a pipe until the test waits, and a full one would block.
         out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
         runs[name] = (subprocess.Popen([sys.executable, *args], env=env, stdout=out, stderr=err,
-                                       cwd=Path(__file__).parent), out, err)
+                                       cwd=Path(__file__).parents[1]), out, err)
     yield runs
     for process, out, err in runs.values():
         if process.poll() is None:

@@ -14,7 +14,7 @@ from wavesim.io import load_recording, open_store, write_recording
 from wavesim.io.recordings import MEARecording, Movie
 from wavesim.simulate import movie_seeds
 
-SAMPLE = Path(__file__).parents[1] / "datasets" / "recordings" / "Kirkby2013_02_WT_P5.h5"
+SAMPLE = Path(__file__).parents[2] / "datasets" / "recordings" / "Kirkby2013_02_WT_P5.h5"
 try:
     import pynwb  # noqa: F401
     NO_PYNWB = None

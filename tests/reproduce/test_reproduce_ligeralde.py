@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from test_layer_manifolds import write_cifar  # noqa: E402
+from helpers import write_cifar  # noqa: E402
 from wavesim.errors import ParameterError  # noqa: E402
 from wavesim.reproduce import PAPERS, get_paper  # noqa: E402
 

@@ -153,7 +153,7 @@ def test_speed_method_is_validated():
 def test_cli_stats_speed_method(capsys):
     from wavesim.cli import main
 
-    sample = str(Path(__file__).parents[1] / "datasets" / "recordings" / "Kirkby2013_02_WT_P5.h5")
+    sample = str(Path(__file__).parents[2] / "datasets" / "recordings" / "Kirkby2013_02_WT_P5.h5")
     assert main(["stats", sample]) == 0
     assert "median speed (um/s, local)" in capsys.readouterr().out
     assert main(["stats", sample, "--speed-method", "front", "--local-speed-radius-um", "300"]) == 0

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "wavesim" / "train"
 LIBRARY = [ROOT / "wavesim" / "train", ROOT / "wavesim" / "reproduce", ROOT / "wavesim" / "cli" / "train.py"]
 #: Modules the command line reads while it builds its parser: they must import without torch.

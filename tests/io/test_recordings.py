@@ -12,10 +12,10 @@ import pytest
 from wavesim.errors import ParameterError, RecordingFormatError, RecordingNotFoundError
 from wavesim.io.recordings import MEARecording, Movie, load_movie, load_recording, median_pitch_um
 
-SAMPLES = Path(__file__).parents[1] / "datasets" / "recordings"
+SAMPLES = Path(__file__).parents[2] / "datasets" / "recordings"
 WT = SAMPLES / "Kirkby2013_02_WT_P5.h5"
 B2KO = SAMPLES / "Kirkby2013_02_B2KO_P5.h5"
-SHARED = Path(__file__).parents[1].parent / "shared" / "recordings"
+SHARED = Path(__file__).parents[2].parent / "shared" / "recordings"
 
 
 def _write(path: Path, **fields) -> Path:

@@ -33,7 +33,7 @@ from wavesim.analysis import (
 
 from wavesim.cli.stats import register as register_stats_cli  # noqa: E402
 
-SAMPLES = Path(__file__).parents[1] / "datasets" / "recordings"
+SAMPLES = Path(__file__).parents[2] / "datasets" / "recordings"
 
 SPEED_UM_PER_S = 150.0
 WAVE_DURATION_S = 2.0

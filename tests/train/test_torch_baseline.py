@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-BASELINE_PATH = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "torch_baseline.py"
+BASELINE_PATH = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "torch_baseline.py"
 ROWS = COLS = 40
 
 
