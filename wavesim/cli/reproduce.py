@@ -22,8 +22,9 @@ def register(subparsers) -> None:
             sub.add_argument("rest", nargs=argparse.REMAINDER, help="the paper's options")
             sub.set_defaults(func=_unavailable(name))
             continue
-        sub = papers.add_parser(name, help=(module.__doc__ or name).splitlines()[0],
-                                description=module.__doc__)
+        # the docstring's first line, without reST markup (the CLI reference renders it as reST)
+        summary = (module.__doc__ or name).splitlines()[0].replace("``", "")
+        sub = papers.add_parser(name, help=summary, description=summary)
         module.add_arguments(sub)
         sub.set_defaults(func=module.run)
 
