@@ -267,7 +267,8 @@ MODEL_BACKENDS = [(m, b) for m in ws.list_models() for b in available_backends(w
 def test_a_simulation_of_each_model_runs_on_each_backend_with_its_defaults(model, backend):
     sim = ws.Simulation(ws.get_model(model).preset(), seeds=[0], backend=backend)
     usable = cuda_status()[0]
-    assert sim.backend == (backend if backend != "auto" else "cuda" if usable else resolve_backend("auto", ws.get_model(model)))
+    assert sim.backend == (backend if backend != "auto" else
+                           "cuda" if usable else resolve_backend("auto", ws.get_model(model)))
     sim.advance(1)
     frame = sim.to_host(sim.frame())
     assert frame.shape[-2:] == sim.frame_shape
