@@ -54,6 +54,12 @@ class WaveModel:
         ``step()`` and ``state()``, written independently of the rule.
     fit_defaults : tuple of str
         The parameters ``wavesim fit`` tunes unless told otherwise.
+    fit_ranges : mapping of str to (float, float)
+        Where a fit searches a parameter unless told otherwise (default for
+        a parameter not named here: its whole allowed range).
+    whole_steps : tuple of str
+        Parameters (durations in s) that must be whole numbers of ``dt_s``;
+        fits search them on that grid.
     lattice : callable
         ``lattice(retina)``: the lattice the model lives on (default :class:`~wavesim.lattice.HexLattice`).
     run : RunSpec
@@ -101,6 +107,8 @@ class WaveModel:
     event_engine: type | None = None
     single_wave: Callable[[Any], bool] | None = None
     coupling: str = "push"
+    fit_ranges: Mapping[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
+    whole_steps: tuple[str, ...] = ()
 
     def record_fields(self, params) -> dict[str, np.dtype]:
         """Names and dtypes of the per-movie records a store of these parameters keeps (may be empty)."""
@@ -115,6 +123,7 @@ class WaveModel:
     def __post_init__(self):
         if self.coupling not in ("push", "pull"):
             raise ParameterError(f"WaveModel.coupling must be 'push' or 'pull', got {self.coupling!r}.")
+        object.__setattr__(self, "fit_ranges", dict(self.params_cls.check_ranges(dict(self.fit_ranges))))
         if self.lattice is None:
             from ..lattice import HexLattice
 

@@ -299,6 +299,7 @@ MODEL = WaveModel(
     kernel_module="wavesim.kernels.retinalchaos",
     reference=_reference,
     fit_defaults=FIT_DEFAULTS,
+    fit_ranges=FIT_RANGES,
     lattice=SquareLattice,
     run=RUN,
     coupling="pull",
