@@ -63,6 +63,29 @@ def build_pull_helpers(jit, n_fields: int):
     return mirror, inputs
 
 
+def build_graded_value(jit, value):
+    """Compile ``graded_value`` with ``jit``: a pixel of the ``graded`` readout from the rule's ``value``.
+
+    The mean of ``value`` (0..65535) over the pixel's cells, times 255 / 65536,
+    rounded, as the calcium readout averages its filtered activity; a pixel
+    with no cell reads 0.
+    """
+
+    @jit
+    def graded_value(state, plane, b, pix, t, prow, pixel_ptr, cell_rows, cell_cols, R, C):
+        start = pixel_ptr[pix]
+        n = np.int64(pixel_ptr[pix + 1]) - np.int64(start)
+        if n == 0:
+            return 0
+        base = b * R * C
+        total = np.int64(0)
+        for k in range(start, start + n):
+            total += np.int64(value(state, plane, base + cell_rows[k] * C + cell_cols[k], t, prow))
+        return (total * 255 + (n << 15)) // (n << 16)
+
+    return graded_value
+
+
 def pull_rule_key(rule_key: str) -> str:
     """The on-disk cache key of the pulled-field loops around a rule (the rule's key and this file)."""
     return runner_key(rule_key, __file__)
@@ -160,8 +183,22 @@ def build_pull_cpu_runner(build_rule, parallel: bool = False, rule_key: str | No
                 out[b, y, x] = pixel_value(state, plane, b, y * W + x, t, ca, use_calcium, prow, pixel_ptr,
                                            cell_rows, cell_cols, R, C)
 
+    graded_value = build_graded_value(inlined, rule.value)
+
+    def readout_graded(out, t, state, B, R, C, params, pixel_ptr, cell_rows, cell_cols):
+        plane = B * R * C
+        H = out.shape[1]
+        W = out.shape[2]
+        for j in prange(B * H):
+            b = j // H
+            y = j % H
+            prow = params[b]
+            for x in range(W):
+                out[b, y, x] = graded_value(state, plane, b, y * W + x, t, prow, pixel_ptr, cell_rows, cell_cols, R, C)
+
     return SimpleNamespace(init_state=compiled(init_state, parallel), advance=compiled(advance, False),
-                           readout=compiled(readout, parallel), n_fields=n_fields)
+                           readout=compiled(readout, parallel), readout_graded=compiled(readout_graded, parallel),
+                           n_fields=n_fields)
 
 
 class PullSheets:

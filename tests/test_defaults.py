@@ -233,7 +233,7 @@ def test_each_public_class_is_made_with_only_its_required_arguments(name, ctx):
 
 def available_backends(model) -> list[str]:
     """The backends a user can name for ``model`` here: auto, the CPU engines, and cuda where a GPU is usable."""
-    return ["auto", "cpu"] + (["cpu-events"] if model.events_engine else []) + (
+    return ["auto", "cpu"] + (["cpu-events"] if model.event_engine else []) + (
         ["cuda"] if cuda_status()[0] else [])
 
 

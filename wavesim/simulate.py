@@ -137,6 +137,12 @@ class Simulation:
         self.pixel_map = PixelMap(self.lattice, self.readout.um_per_pixel)
         ca_alpha = calcium_alpha_q30(self.readout, self.dt_s)
         self.calcium_alpha_q30 = ca_alpha
+        graded = {}
+        if self.readout.kind == "graded":
+            if self.model.graded_readout is None:
+                raise ParameterError(f"model {self.model.name!r} has no graded readout (its state is discrete); "
+                                     f"use Readout(kind='binary') or kind='calcium'.")
+            graded = {"graded": True}  # only the engines of models with one take it
         self.engine = make_engine(
             self.backend,
             self.model,
@@ -145,6 +151,7 @@ class Simulation:
             keys=random.retina_keys(seeds),
             calcium_alpha_q30=ca_alpha,
             pixel_map=self.pixel_map,
+            **graded,
         )
         self.xp = self.engine.xp
         self._blur = blur_weights_q(self.readout.blur_um, self.readout.um_per_pixel)

@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 
 from .backends import cuda_status, list_engines
+from .errors import ParameterError
 from .kernels.random import retina_keys
 from .lattice import Retina
 from .models import get_model
@@ -175,6 +176,29 @@ class ConformanceSuite:
                                                                 ca[b] if kind == "calcium" else None))
                 active_cells += int(ref.active().sum())
         assert active_cells > 20  # the comparison covered real activity, not a silent sheet
+
+
+    def test_graded_frames_equal_the_model_reference(self, backend):
+        model = get_model(self.model)
+        if model.graded_readout is None:
+            with pytest.raises(ParameterError, match=f"model '{self.model}' has no graded readout"):
+                self._sim(backend, next(iter(self.retinas)), "graded")
+            return
+        sim = self._sim(backend, next(iter(self.retinas)), "graded", frame_periods=1.0)
+        tables = model.tables(sim.lattice)
+        refs = [model.reference(sim.lattice, row, key, tables) for row, key in
+                zip(model.quantise(sim.params), retina_keys(sim.seeds))]
+        ref_step = sim.step
+        for _, chunk in sim.frames(self.steps // 2, 1):
+            for _ in range(sim.step - ref_step):
+                for ref in refs:
+                    ref.step()
+            ref_step = sim.step
+            frame = sim.to_host(chunk)[:, 0]
+            for b, ref in enumerate(refs):
+                # the graded value averages over a pixel as the filtered calcium does (both 2**-16)
+                assert np.array_equal(frame[b], reference_frame(sim, None, ref.value())), (b, sim.step)
+        assert frame.max() > 1  # graded values, not 0/1 activity
 
 
 def reference_frame(sim, active, ca_q16) -> np.ndarray:

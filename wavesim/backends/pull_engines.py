@@ -40,10 +40,25 @@ def pull_cuda_kernels(model):
 
 
 class PullCPUEngine(CPUEngine):
-    """A batch of retinas of a pulled-field model in host memory (one thread; see :mod:`wavesim.kernels.pull_cpu`)."""
+    """A batch of retinas of a pulled-field model in host memory (one thread; see :mod:`wavesim.kernels.pull_cpu`).
+
+    Parameters as :class:`~wavesim.backends.Engine`, and ``graded``: frames
+    show the rule's ``value`` (the ``graded`` readout) instead of its activity.
+    """
 
     name = "cpu"
     stencil = ("pull_dr", "pull_dc", "pull_w")
+
+    def __init__(self, model, tables, params, keys, calcium_alpha_q30, pixel_map, graded: bool = False):
+        super().__init__(model, tables, params, keys, calcium_alpha_q30, pixel_map)
+        self.graded = bool(graded)
+
+    def read_frame(self, out: np.ndarray, pixel_map=None) -> None:
+        if not self.graded:
+            return super().read_frame(out, pixel_map)
+        pm = pixel_map or self.pixel_map
+        self._run.readout_graded(out, self.t, self._state_flat, *self.dims, self.params, pm.pixel_ptr, pm.cell_rows,
+                                 pm.cell_cols)
 
     @staticmethod
     def runner(model):
@@ -63,7 +78,7 @@ class PullCUDAEngine(CUDAEngine):
 
     name = "cuda"
 
-    def __init__(self, model, tables, params, keys, calcium_alpha_q30, pixel_map):
+    def __init__(self, model, tables, params, keys, calcium_alpha_q30, pixel_map, graded: bool = False):
         try:
             from numba import cuda
 
@@ -73,6 +88,7 @@ class PullCUDAEngine(CUDAEngine):
                 f"backend 'cuda' needs numba-cuda: {exc}. Install wavesim[cuda12] or wavesim[cuda13]."
             ) from exc
         self.model = model
+        self.graded = bool(graded)
         self._cuda = cuda
         self._k = pull_cuda_kernels(model)
         self.simulated = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
@@ -122,6 +138,19 @@ class PullCUDAEngine(CUDAEngine):
                      tb["pull_w"])
                 step(self._state_flat, self._shape_dev, self._inp, self.t, self._ca, self.calcium_alpha_q30,
                      self.keys, self.params, tb["site"], tb["table"])
+
+    def read_frame(self, out, pixel_map=None) -> None:
+        """Write the current frame of every retina into ``out`` (B, H, W) uint8 on the device."""
+        if not self.graded or pixel_map is not None:
+            return super().read_frame(out, pixel_map)  # which refuses a pixel map
+        frame = self.xp.empty(out.shape, dtype=np.uint8)  # contiguous, as the simulator needs
+        threads = 128
+        with _quiet_grid_warnings():
+            self._k.readout_graded_kernel[((self.n_pixels + threads - 1) // threads, self.shape[0]), threads](
+                self._dev(frame), self.t, self._state_flat, self._shape_dev, self.params, self.pixel_ptr,
+                self.cell_rows, self.cell_cols,
+            )
+        out[...] = frame
 
     def load(self, fields: np.ndarray, ca: np.ndarray | None, t: int) -> None:
         """Replace the state by one exported at step ``t`` (on any backend)."""

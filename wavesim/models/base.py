@@ -57,6 +57,10 @@ class WaveModel:
     fit_ranges : mapping of str to (float, float)
         Where a fit searches a parameter unless told otherwise (default for
         a parameter not named here: its whole allowed range).
+    graded_readout : str, optional
+        The state field a ``graded`` readout shows (the rule's ``value``:
+        the field mapped onto 0..65535), e.g. ``"v"``; None where the model
+        has no graded readout.
     whole_steps : tuple of str
         Parameters (durations in s) that must be whole numbers of ``dt_s``;
         fits search them on that grid.
@@ -109,6 +113,7 @@ class WaveModel:
     coupling: str = "push"
     fit_ranges: Mapping[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
     whole_steps: tuple[str, ...] = ()
+    graded_readout: str | None = None
 
     def record_fields(self, params) -> dict[str, np.dtype]:
         """Names and dtypes of the per-movie records a store of these parameters keeps (may be empty)."""
@@ -123,6 +128,9 @@ class WaveModel:
     def __post_init__(self):
         if self.coupling not in ("push", "pull"):
             raise ParameterError(f"WaveModel.coupling must be 'push' or 'pull', got {self.coupling!r}.")
+        if self.graded_readout is not None and self.graded_readout not in self.state_fields:
+            raise ParameterError(f"WaveModel.graded_readout must be one of {self.state_fields}, got "
+                                 f"{self.graded_readout!r}.")
         object.__setattr__(self, "fit_ranges", dict(self.params_cls.check_ranges(dict(self.fit_ranges))))
         if self.lattice is None:
             from ..lattice import HexLattice

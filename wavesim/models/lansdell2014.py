@@ -297,6 +297,7 @@ MODEL = WaveModel(
     fit_defaults=FIT_DEFAULTS,
     fit_ranges=FIT_RANGES,
     whole_steps=("noise_period_s",),
+    graded_readout="v",  # VALUE_LO_MV .. VALUE_LO_MV + VALUE_SPAN_MV
     lattice=SquareLattice,
     run=RUN,
     coupling="pull",

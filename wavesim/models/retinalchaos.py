@@ -300,6 +300,7 @@ MODEL = WaveModel(
     reference=_reference,
     fit_defaults=FIT_DEFAULTS,
     fit_ranges=FIT_RANGES,
+    graded_readout="c",  # 0 .. VALUE_SPAN_C
     lattice=SquareLattice,
     run=RUN,
     coupling="pull",
