@@ -25,7 +25,7 @@ from types import SimpleNamespace
 import numpy as np
 from numba import njit, prange
 
-from .cpu import _compiled, runner_key
+from .cpu import _compiled, readout_loop, runner_key
 from .readout import build_readout
 
 
@@ -68,11 +68,13 @@ def build_graded_value(jit, value):
 
     The mean of ``value`` (0..65535) over the pixel's cells, times 255 / 65536,
     rounded, as the calcium readout averages its filtered activity; a pixel
-    with no cell reads 0.
+    with no cell reads 0. It takes ``pixel_value``'s arguments, so that the
+    same frame loops and kernels run either.
     """
 
     @jit
-    def graded_value(state, plane, b, pix, t, prow, pixel_ptr, cell_rows, cell_cols, R, C):
+    def graded_value(state, plane, b, pix, t, ca, use_calcium, prow, pixel_ptr, cell_rows, cell_cols, R, C):
+        """As ``pixel_value`` of :mod:`wavesim.kernels.readout` (whose arguments it takes), of ``value``."""
         start = pixel_ptr[pix]
         n = np.int64(pixel_ptr[pix + 1]) - np.int64(start)
         if n == 0:
@@ -117,8 +119,9 @@ def build_pull_cpu_runner(build_rule, parallel: bool = False, rule_key: str | No
     readout_fns = build_readout(inlined, active)
     pixel_value, calcium_step = readout_fns.pixel_value, readout_fns.calcium_step
 
-    def compiled(py_func, par):
-        return _compiled(py_func, rule_key, par)
+    def compiled(py_func, par, variant=""):
+        # Loops of the same code around other closures (the graded readout) need their own cache key.
+        return _compiled(py_func, None if rule_key is None else rule_key + variant, par)
 
     def init_state(state, B, R, C, keys, params, site, table):
         plane = B * R * C
@@ -171,33 +174,11 @@ def build_pull_cpu_runner(build_rule, parallel: bool = False, rule_key: str | No
             pull_c(state, B, R, C, inp, pull_dr, pull_dc, pull_w)
             update_c(t0 + s + 1, state, B, R, C, ca, ca_alpha_q30, inp, keys, params, site, table)
 
-    def readout(out, t, state, B, R, C, ca, use_calcium, params, pixel_ptr, cell_rows, cell_cols):
-        plane = B * R * C
-        H = out.shape[1]
-        W = out.shape[2]
-        for j in prange(B * H):
-            b = j // H
-            y = j % H
-            prow = params[b]
-            for x in range(W):
-                out[b, y, x] = pixel_value(state, plane, b, y * W + x, t, ca, use_calcium, prow, pixel_ptr,
-                                           cell_rows, cell_cols, R, C)
-
     graded_value = build_graded_value(inlined, rule.value)
 
-    def readout_graded(out, t, state, B, R, C, params, pixel_ptr, cell_rows, cell_cols):
-        plane = B * R * C
-        H = out.shape[1]
-        W = out.shape[2]
-        for j in prange(B * H):
-            b = j // H
-            y = j % H
-            prow = params[b]
-            for x in range(W):
-                out[b, y, x] = graded_value(state, plane, b, y * W + x, t, prow, pixel_ptr, cell_rows, cell_cols, R, C)
-
     return SimpleNamespace(init_state=compiled(init_state, parallel), advance=compiled(advance, False),
-                           readout=compiled(readout, parallel), readout_graded=compiled(readout_graded, parallel),
+                           readout=compiled(readout_loop(pixel_value), parallel),
+                           readout_graded=compiled(readout_loop(graded_value), parallel, ":graded"),
                            n_fields=n_fields)
 
 

@@ -32,8 +32,8 @@ SIGNATURES = {
     "int32[::1], int32[::1])",
     "readout_kernel": "void(uint8[:,:,::1], int64, int32[::1], int64[::1], int32[::1], boolean, int64[:,::1], "
     "int64[::1], int32[::1], int32[::1])",
-    "readout_graded_kernel": "void(uint8[:,:,::1], int64, int32[::1], int64[::1], int64[:,::1], int64[::1], "
-    "int32[::1], int32[::1])",
+    "readout_graded_kernel": "void(uint8[:,:,::1], int64, int32[::1], int64[::1], int32[::1], boolean, int64[:,::1], "
+    "int64[::1], int32[::1], int32[::1])",
 }
 
 
@@ -103,21 +103,9 @@ def build_pull_cuda_kernels(build_rule):
 
     graded_value = build_graded_value(device, rule.value)
 
-    @cuda.jit
-    def readout_graded_kernel(out, t, state, shape, params, pixel_ptr, cell_rows, cell_cols):
-        """The ``graded`` frame at the end of step ``t`` into ``out`` (B, H, W) uint8 (grid: pixels, batch)."""
-        pix = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
-        b = cuda.blockIdx.y
-        W = out.shape[2]
-        if pix >= out.shape[1] * W:
-            return
-        y = pix // W
-        out[b, y, pix - y * W] = graded_value(state, shape[0] * shape[1] * shape[2], b, pix, t, params[b], pixel_ptr,
-                                              cell_rows, cell_cols, shape[1], shape[2])
-
     return SimpleNamespace(init_kernel=init_kernel, pull_kernel=pull_kernel, step_kernel=step_kernel,
                            readout_kernel=build_readout_kernel(readout_fns.pixel_value),
-                           readout_graded_kernel=readout_graded_kernel,
+                           readout_graded_kernel=build_readout_kernel(graded_value),
                            n_fields=n_fields, fields=np.array(rule.pull_fields, dtype=np.int64))
 
 

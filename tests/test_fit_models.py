@@ -1,6 +1,9 @@
-"""`wavesim fit --model NAME` for every model: the parameters and ranges each model tunes, a continuous model's fit."""
+"""`wavesim fit --model NAME` for every model, and what fits of the continuous models rely on (ranges, saved states)."""
 
+import dataclasses
 import json
+
+import numpy as np
 
 import pytest
 from fit_setup import quick_recording
@@ -48,3 +51,25 @@ def test_cli_fits_a_continuous_model(tmp_path, capsys):
     assert "noise_rate_hz" in capsys.readouterr().out
     best = load_params_file(tmp_path / "out" / "best_params.toml")
     assert isinstance(best, ws.Lansdell2014Params)
+
+
+@pytest.mark.parametrize("name", ["lansdell2014", "retinalchaos"])
+def test_a_continuous_model_continues_from_a_saved_state_bit_for_bit(name):
+    model = ws.get_model(name)
+    h = model.run.retina.spacing_um
+    retina = ws.Retina(width_um=8.5 * h, height_um=6.5 * h, spacing_um=h, dendrite_radius_um=h)
+    readout = ws.Readout(um_per_pixel=h, frame_period_s=0.01, kind="calcium", calcium_tau_s=0.05)
+    params = dataclasses.replace(model.preset(), dt_s=1e-3, **CONTINUE_FROM[name])
+    whole = ws.Simulation(params, [5, 6], retina=retina, readout=readout, backend="cpu")
+    whole.advance(30)
+    part = ws.Simulation(params, [5, 6], retina=retina, readout=readout, backend="cpu")
+    part.advance(18)
+    resumed = ws.Simulation.from_state(part.save_state(), backend="cpu")
+    resumed.advance(12)
+    assert all(np.array_equal(whole.state()[k], resumed.state()[k]) for k in model.state_fields)
+    assert np.array_equal(whole.frame(), resumed.frame())
+
+
+#: Parameters under which the continuing sheets change (noisy), at 1 ms steps.
+CONTINUE_FROM = {"lansdell2014": dict(noise_rate_hz=10.0, noise_period_s=0.01),
+                 "retinalchaos": dict(tau_n_ms=20.0, C_m_pF=30.0, sigma_pA_per_sqrt_ms=10.0, c_threshold=0.085)}

@@ -54,6 +54,7 @@ class CPUEngine(Engine):
     def __init__(self, model, tables, params, keys, calcium_alpha_q30, pixel_map):
         self.model = model
         self._run = self.runner(model)
+        self._readout = self._run.readout
         self.tables = {k: np.ascontiguousarray(v) for k, v in tables.items()}
         self.site_flat = self.tables["site"].reshape(-1)  # a view: rules index sites as r * C + c
         self.params = np.ascontiguousarray(params, dtype=np.int64)
@@ -87,7 +88,7 @@ class CPUEngine(Engine):
     def read_frame(self, out: np.ndarray, pixel_map=None) -> None:
         """Write the current frame of every retina into ``out`` (B, H, W) uint8, of ``pixel_map`` (default the engine's)."""
         pm = pixel_map or self.pixel_map
-        self._run.readout(
+        self._readout(
             out, self.t, self._state_flat, *self.dims, self.ca, self.calcium_alpha_q30 > 0, self.params,
             pm.pixel_ptr, pm.cell_rows, pm.cell_cols,
         )

@@ -14,7 +14,6 @@ apart. :func:`wavesim.backends.engine_class` picks them by the model's
 from __future__ import annotations
 
 import functools
-import os
 
 import numpy as np
 
@@ -52,13 +51,8 @@ class PullCPUEngine(CPUEngine):
     def __init__(self, model, tables, params, keys, calcium_alpha_q30, pixel_map, graded: bool = False):
         super().__init__(model, tables, params, keys, calcium_alpha_q30, pixel_map)
         self.graded = bool(graded)
-
-    def read_frame(self, out: np.ndarray, pixel_map=None) -> None:
-        if not self.graded:
-            return super().read_frame(out, pixel_map)
-        pm = pixel_map or self.pixel_map
-        self._run.readout_graded(out, self.t, self._state_flat, *self.dims, self.params, pm.pixel_ptr, pm.cell_rows,
-                                 pm.cell_cols)
+        if self.graded:
+            self._readout = self._run.readout_graded
 
     @staticmethod
     def runner(model):
@@ -87,36 +81,16 @@ class PullCUDAEngine(CUDAEngine):
             raise BackendUnavailableError(
                 f"backend 'cuda' needs numba-cuda: {exc}. Install wavesim[cuda12] or wavesim[cuda13]."
             ) from exc
-        self.model = model
         self.graded = bool(graded)
-        self._cuda = cuda
         self._k = pull_cuda_kernels(model)
-        self.simulated = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
-        if self.simulated:
-            self.xp = np
-        else:
-            import cupy
-
-            self.xp = cupy
-        xp = self.xp
+        self._readout_kernel = self._k.readout_graded_kernel if self.graded else self._k.readout_kernel
         site = np.ascontiguousarray(tables["site"])
-        B = params.shape[0]
-        R, C = site.shape
-        self.shape = (B, R, C)
+        self._device_arrays(cuda, model, site.shape, params, keys, calcium_alpha_q30, pixel_map)
+        xp = self.xp
+        B, R, C = self.shape
         host = {"site": site.reshape(-1), "table": tables["table"], "pull_dr": tables["pull_dr"],
                 "pull_dc": tables["pull_dc"], "pull_w": tables["pull_w"], "fields": self._k.fields}
         self.tables = {k: self._dev(xp.asarray(np.ascontiguousarray(v))) for k, v in host.items()}
-        self.params = self._dev(xp.asarray(np.ascontiguousarray(params, dtype=np.int64)))
-        self.keys = self._dev(xp.asarray(np.ascontiguousarray(keys, dtype=np.uint64)))
-        self.calcium_alpha_q30 = int(calcium_alpha_q30)
-        self.pixel_ptr = self._dev(xp.asarray(pixel_map.pixel_ptr))
-        self.cell_rows = self._dev(xp.asarray(pixel_map.cell_rows))
-        self.cell_cols = self._dev(xp.asarray(pixel_map.cell_cols))
-        self.n_pixels = pixel_map.height_px * pixel_map.width_px
-        self.state_array = xp.empty((len(model.state_fields), B, R, C), dtype=np.int32)
-        self._state_flat = self._dev(self.state_array.reshape(-1))
-        self._ca_array = xp.zeros(B * R * C if self.calcium_alpha_q30 else 1, dtype=np.int32)
-        self._ca = self._dev(self._ca_array)
         self._inp = self._dev(xp.zeros(self._k.n_fields * B * R * C, dtype=np.int32))
         self._shape_dev = self._dev(xp.asarray(np.array(self.shape, dtype=np.int64)))
         self.grid = ((C + layout.THREADS_X - 1) // layout.THREADS_X, (R + layout.THREADS_Y - 1) // layout.THREADS_Y, B)
@@ -139,23 +113,6 @@ class PullCUDAEngine(CUDAEngine):
                 step(self._state_flat, self._shape_dev, self._inp, self.t, self._ca, self.calcium_alpha_q30,
                      self.keys, self.params, tb["site"], tb["table"])
 
-    def read_frame(self, out, pixel_map=None) -> None:
-        """Write the current frame of every retina into ``out`` (B, H, W) uint8 on the device."""
-        if not self.graded or pixel_map is not None:
-            return super().read_frame(out, pixel_map)  # which refuses a pixel map
-        frame = self.xp.empty(out.shape, dtype=np.uint8)  # contiguous, as the simulator needs
-        threads = 128
-        with _quiet_grid_warnings():
-            self._k.readout_graded_kernel[((self.n_pixels + threads - 1) // threads, self.shape[0]), threads](
-                self._dev(frame), self.t, self._state_flat, self._shape_dev, self.params, self.pixel_ptr,
-                self.cell_rows, self.cell_cols,
-            )
-        out[...] = frame
-
     def load(self, fields: np.ndarray, ca: np.ndarray | None, t: int) -> None:
-        """Replace the state by one exported at step ``t`` (on any backend)."""
-        xp = self.xp
-        self.state_array[...] = xp.asarray(np.ascontiguousarray(fields, dtype=np.int32))
-        if self.calcium_alpha_q30:
-            self._ca_array[...] = xp.asarray(np.ascontiguousarray(ca, dtype=np.int32).reshape(-1))
-        self.t = int(t)
+        """Replace the state by one exported at step ``t`` (on any backend): no flags to rebuild."""
+        self._load_arrays(fields, ca, t)
