@@ -4,7 +4,6 @@ import dataclasses
 import json
 
 import numpy as np
-
 import pytest
 from fit_setup import quick_recording
 
