@@ -72,3 +72,10 @@ def test_a_continuous_model_continues_from_a_saved_state_bit_for_bit(name):
 #: Parameters under which the continuing sheets change (noisy), at 1 ms steps.
 CONTINUE_FROM = {"lansdell2014": dict(noise_rate_hz=10.0, noise_period_s=0.01),
                  "retinalchaos": dict(tau_n_ms=20.0, C_m_pF=30.0, sigma_pA_per_sqrt_ms=10.0, c_threshold=0.085)}
+
+
+def test_a_simulation_refuses_an_unstable_diffusion_step_on_its_sheet():
+    fast = ws.Lansdell2014Params(D_um2_per_s=2e5, dt_s=0.002, C_m_pF=400.0)  # D dt = 400 um^2
+    retina = ws.Retina(width_um=300, height_um=300, spacing_um=20, dendrite_radius_um=20)  # 400 / 20^2 = 1
+    with pytest.raises(ParameterError, match=r"D_um2_per_s \* dt_s / spacing_um\*\*2 = 1 exceeds 0.25 at spacing_um = 20"):
+        ws.Simulation(fast, [0], retina=retina, backend="cpu")

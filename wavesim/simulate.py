@@ -134,6 +134,8 @@ class Simulation:
         self.backend = resolve_backend(backend, self.model)
         check_memory(self.model, self.retina, len(seeds))
         self.lattice = self.model.lattice(self.retina)
+        if self.model.check_sheet is not None:
+            self.model.check_sheet(self.lattice, params)
         self.pixel_map = PixelMap(self.lattice, self.readout.um_per_pixel)
         ca_alpha = calcium_alpha_q30(self.readout, self.dt_s)
         self.calcium_alpha_q30 = ca_alpha

@@ -61,6 +61,10 @@ class WaveModel:
         The state field a ``graded`` readout shows (the rule's ``value``:
         the field mapped onto 0..65535), e.g. ``"v"``; None where the model
         has no graded readout.
+    check_sheet : callable, optional
+        ``check_sheet(lattice, params_list)``: raises a ParameterError where
+        these parameters cannot run on this sheet (e.g. an explicit
+        diffusion step unstable at its spacing); None: any sheet.
     whole_steps : tuple of str
         Parameters (durations in s) that must be whole numbers of ``dt_s``;
         fits search them on that grid.
@@ -113,6 +117,7 @@ class WaveModel:
     coupling: str = "push"
     fit_ranges: Mapping[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
     whole_steps: tuple[str, ...] = ()
+    check_sheet: Callable[[Any, Sequence[Any]], None] | None = None
     graded_readout: str | None = None
 
     def record_fields(self, params) -> dict[str, np.dtype]:

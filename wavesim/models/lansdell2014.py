@@ -218,6 +218,18 @@ PULL_DR = (-1, 1, 0, 0)
 PULL_DC = (0, 0, -1, 1)
 
 
+def check_sheet(lattice, params: Sequence[Lansdell2014Params]) -> None:
+    """Raise a ParameterError where the explicit diffusion step of ``params`` is unstable on ``lattice``'s spacing."""
+    h = lattice.retina.spacing_um
+    for p in params:
+        if p.diffusion_number(h) > MAX_DIFFUSION_NUMBER:
+            raise ParameterError(
+                f"D_um2_per_s * dt_s / spacing_um**2 = {p.diffusion_number(h):.3g} exceeds "
+                f"{MAX_DIFFUSION_NUMBER} at spacing_um = {h}: the explicit diffusion step is unstable; "
+                f"lower dt_s or D_um2_per_s, or raise spacing_um."
+            )
+
+
 def tables(lattice, params: Sequence[Lansdell2014Params] = ()) -> dict[str, np.ndarray]:
     """The tables the rule reads on ``lattice`` (a square lattice, rectangle only).
 
@@ -239,13 +251,7 @@ def tables(lattice, params: Sequence[Lansdell2014Params] = ()) -> dict[str, np.n
             f"use shape='rectangle'."
         )
     h = retina.spacing_um
-    for p in params:
-        if p.diffusion_number(h) > MAX_DIFFUSION_NUMBER:
-            raise ParameterError(
-                f"D_um2_per_s * dt_s / spacing_um**2 = {p.diffusion_number(h):.3g} exceeds "
-                f"{MAX_DIFFUSION_NUMBER} at spacing_um = {h}: the explicit diffusion step is unstable; "
-                f"lower dt_s or D_um2_per_s, or raise spacing_um."
-            )
+    check_sheet(lattice, params)
     table = np.zeros(rule.TABLE_SIZE, dtype=np.int32)
     inv_h2 = round(2**36 / h**2)
     if inv_h2 > 2**31 - 1:
@@ -297,6 +303,7 @@ MODEL = WaveModel(
     fit_defaults=FIT_DEFAULTS,
     fit_ranges=FIT_RANGES,
     whole_steps=("noise_period_s",),
+    check_sheet=check_sheet,
     graded_readout="v",  # VALUE_LO_MV .. VALUE_LO_MV + VALUE_SPAN_MV
     lattice=SquareLattice,
     run=RUN,
