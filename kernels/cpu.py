@@ -124,6 +124,25 @@ def _no_seed(state, plane, base, key, site, prow, table):
     return -1
 
 
+def readout_loop(pixel_value):
+    """The frame loop around a compiled ``pixel_value`` (:func:`wavesim.kernels.readout.build_readout`), to compile."""
+
+    def readout(out, t, state, B, R, C, ca, use_calcium, params, pixel_ptr, cell_rows, cell_cols):
+        """Fill ``out`` (B, H, W) uint8 with the frame at the end of step ``t``."""
+        plane = B * R * C
+        H = out.shape[1]
+        W = out.shape[2]
+        for j in prange(B * H):
+            b = j // H
+            y = j % H
+            prow = params[b]
+            for x in range(W):
+                out[b, y, x] = pixel_value(state, plane, b, y * W + x, t, ca, use_calcium, prow, pixel_ptr,
+                                           cell_rows, cell_cols, R, C)
+
+    return readout
+
+
 def build_cpu_runner(build_rule, rule_key: str | None = None):
     """The batched CPU loops of one model's rule.
 
@@ -209,22 +228,9 @@ def build_cpu_runner(build_rule, rule_key: str | None = None):
             push_c(t - 1, state, B, R, C, inp, params, dr, dc, w, 1)
             update_c(t, state, B, R, C, ca, ca_alpha_q30, inp, keys, params, site, table)
 
-    def readout(out, t, state, B, R, C, ca, use_calcium, params, pixel_ptr, cell_rows, cell_cols):
-        """Fill ``out`` (B, H, W) uint8 with the frame at the end of step ``t``."""
-        plane = B * R * C
-        H = out.shape[1]
-        W = out.shape[2]
-        for j in prange(B * H):
-            b = j // H
-            y = j % H
-            prow = params[b]
-            for x in range(W):
-                out[b, y, x] = pixel_value(state, plane, b, y * W + x, t, ca, use_calcium, prow, pixel_ptr,
-                                           cell_rows, cell_cols, R, C)
-
     return SimpleNamespace(
         init_state=_compiled(init_state, rule_key, True),
         advance=_compiled(advance, rule_key, False),
-        readout=_compiled(readout, rule_key, True),
+        readout=_compiled(readout_loop(pixel_value), rule_key, True),
         push=push_c,
     )

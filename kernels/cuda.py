@@ -253,6 +253,16 @@ def build_cuda_kernels(build_rule):
         if cuda.grid(1) == 0:
             clock[0] += n_steps
 
+    readout_kernel = build_readout_kernel(pixel_value)
+
+    return SimpleNamespace(init_kernel=init_kernel, seed_kernel=seed_kernel, flags_kernel=flags_kernel,
+                           step_kernel=step_kernel,
+                           advance_clock_kernel=advance_clock_kernel, readout_kernel=readout_kernel)
+
+
+def build_readout_kernel(pixel_value):
+    """The readout kernel around a compiled ``pixel_value`` (:func:`wavesim.kernels.readout.build_readout`)."""
+
     @cuda.jit
     def readout_kernel(out, t, state, shape, ca, use_calcium, params, pixel_ptr, cell_rows, cell_cols):
         """Frame at the end of step ``t`` into ``out`` (B, H, W) uint8 (grid: pixels, batch)."""
@@ -269,9 +279,7 @@ def build_cuda_kernels(build_rule):
         out[b, y, pix - y * W] = pixel_value(state, plane, b, pix, t, ca, use_calcium, params[b], pixel_ptr,
                                              cell_rows, cell_cols, R, C)
 
-    return SimpleNamespace(init_kernel=init_kernel, seed_kernel=seed_kernel, flags_kernel=flags_kernel,
-                           step_kernel=step_kernel,
-                           advance_clock_kernel=advance_clock_kernel, readout_kernel=readout_kernel)
+    return readout_kernel
 
 
 def _no_seed(state, plane, base, key, site, prow, table):

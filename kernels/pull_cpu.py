@@ -11,9 +11,11 @@ every cell in a second pass with ``inp`` as a tuple of its F sums. State
 is updated in place only in the second pass, so the order of cells within
 a pass does not matter, and integer sums do not depend on their order.
 
-This is the runner change the continuous models need (a dense pull of
-state fields instead of a push of activity flags); until the engines take
-it over (issue 27, phase 2) it serves the rules' tests and benchmarks.
+Frames read the rule's ``active`` through the readout shared with the
+push runners (:mod:`wavesim.kernels.readout`), with the same calcium
+filter, so the engine built on these loops
+(:class:`wavesim.backends.pull_engines.PullCPUEngine`) gives frames as any
+other engine does.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from types import SimpleNamespace
 
 import numpy as np
 from numba import njit, prange
+
+from .cpu import _compiled, readout_loop, runner_key
+from .readout import build_readout
 
 
 def build_pull_helpers(jit, n_fields: int):
@@ -58,25 +63,66 @@ def build_pull_helpers(jit, n_fields: int):
     return mirror, inputs
 
 
-def build_pull_cpu_runner(build_rule, parallel: bool = False):
+def build_graded_value(jit, value):
+    """Compile ``graded_value`` with ``jit``: a pixel of the ``graded`` readout from the rule's ``value``.
+
+    The mean of ``value`` (0..65535) over the pixel's cells, times 255 / 65536,
+    rounded, as the calcium readout averages its filtered activity; a pixel
+    with no cell reads 0. It takes ``pixel_value``'s arguments, so that the
+    same frame loops and kernels run either.
+    """
+
+    @jit
+    def graded_value(state, plane, b, pix, t, ca, use_calcium, prow, pixel_ptr, cell_rows, cell_cols, R, C):
+        """As ``pixel_value`` of :mod:`wavesim.kernels.readout` (whose arguments it takes), of ``value``."""
+        start = pixel_ptr[pix]
+        n = np.int64(pixel_ptr[pix + 1]) - np.int64(start)
+        if n == 0:
+            return 0
+        base = b * R * C
+        total = np.int64(0)
+        for k in range(start, start + n):
+            total += np.int64(value(state, plane, base + cell_rows[k] * C + cell_cols[k], t, prow))
+        return (total * 255 + (n << 15)) // (n << 16)
+
+    return graded_value
+
+
+def pull_rule_key(rule_key: str) -> str:
+    """The on-disk cache key of the pulled-field loops around a rule (the rule's key and this file)."""
+    return runner_key(rule_key, __file__)
+
+
+def build_pull_cpu_runner(build_rule, parallel: bool = False, rule_key: str | None = None):
     """The batched CPU loops of a rule with pulled fields.
 
-    Returns a namespace of ``init_state(state, B, R, C, keys, params, site, table)``
-    and ``advance(t0, n_steps, state, B, R, C, inp, keys, params, site, pull_dr,
-    pull_dc, pull_w, table)`` (runs steps ``t0 + 1 .. t0 + n_steps`` in place;
-    ``inp`` is scratch, (F, B, R, C) int32), both compiled with Numba;
+    Returns a namespace of ``init_state(state, B, R, C, keys, params, site, table)``,
+    ``advance(t0, n_steps, state, B, R, C, ca, ca_alpha_q30, inp, keys, params,
+    site, pull_dr, pull_dc, pull_w, table)`` (runs steps ``t0 + 1 .. t0 +
+    n_steps`` in place; ``inp`` is scratch, (F, B, R, C) int32; ``ca`` the
+    flat calcium, filtered where ``ca_alpha_q30 > 0``) and ``readout(out, t,
+    state, B, R, C, ca, use_calcium, params, pixel_ptr, cell_rows,
+    cell_cols)`` (the frame at the end of step ``t``, as
+    :mod:`wavesim.kernels.cpu` reads it), all compiled with Numba;
     ``parallel=True`` spreads rows over Numba's threads (it compiles several
-    times slower, and on a shared two-core machine ran slower than one thread).
+    times slower, and on a shared two-core machine ran slower than one
+    thread). With ``rule_key`` (:func:`pull_rule_key`) the loops are cached
+    on disk.
     """
     inlined = njit(inline="always")
     rule = build_rule(inlined)
-    init, step = rule.init, rule.step
+    init, step, active = rule.init, rule.step, rule.active
     fields = tuple(rule.pull_fields)
     n_fields = len(fields)
     mirror, inputs = build_pull_helpers(inlined, n_fields)
     fields_arr = np.array(fields, dtype=np.int64)
+    readout_fns = build_readout(inlined, active)
+    pixel_value, calcium_step = readout_fns.pixel_value, readout_fns.calcium_step
 
-    @njit(parallel=parallel)
+    def compiled(py_func, par, variant=""):
+        # Loops of the same code around other closures (the graded readout) need their own cache key.
+        return _compiled(py_func, None if rule_key is None else rule_key + variant, par)
+
     def init_state(state, B, R, C, keys, params, site, table):
         plane = B * R * C
         for j in prange(B * R):
@@ -86,7 +132,6 @@ def build_pull_cpu_runner(build_rule, parallel: bool = False):
                 cell = r * C + c
                 init(state, plane, b * R * C + cell, keys[b], cell, site, params[b], table)
 
-    @njit(parallel=parallel)
     def pull(state, B, R, C, inp, pull_dr, pull_dc, pull_w):
         plane = B * R * C
         K = pull_dr.shape[0]
@@ -105,8 +150,7 @@ def build_pull_cpu_runner(build_rule, parallel: bool = False):
                         total += np.int64(pull_w[f, k]) * np.int64(state[src + rr * C + cc])
                     inp[dst + r * C + c] = total
 
-    @njit(parallel=parallel)
-    def update(t, state, B, R, C, inp, keys, params, site, table):
+    def update(t, state, B, R, C, ca, ca_alpha_q30, inp, keys, params, site, table):
         plane = B * R * C
         for j in prange(B * R):
             b = j // R
@@ -116,15 +160,26 @@ def build_pull_cpu_runner(build_rule, parallel: bool = False):
             base = b * R * C
             for c in range(C):
                 cell = r * C + c
-                step(state, plane, base + cell, t, inputs(inp, plane, base + cell), key, cell, site, prow, table)
+                now = step(state, plane, base + cell, t, inputs(inp, plane, base + cell), key, cell, site, prow,
+                           table)
+                if now >= 0 and ca_alpha_q30 > 0:
+                    ca[base + cell] = calcium_step(ca[base + cell], now, ca_alpha_q30)
 
-    @njit
-    def advance(t0, n_steps, state, B, R, C, inp, keys, params, site, pull_dr, pull_dc, pull_w, table):
+    pull_c = compiled(pull, parallel)
+    update_c = compiled(update, parallel)
+
+    def advance(t0, n_steps, state, B, R, C, ca, ca_alpha_q30, inp, keys, params, site, pull_dr, pull_dc, pull_w,
+                table):
         for s in range(n_steps):
-            pull(state, B, R, C, inp, pull_dr, pull_dc, pull_w)
-            update(t0 + s + 1, state, B, R, C, inp, keys, params, site, table)
+            pull_c(state, B, R, C, inp, pull_dr, pull_dc, pull_w)
+            update_c(t0 + s + 1, state, B, R, C, ca, ca_alpha_q30, inp, keys, params, site, table)
 
-    return SimpleNamespace(init_state=init_state, advance=advance, n_fields=n_fields)
+    graded_value = build_graded_value(inlined, rule.value)
+
+    return SimpleNamespace(init_state=compiled(init_state, parallel), advance=compiled(advance, False),
+                           readout=compiled(readout_loop(pixel_value), parallel),
+                           readout_graded=compiled(readout_loop(graded_value), parallel, ":graded"),
+                           n_fields=n_fields)
 
 
 class PullSheets:
@@ -155,14 +210,15 @@ class PullSheets:
         self.site = self.tables["site"].reshape(-1).astype(np.int32)
         self.state = np.zeros(n_fields * self.B * rows * cols, dtype=np.int32)
         self.inp = np.zeros(runner.n_fields * self.B * rows * cols, dtype=np.int32)
+        self._no_calcium = np.zeros(1, dtype=np.int32)
         self.t = 0
         runner.init_state(self.state, self.B, rows, cols, self.keys, self.prows, self.site, self.tables["table"])
 
     def advance(self, n_steps: int) -> None:
         """Run ``n_steps`` steps."""
         tb = self.tables
-        self.runner.advance(self.t, n_steps, self.state, self.B, self.R, self.C, self.inp, self.keys, self.prows,
-                            self.site, tb["pull_dr"], tb["pull_dc"], tb["pull_w"], tb["table"])
+        self.runner.advance(self.t, n_steps, self.state, self.B, self.R, self.C, self._no_calcium, 0, self.inp,
+                            self.keys, self.prows, self.site, tb["pull_dr"], tb["pull_dc"], tb["pull_w"], tb["table"])
         self.t += n_steps
 
     def field(self, index: int) -> np.ndarray:

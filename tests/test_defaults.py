@@ -12,6 +12,7 @@ Defaults too slow for CI run at a smaller size, each with its reason in
 ``SMALLER``; nothing else is passed beyond what is required.
 """
 
+import dataclasses
 import importlib
 import inspect
 import pkgutil
@@ -261,6 +262,12 @@ def available_backends(model) -> list[str]:
 
 
 MODEL_BACKENDS = [(m, b) for m in ws.list_models() for b in available_backends(ws.get_model(m))]
+#: The continuous models' own runs (the authors' 64 x 64 sheets, 300 s and 30 s warm-ups at 1 ms and 0.1 ms steps)
+#: take minutes on a CPU: streamed and generated here on 16 x 16 cells, 0.1 s of warm-up, two retinas.
+SLOW_RUNS = {
+    name: dict(width_um=16.5 * ws.get_model(name).run.retina.spacing_um, warmup_s=0.1, duration_s=0.5, n_retinas=2)
+    for name in ("lansdell2014", "retinalchaos")
+}
 
 
 @pytest.mark.parametrize("model, backend", MODEL_BACKENDS)
@@ -293,7 +300,12 @@ def test_live_waves_streams_each_model_on_each_backend(model, backend):
         with pytest.raises(ParameterError, match="use mode='continuous'"):
             LiveWaves(params, backend=backend)
         params = next(p for p in map(wave_model.preset, wave_model.presets) if not wave_model.single_wave(p))
-    live = LiveWaves(params, backend=backend)
+    smaller = {}
+    if model in SLOW_RUNS:
+        run = SLOW_RUNS[model]
+        retina = dataclasses.replace(wave_model.run.retina, width_um=run["width_um"], height_um=run["width_um"])
+        smaller = dict(retina=retina, warmup_s=run["warmup_s"], n_retinas=run["n_retinas"])
+    live = LiveWaves(params, backend=backend, **smaller)
     batch = next(iter(live))
     assert batch["clips"].shape[0] == live.n_retinas and batch["clips"].dtype.is_floating_point
 
@@ -384,6 +396,10 @@ def test_generate_writes_each_model_on_each_backend_with_its_defaults(model, bac
     argv = ["generate", f"{{root}}/{model}-{backend}.zarr", "--backend", backend]
     if model != ws.get_model().name:
         argv += ["--model", model]
+    if model in SLOW_RUNS:
+        run = SLOW_RUNS[model]
+        argv += ["--width-um", str(run["width_um"]), "--warmup-s", str(run["warmup_s"]), "--duration-s",
+                 str(run["duration_s"])]
     assert _run(argv, ctx, monkeypatch) == 0
     store = ws.io.open_store(ctx.root / f"{model}-{backend}.zarr")
     assert store.complete_movies() == [0, 1, 2, 3] and store.attrs["model"] == model

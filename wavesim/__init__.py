@@ -15,7 +15,8 @@ from .errors import (
     WavesimError,
 )
 from .lattice import HexLattice, Retina, SquareLattice
-from .models import DEFAULT_PRESET, PRESETS, AmacrineParams, DirectionalParams, get_model, list_models, model_of, preset
+from .models import (DEFAULT_PRESET, PRESETS, AmacrineParams, DirectionalParams, Lansdell2014Params, RetinalChaosParams,
+                     get_model, list_models, model_of, preset)
 from .readout import Readout
 from .run import RunSpec, Timing
 from .simulate import Simulation, SimulationState, movie_seeds, simulate_movies
@@ -32,6 +33,8 @@ def __getattr__(name):
 __all__ = [
     "AmacrineParams",
     "DirectionalParams",
+    "Lansdell2014Params",
+    "RetinalChaosParams",
     "BackendUnavailableError",
     "DEFAULT_PRESET",
     "HexLattice",

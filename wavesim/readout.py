@@ -18,7 +18,7 @@ from .errors import ParameterError
 from .lattice import HexLattice, SquareLattice
 from .parameters import ValidatedParams, choice_field, field
 
-READOUTS = ("binary", "calcium")
+READOUTS = ("binary", "calcium", "graded")
 #: Fixed-point scale of the blur weights.
 BLUR_Q = 12
 
@@ -34,12 +34,16 @@ class Readout(ValidatedParams):
     frame_period_s : float (s)
         Time between frames; frame ``k`` shows the state at the last model
         step at or before ``k * frame_period_s`` after the warm-up.
-    kind : {"binary", "calcium"}
+    kind : {"binary", "calcium", "graded"}
         ``binary``: 1 where at least half of a pixel's cells are depolarised.
         ``calcium``: each cell's activity low-pass filtered with
         ``calcium_tau_s``, averaged over the pixel, optionally blurred, and
         stored as ``round(255 * value)``: frame value / 255 is the filtered
         fraction of time depolarised.
+        ``graded`` (continuous-state models only, ``WaveModel.graded_readout``):
+        the model's readout variable (e.g. the voltage) mapped onto [0, 1]
+        over the range its model page states, averaged over the pixel, as
+        ``round(255 * value)``.
     calcium_tau_s : float (s)
         Time constant of the calcium filter (calcium readout only).
     blur_um : float (um)
@@ -48,7 +52,7 @@ class Readout(ValidatedParams):
 
     um_per_pixel: float = field(50.0, unit="um", low=1.0, high=5000.0, doc="pixel size")
     frame_period_s: float = field(0.5, unit="s", low=0.001, high=3600.0, doc="time between frames")
-    kind: str = choice_field("binary", choices=READOUTS, doc="binary or calcium frames")
+    kind: str = choice_field("binary", choices=READOUTS, doc="binary, calcium or graded frames")
     calcium_tau_s: float = field(1.0, unit="s", low=0.001, high=100.0, doc="calcium filter time constant")
     blur_um: float = field(0.0, unit="um", low=0.0, high=10000.0, doc="sd of the Gaussian blur of calcium frames")
 
@@ -81,6 +85,8 @@ class Readout(ValidatedParams):
         """What one unit of a stored frame value means."""
         if self.kind == "binary":
             return "1 = at least half of the pixel's cells depolarised"
+        if self.kind == "graded":
+            return "value / 255 = the model's readout variable, mapped onto [0, 1] over its stated range"
         return "value / 255 = low-pass filtered fraction of time depolarised"
 
 

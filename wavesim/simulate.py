@@ -134,9 +134,17 @@ class Simulation:
         self.backend = resolve_backend(backend, self.model)
         check_memory(self.model, self.retina, len(seeds))
         self.lattice = self.model.lattice(self.retina)
+        if self.model.check_sheet is not None:
+            self.model.check_sheet(self.lattice, params)
         self.pixel_map = PixelMap(self.lattice, self.readout.um_per_pixel)
         ca_alpha = calcium_alpha_q30(self.readout, self.dt_s)
         self.calcium_alpha_q30 = ca_alpha
+        graded = {}
+        if self.readout.kind == "graded":
+            if self.model.graded_readout is None:
+                raise ParameterError(f"model {self.model.name!r} has no graded readout (its state is discrete); "
+                                     f"use Readout(kind='binary') or kind='calcium'.")
+            graded = {"graded": True}  # only the engines of models with one take it
         self.engine = make_engine(
             self.backend,
             self.model,
@@ -145,6 +153,7 @@ class Simulation:
             keys=random.retina_keys(seeds),
             calcium_alpha_q30=ca_alpha,
             pixel_map=self.pixel_map,
+            **graded,
         )
         self.xp = self.engine.xp
         self._blur = blur_weights_q(self.readout.blur_um, self.readout.um_per_pixel)

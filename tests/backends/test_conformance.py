@@ -35,6 +35,37 @@ class TestDirectionalConformance(ConformanceSuite):
         ]
 
 
+def _square(spacing_um):
+    """The suite's rectangle on a model's square lattice: 13 x 7 cells of 31.75 um, 20 x 12 of 20 um."""
+    return {"rectangle": ws.Retina(width_um=420, height_um=250, spacing_um=spacing_um, dendrite_radius_um=spacing_um)}
+
+
+class TestLansdell2014Conformance(ConformanceSuite):
+    model = "lansdell2014"
+    retinas = _square(ws.get_model("lansdell2014").run.retina.spacing_um)
+
+    @staticmethod
+    def active_params():
+        # Noise events 10 and 5 times a second per cell: cells cross -60 mV within the first steps, and waves spread.
+        return [ws.Lansdell2014Params(noise_rate_hz=10.0, noise_period_s=0.01),
+                ws.Lansdell2014Params(noise_rate_hz=5.0, noise_period_s=0.02, g_ACh_nS=4.0)]
+
+
+class TestRetinalChaosConformance(ConformanceSuite):
+    model = "retinalchaos"
+    # The dynamics do not depend on the spacing (diffusion is in cells^2/ms): the Lansdell sheet's 13 x 7 cells.
+    retinas = _square(ws.get_model("lansdell2014").run.retina.spacing_um)
+
+    @staticmethod
+    def active_params():
+        # Steps of 1 ms (their 0.1 ms would cost the CUDA simulator ten times as many launches), with the K gating
+        # and capacitance slowed to keep the explicit step within its relations; calcium thresholds just above the
+        # resting 0.085 and strong noise (and a depolarising current): cells cross a few steps in, some at a time.
+        slow = dict(dt_s=1e-3, tau_n_ms=20.0, C_m_pF=30.0)
+        return [ws.RetinalChaosParams(**slow, c_threshold=0.085, sigma_pA_per_sqrt_ms=10.0),
+                ws.RetinalChaosParams(**slow, c_threshold=0.0851, sigma_pA_per_sqrt_ms=5.0, I_app_pA=30.0)]
+
+
 def test_every_registered_model_has_a_conformance_suite():
     suites = {cls.model for cls in ConformanceSuite.__subclasses__()}
     assert set(ws.list_models()) <= suites, "add a ConformanceSuite subclass for every registered model"

@@ -65,7 +65,7 @@ TABLE = [
     (_gen("--frame-period-s", "0"), r"frame_period_s = 0.0 s is outside the allowed range"),
     (_gen("--frame-period-s", "-0.5"), r"frame_period_s = -0.5 s is outside the allowed range"),
     (_gen("--frame-period-s", "1e9"), r"Readout.frame_period_s = 1000000000.0 s is outside the allowed range"),
-    (_gen("--readout", "foo"), r"argument --readout: invalid choice: 'foo' \(choose from 'binary', 'calcium'\)"),
+    (_gen("--readout", "foo"), r"argument --readout: invalid choice: 'foo' \(choose from 'binary', 'calcium', 'graded'\)"),
     (_gen("--readout", "calcium", "--calcium-tau-s", "-1"), r"calcium_tau_s = -1.0 s is outside the allowed range"),
     (_gen("--readout", "calcium", "--blur-um", "-5"), r"blur_um = -5.0 um is outside the allowed range"),
     (_gen("--blur-um", "40"), r"--blur-um 40 applies to --readout calcium only, not --readout binary"),

@@ -28,7 +28,7 @@ def simulator_run():
 
 
 @pytest.mark.parametrize("model_name", ["lansdell2014", "retinalchaos"])
-def test_step_kernel_compiles_to_ptx_for_sm90_without_spilling(simulator_run, model_name):
+def test_kernels_compile_to_ptx_for_sm90_and_the_step_without_spilling(simulator_run, model_name):
     pytest.importorskip("numba.cuda")
     from importlib import import_module
 
@@ -37,6 +37,8 @@ def test_step_kernel_compiles_to_ptx_for_sm90_without_spilling(simulator_run, mo
     from wavesim.kernels.pull_cuda import SIGNATURES, THREADS_X, THREADS_Y, build_pull_cuda_kernels
 
     kernels = build_pull_cuda_kernels(import_module(f"wavesim.kernels.{model_name}").build_rule)
+    for name in set(SIGNATURES) - {"step_kernel"}:  # the engine's other kernels compile too
+        assert ".target sm_90" in cuda.compile_ptx(getattr(kernels, name).py_func, SIGNATURES[name], cc=(9, 0))[0]
     ptx, _ = cuda.compile_ptx(kernels.step_kernel.py_func, SIGNATURES["step_kernel"], cc=(9, 0))
     assert ".target sm_90" in ptx
     # ptxas fits it without spilling, 4 blocks of THREADS_X x THREADS_Y threads per SM (the criterion of the

@@ -29,7 +29,8 @@ def test_registry_finds_models_by_name_and_by_parameters():
     assert model_of(ws.preset("turtle")) is model and model.preset("turtle") == ws.preset("turtle")
     assert model.state_fields == ("onset", "exc", "thresh", "decay")
     assert model.quantise([ws.preset("mouse")] * 2).shape[0] == 2
-    with pytest.raises(ParameterError, match=r"Unknown model 'nope'; choose one of \['amacrine', 'directional'\]"):
+    known = r"\['amacrine', 'directional', 'lansdell2014', 'retinalchaos'\]"
+    with pytest.raises(ParameterError, match=r"Unknown model 'nope'; choose one of " + known):
         get_model("nope")
     with pytest.raises(ParameterError, match=r"Unknown preset 'owl' of model 'amacrine'"):
         model.preset("owl")

@@ -1,7 +1,9 @@
 """Engines that run a model's rule, registered by name like the models.
 
 ``cpu`` (Numba loops over every cell) and ``cuda`` (numba-cuda kernels on
-CuPy arrays) run any registered model: both are built from the model's rule.
+CuPy arrays) run any registered model: both are built from the model's rule,
+with neighbour activity pushed, or, for a model whose ``coupling`` is
+``"pull"``, neighbour sums of state fields pulled (:mod:`.pull_engines`).
 ``cpu-events`` is each model's own event-driven CPU engine, where the model
 declares one (``WaveModel.event_engine``): it visits only the cells near
 activity and gives the same bits as ``cpu``.
@@ -38,12 +40,20 @@ class EngineEntry:
 
 
 def _cpu(model) -> type[Engine]:
+    if getattr(model, "coupling", "push") == "pull":
+        from .pull_engines import PullCPUEngine
+
+        return PullCPUEngine
     from .cpu_engine import CPUEngine
 
     return CPUEngine
 
 
 def _cuda(model) -> type[Engine]:
+    if getattr(model, "coupling", "push") == "pull":
+        from .pull_engines import PullCUDAEngine
+
+        return PullCUDAEngine
     from .cuda_engine import CUDAEngine
 
     return CUDAEngine

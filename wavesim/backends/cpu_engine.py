@@ -43,9 +43,18 @@ class CPUEngine(Engine):
         """16 retinas: the CPU loops run in parallel over rows, so more retinas only cost memory."""
         return 16
 
+    #: The lattice tables ``advance`` passes as the neighbour stencil.
+    stencil = ("dr", "dc", "w")
+
+    @staticmethod
+    def runner(model):
+        """The model's compiled loops (``init_state``, ``advance``, ``readout``)."""
+        return cpu_runner(model)
+
     def __init__(self, model, tables, params, keys, calcium_alpha_q30, pixel_map):
         self.model = model
-        self._run = cpu_runner(model)
+        self._run = self.runner(model)
+        self._readout = self._run.readout
         self.tables = {k: np.ascontiguousarray(v) for k, v in tables.items()}
         self.site_flat = self.tables["site"].reshape(-1)  # a view: rules index sites as r * C + c
         self.params = np.ascontiguousarray(params, dtype=np.int64)
@@ -58,7 +67,7 @@ class CPUEngine(Engine):
         self.state_array = np.empty((len(model.state_fields), B, R, C), np.int32)
         self._state_flat = self.state_array.reshape(-1)
         self.ca = np.zeros(B * R * C if self.calcium_alpha_q30 else 1, np.int32)
-        self.inp = np.zeros((B, R, C), np.int32)
+        self.inp = self.scratch(B, R, C)
         self.t = 0
         self._run.init_state(self._state_flat, *self.dims, self.keys, self.params, self.site_flat, self.tables["table"])
 
@@ -66,17 +75,20 @@ class CPUEngine(Engine):
         """Run ``n_steps`` model steps."""
         if n_steps <= 0:
             return
-        t = self.tables
         self._run.advance(
             self.t, n_steps, self._state_flat, *self.dims, self.ca, self.calcium_alpha_q30, self.inp, self.keys,
-            self.params, self.site_flat, t["dr"], t["dc"], t["w"], t["table"],
+            self.params, self.site_flat, *(self.tables[k] for k in self.stencil), self.tables["table"],
         )
         self.t += n_steps
+
+    def scratch(self, B: int, R: int, C: int) -> np.ndarray:
+        """The neighbour-input buffer ``advance`` fills: one pushed count per cell, (B, R, C) int32."""
+        return np.zeros((B, R, C), np.int32)
 
     def read_frame(self, out: np.ndarray, pixel_map=None) -> None:
         """Write the current frame of every retina into ``out`` (B, H, W) uint8, of ``pixel_map`` (default the engine's)."""
         pm = pixel_map or self.pixel_map
-        self._run.readout(
+        self._readout(
             out, self.t, self._state_flat, *self.dims, self.ca, self.calcium_alpha_q30 > 0, self.params,
             pm.pixel_ptr, pm.cell_rows, pm.cell_cols,
         )

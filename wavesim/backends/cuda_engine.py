@@ -54,37 +54,17 @@ class CUDAEngine(Engine):
             raise BackendUnavailableError(
                 f"backend 'cuda' needs numba-cuda: {exc}. Install wavesim[cuda12] or wavesim[cuda13]."
             ) from exc
-        self.model = model
-        self._cuda = cuda
         self._k = cuda_kernels(model)
-        self.simulated = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
-        if self.simulated:
-            self.xp = np
-        else:
-            import cupy
-
-            self.xp = cupy
-        xp = self.xp
+        self._readout_kernel = self._k.readout_kernel
         tables = dict(tables)
         site = np.ascontiguousarray(tables.pop("site"))
+        self._device_arrays(cuda, model, site.shape, params, keys, calcium_alpha_q30, pixel_map)
+        xp = self.xp
         dr, dc = tables.pop("dr"), tables.pop("dc")
         tables["w"] = layout.pull_weights(dr, dc, tables["w"])
         tables["tile_delta"] = layout.tile_offsets(dr, dc)
         self.tables = {k: self._dev(xp.asarray(np.ascontiguousarray(v))) for k, v in tables.items()}
-        self.params = self._dev(xp.asarray(np.ascontiguousarray(params, dtype=np.int64)))
-        self.keys = self._dev(xp.asarray(np.ascontiguousarray(keys, dtype=np.uint64)))
-        self.calcium_alpha_q30 = int(calcium_alpha_q30)
-        self.pixel_ptr = self._dev(xp.asarray(pixel_map.pixel_ptr))
-        self.cell_rows = self._dev(xp.asarray(pixel_map.cell_rows))
-        self.cell_cols = self._dev(xp.asarray(pixel_map.cell_cols))
-        self.n_pixels = pixel_map.height_px * pixel_map.width_px
-        B = params.shape[0]
-        R, C = site.shape
-        self.shape = (B, R, C)
-        self.state_array = xp.empty((len(model.state_fields), B, R, C), dtype=np.int32)
-        self._state_flat = self._dev(self.state_array.reshape(-1))
-        self._ca_array = xp.zeros(B * R * C if self.calcium_alpha_q30 else 1, dtype=np.int32)
-        self._ca = self._dev(self._ca_array)
+        B, R, C = self.shape
         flag_shape = layout.padded_flags_shape(*self.shape)
         self._shape_dev = self._dev(xp.asarray(np.array([*self.shape, *flag_shape[1:]], dtype=np.int64)))
         # Both flag buffers start at zero; the init kernel sets the cells that spread at t = 0 in the one
@@ -111,6 +91,33 @@ class CUDAEngine(Engine):
                 self._state_flat, self._shape_dev, self.keys, self.params, self.tables["site"], self.tables["table"],
                 self._flags[0],
             )
+
+    def _device_arrays(self, cuda, model, sheet_shape, params, keys, calcium_alpha_q30, pixel_map) -> None:
+        """The arrays every CUDA engine keeps on the device: parameters, keys, pixel map, state and calcium."""
+        self.model = model
+        self._cuda = cuda
+        self.simulated = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+        if self.simulated:
+            self.xp = np
+        else:
+            import cupy
+
+            self.xp = cupy
+        xp = self.xp
+        self.params = self._dev(xp.asarray(np.ascontiguousarray(params, dtype=np.int64)))
+        self.keys = self._dev(xp.asarray(np.ascontiguousarray(keys, dtype=np.uint64)))
+        self.calcium_alpha_q30 = int(calcium_alpha_q30)
+        self.pixel_ptr = self._dev(xp.asarray(pixel_map.pixel_ptr))
+        self.cell_rows = self._dev(xp.asarray(pixel_map.cell_rows))
+        self.cell_cols = self._dev(xp.asarray(pixel_map.cell_cols))
+        self.n_pixels = pixel_map.height_px * pixel_map.width_px
+        B = params.shape[0]
+        R, C = sheet_shape
+        self.shape = (B, R, C)
+        self.state_array = xp.empty((len(model.state_fields), B, R, C), dtype=np.int32)
+        self._state_flat = self._dev(self.state_array.reshape(-1))
+        self._ca_array = xp.zeros(B * R * C if self.calcium_alpha_q30 else 1, dtype=np.int32)
+        self._ca = self._dev(self._ca_array)
 
     def _dev(self, a):
         if self.simulated:
@@ -178,7 +185,7 @@ class CUDAEngine(Engine):
         # A contiguous buffer: the simulator cannot pass strided views to kernels.
         frame = self.xp.empty(out.shape, dtype=np.uint8)
         with _quiet_grid_warnings():
-            self._k.readout_kernel[grid, threads](
+            self._readout_kernel[grid, threads](
                 self._dev(frame), self.t, self._state_flat, self._shape_dev, self._ca, self.calcium_alpha_q30 > 0,
                 self.params, self.pixel_ptr, self.cell_rows, self.cell_cols,
             )
@@ -197,11 +204,7 @@ class CUDAEngine(Engine):
 
     def load(self, fields: np.ndarray, ca: np.ndarray | None, t: int) -> None:
         """Replace the state by one exported at step ``t`` (on any backend), with the flags step ``t + 1`` reads."""
-        xp = self.xp
-        self.state_array[...] = xp.asarray(np.ascontiguousarray(fields, dtype=np.int32))
-        if self.calcium_alpha_q30:
-            self._ca_array[...] = xp.asarray(np.ascontiguousarray(ca, dtype=np.int32).reshape(-1))
-        self.t = int(t)
+        self._load_arrays(fields, ca, t)
         self._clock_array[...] = self.t
         for a in self._flag_arrays:
             a[...] = 0
@@ -210,6 +213,14 @@ class CUDAEngine(Engine):
             self._k.flags_kernel[self._cell_grid, self.block](
                 self._state_flat, self._shape_dev, self.params, self.t, self._flags[self.t & 1],
             )
+
+    def _load_arrays(self, fields: np.ndarray, ca: np.ndarray | None, t: int) -> None:
+        """The state fields and calcium of an export onto the device, and the step count."""
+        xp = self.xp
+        self.state_array[...] = xp.asarray(np.ascontiguousarray(fields, dtype=np.int32))
+        if self.calcium_alpha_q30:
+            self._ca_array[...] = xp.asarray(np.ascontiguousarray(ca, dtype=np.int32).reshape(-1))
+        self.t = int(t)
 
     def to_host(self, a) -> np.ndarray:
         if self.simulated:

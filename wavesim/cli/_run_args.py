@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import ParameterError
+from ..readout import READOUTS
 from ..run import RunSpec
 
 #: Option -> (part of RunSpec, field, what it is).
@@ -44,8 +45,9 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, duration_help: str) ->
         parser.add_argument(option, type=float, default=None, help=text + default)
     parser.add_argument("--shape", choices=("rectangle", "disc"), default=None,
                         help=f"retina shape (default: the model's: {model_defaults('retina', 'shape')})")
-    parser.add_argument("--readout", choices=("binary", "calcium"), default=None,
-                        help=f"frame type: 0/1 active cells, or a calcium-like uint8 signal (default: the model's: "
+    parser.add_argument("--readout", choices=READOUTS, default=None,
+                        help=f"frame type: 0/1 active cells, a calcium-like uint8 signal, or (continuous models) the "
+                             f"graded readout variable (default: the model's: "
                              f"{model_defaults('readout', 'kind')})")
     parser.add_argument("--calcium-tau-s", type=float, default=None,
                         help="calcium filter time constant, s (default 1; --readout calcium only)")

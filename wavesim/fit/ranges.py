@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Mapping
 
 from ..errors import ParameterError
 from ..models import get_model, model_of
 
-__all__ = ["DEFAULT_FITTED", "parameter_ranges", "start_point"]
+__all__ = ["DEFAULT_FITTED", "grid_step", "parameter_ranges", "start_point"]
 
 #: The parameters the default model fits unless told otherwise.
 DEFAULT_FITTED = get_model().fit_defaults
@@ -15,7 +16,7 @@ DEFAULT_FITTED = get_model().fit_defaults
 
 def parameter_ranges(names, ranges: Mapping[str, tuple[float, float]] | None = None,
                      base=None) -> dict[str, tuple[float, float]]:
-    """The search range of each fitted parameter: given, else the model's allowed range.
+    """The search range of each fitted parameter: given, else the model's fit range, else its allowed range.
 
     Parameters
     ----------
@@ -35,7 +36,8 @@ def parameter_ranges(names, ranges: Mapping[str, tuple[float, float]] | None = N
         to fit), or a range outside the allowed one.
     """
     base = base or get_model().preset()
-    params_cls = model_of(base).params_cls
+    model = model_of(base)
+    params_cls = model.params_cls
     ranges = dict(ranges or {})
     names = list(dict.fromkeys([*names, *ranges]))
     specs = params_cls.field_specs()
@@ -52,13 +54,29 @@ def parameter_ranges(names, ranges: Mapping[str, tuple[float, float]] | None = N
     checked = params_cls.check_ranges(ranges)
     out = {}
     for name in names:
-        low, high = checked.get(name, (specs[name]["low"], specs[name]["high"]))
+        low, high = checked.get(name, model.fit_ranges.get(name, (specs[name]["low"], specs[name]["high"])))
         if specs[name]["unit"] == "s":
             if high < base.dt_s:
                 raise ParameterError(f"the range of {name} [{low}, {high}] s lies below dt_s = {base.dt_s} s.")
             low = max(low, base.dt_s)
+        if name in model.whole_steps:
+            low, high = _whole_steps(name, low, high, base.dt_s)
         out[name] = (float(low), float(high))
     return out
+
+
+def _whole_steps(name: str, low: float, high: float, dt_s: float) -> tuple[float, float]:
+    """``[low, high]`` narrowed to whole numbers of ``dt_s`` (the grid a fit then searches)."""
+    first, last = math.ceil(low / dt_s - 1e-9), math.floor(high / dt_s + 1e-9)
+    if first > last:
+        raise ParameterError(f"the range of {name} [{low}, {high}] s holds no whole number of steps of dt_s = "
+                             f"{dt_s} s; widen it.")
+    return first * dt_s, last * dt_s
+
+
+def grid_step(base, name: str) -> float | None:
+    """The grid a fit searches ``name`` on: ``dt_s`` for the model's ``whole_steps``, else None (continuous)."""
+    return base.dt_s if name in model_of(base).whole_steps else None
 
 
 def start_point(base, ranges: Mapping[str, tuple[float, float]]) -> tuple[dict[str, float], dict[str, list[float]]]:

@@ -59,7 +59,7 @@ from ..io.recordings import load_recording
 from ..models import get_model, model_of
 from .fidelity import PruningSettings, Rung, rung_schedule
 from .objective import Objective, ObjectiveSettings, PooledObjective
-from .ranges import DEFAULT_FITTED, parameter_ranges, start_point
+from .ranges import DEFAULT_FITTED, grid_step, parameter_ranges, start_point
 from .report import FitResult, held_out_scores, recording_attrs, summarize_study, write_outputs
 from .statistics import mean_statistics
 from .study import START_ATTR, Heartbeat, fail_stale_trials, open_study, worker_id
@@ -156,6 +156,14 @@ def _duplicate_start(trials, trial) -> bool:
         return False
     return any(t.user_attrs.get(START_ATTR) and t.number < trial.number and t.state != TrialState.FAIL
                for t in trials)
+
+
+def _distribution(optuna, base, name: str, low: float, high: float):
+    """Where a trial draws ``name``: on the model's grid of steps where it has one, else continuously."""
+    step = grid_step(base, name)
+    if step is not None:
+        return optuna.distributions.FloatDistribution(low, high, step=step)
+    return optuna.distributions.FloatDistribution(low, high, log=_log_scale(low, high))
 
 
 def _log_scale(low: float, high: float) -> bool:
@@ -259,8 +267,7 @@ def _search(objective, ranges, base, storage, study_name, n_trials, batch_size, 
     study = open_study(storage, study_name, config, TrialSeededSampler(sampler, sampler_seed, study_name),
                        HalvingPruner(pruning.reduction_factor, pruning.n_sem))
     fail_stale_trials(study, stale_after_s)
-    distributions = {name: optuna.distributions.FloatDistribution(low, high, log=_log_scale(low, high))
-                     for name, (low, high) in ranges.items()}
+    distributions = {name: _distribution(optuna, base, name, low, high) for name, (low, high) in ranges.items()}
     worker = worker_id()
     _enqueue_start(study, start_point(base, ranges)[0], n_trials)
     finished_states = (TrialState.COMPLETE, TrialState.PRUNED)

@@ -10,9 +10,11 @@ True
 from __future__ import annotations
 
 from ..errors import ParameterError
-from . import amacrine, directional
+from . import amacrine, directional, lansdell2014, retinalchaos
 from .amacrine import AmacrineParams
 from .directional import DirectionalParams
+from .lansdell2014 import Lansdell2014Params
+from .retinalchaos import RetinalChaosParams
 from .base import WaveModel
 from .files import load_params_file, write_params_file
 
@@ -40,7 +42,7 @@ def register_model(model: WaveModel) -> WaveModel:
     return model
 
 
-for _model in (amacrine.MODEL, directional.MODEL):
+for _model in (amacrine.MODEL, directional.MODEL, lansdell2014.MODEL, retinalchaos.MODEL):
     register_model(_model)
 
 #: The model used where none is named.
@@ -82,6 +84,8 @@ DEFAULT_PRESET = amacrine.DEFAULT_PRESET
 __all__ = [
     "AmacrineParams",
     "DirectionalParams",
+    "Lansdell2014Params",
+    "RetinalChaosParams",
     "DEFAULT_MODEL",
     "DEFAULT_PRESET",
     "PRESETS",

@@ -66,4 +66,6 @@ class FixedSheetBase:
         self.table = np.asarray(table)
         self.key = int(key)
         self.cells = np.arange(shape[0] * shape[1]).reshape(shape)
+        #: Where a cell is: everywhere (the models run on rectangles), as the conformance suite reads it.
+        self.exists = np.ones(shape, dtype=bool)
         self.t = 0

@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import hashlib
 import importlib
+import re
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -53,6 +54,20 @@ class WaveModel:
         ``step()`` and ``state()``, written independently of the rule.
     fit_defaults : tuple of str
         The parameters ``wavesim fit`` tunes unless told otherwise.
+    fit_ranges : mapping of str to (float, float)
+        Where a fit searches a parameter unless told otherwise (default for
+        a parameter not named here: its whole allowed range).
+    graded_readout : str, optional
+        The state field a ``graded`` readout shows (the rule's ``value``:
+        the field mapped onto 0..65535), e.g. ``"v"``; None where the model
+        has no graded readout.
+    check_sheet : callable, optional
+        ``check_sheet(lattice, params_list)``: raises a ParameterError where
+        these parameters cannot run on this sheet (e.g. an explicit
+        diffusion step unstable at its spacing); None: any sheet.
+    whole_steps : tuple of str
+        Parameters (durations in s) that must be whole numbers of ``dt_s``;
+        fits search them on that grid.
     lattice : callable
         ``lattice(retina)``: the lattice the model lives on (default :class:`~wavesim.lattice.HexLattice`).
     run : RunSpec
@@ -68,6 +83,15 @@ class WaveModel:
         The model's event-driven CPU engine (an :class:`~wavesim.backends.Engine`
         named ``cpu-events``), where it has one; ``backend="auto"`` picks it
         where no GPU is usable.
+    coupling : {"push", "pull"}
+        How cells hear their neighbours. ``"push"`` (default): the rule's
+        ``step`` takes one int, the summed weights ``w`` of the neighbours
+        active at the previous step (:mod:`wavesim.kernels.cpu`). ``"pull"``:
+        the rule names ``PULL_FIELDS`` and its ``step`` takes a tuple of
+        weighted sums of those state fields over the neighbours
+        (``pull_dr``, ``pull_dc``, ``pull_w`` tables), mirrored at the
+        sheet's edges: diffusion of continuous state
+        (:mod:`wavesim.kernels.pull_cpu`; the continuous-state models).
     movie_records : callable, optional
         ``movie_records(lattice, prows, keys) -> dict`` of per-movie arrays
         (first axis: movie) that the store keeps beside the frames, e.g. a
@@ -90,6 +114,11 @@ class WaveModel:
     movie_records: Callable[..., dict[str, np.ndarray]] | None = None
     event_engine: type | None = None
     single_wave: Callable[[Any], bool] | None = None
+    coupling: str = "push"
+    fit_ranges: Mapping[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
+    whole_steps: tuple[str, ...] = ()
+    check_sheet: Callable[[Any, Sequence[Any]], None] | None = None
+    graded_readout: str | None = None
 
     def record_fields(self, params) -> dict[str, np.dtype]:
         """Names and dtypes of the per-movie records a store of these parameters keeps (may be empty)."""
@@ -102,6 +131,12 @@ class WaveModel:
         return fields
 
     def __post_init__(self):
+        if self.coupling not in ("push", "pull"):
+            raise ParameterError(f"WaveModel.coupling must be 'push' or 'pull', got {self.coupling!r}.")
+        if self.graded_readout is not None and self.graded_readout not in self.state_fields:
+            raise ParameterError(f"WaveModel.graded_readout must be one of {self.state_fields}, got "
+                                 f"{self.graded_readout!r}.")
+        object.__setattr__(self, "fit_ranges", dict(self.params_cls.check_ranges(dict(self.fit_ranges))))
         if self.lattice is None:
             from ..lattice import HexLattice
 
@@ -123,14 +158,22 @@ class WaveModel:
 
     @functools.cached_property
     def rule_key(self) -> str:
-        """A digest of the rule's source (its kernel module and the shared kernel helpers) for on-disk caches."""
+        """A digest of the rule's source (its kernel module and the shared kernel helpers it uses) for on-disk caches."""
         from .. import kernels
 
         module = importlib.import_module(self.kernel_module)
         shared = Path(kernels.__file__).parent  # the rule may live in another package; the helpers live here
+        source = Path(module.__file__).read_bytes()
         h = hashlib.sha256(self.name.encode())
-        for path in (Path(module.__file__), shared / "random.py", shared / "readout.py"):
-            h.update(path.read_bytes())
+        h.update(source)
+        helpers = ["random", "readout"]
+        # Other shared helpers only where the rule imports them, so that adding one changes no other model's key.
+        helpers += sorted(set(re.findall(rb"from (?:\.|wavesim\.kernels\.)(\w+) import", source)
+                              ) - {b"random", b"readout"})
+        for name in helpers:
+            name = name.decode() if isinstance(name, bytes) else name
+            if (shared / f"{name}.py").exists():
+                h.update((shared / f"{name}.py").read_bytes())
         return h.hexdigest()
 
     @property

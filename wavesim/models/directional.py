@@ -314,6 +314,7 @@ MODEL = WaveModel(
     kernel_module="wavesim.kernels.directional",
     reference=_reference,
     fit_defaults=("q", "local_bias", "tau_iei_s"),
+    whole_steps=("t_wave_s", "tau_on_s", "tau_off_s", "tau_iei_s"),
     lattice=SquareLattice,
     event_engine=DirectionalEventsEngine,
     # The paper's grid: 64 x 64 cells of 50 um, one a pixel, at 0.5 s a frame; single waves need no warm-up.

@@ -20,10 +20,10 @@ nS, pF; ``e`` in their concentration units, labelled nM):
 below comes from the authors' ``models/parameters.m`` (``benlansdell/
 retinalwaves`` at 77877cf); see ``docs/models/lansdell2014.md``.
 
-Phase 1 of issue 27: parameters, presets, quantisation and lattice tables;
-the rule is :mod:`wavesim.kernels.lansdell2014`, the references are in
-:mod:`wavesim.models.lansdell2014_reference`. The model is not yet in the
-registry (the runners need the pulled-field coupling described there).
+The rule is :mod:`wavesim.kernels.lansdell2014` (pulled-field coupling,
+``WaveModel.coupling == "pull"``), the references are in
+:mod:`wavesim.models.lansdell2014_reference`; :data:`MODEL` registers it
+as ``lansdell2014``, on the authors' grid by default.
 """
 
 from __future__ import annotations
@@ -36,7 +36,11 @@ import numpy as np
 from ..errors import ParameterError
 from ..kernels import lansdell2014 as rule
 from ..kernels.fixed_point import function_tables
+from ..lattice import Retina, SquareLattice
 from ..parameters import ValidatedParams, field
+from ..readout import Readout
+from ..run import RunSpec, Timing
+from .base import WaveModel
 
 NAME = "lansdell2014"
 #: The authors' grid: 64 x 64 nodes over a 2 mm square, nodes on both edges (h = 2 mm / 63).
@@ -161,7 +165,7 @@ PRESETS: dict[str, Lansdell2014Params] = {
 }
 DEFAULT_PRESET = "ml_sahp"
 
-#: What a fit tunes (phase 2: ``WaveModel.fit_defaults``) and within which ranges: the initiation rate, the
+#: What a fit tunes (``WaveModel.fit_defaults``) and within which ranges: the initiation rate, the
 #: sAHP refractoriness and the cholinergic coupling, the parameters the paper relates to wave statistics.
 FIT_DEFAULTS = ("noise_rate_hz", "tau_S_s", "gamma_per_s", "g_ACh_nS", "D_um2_per_s")
 FIT_RANGES = {
@@ -214,6 +218,18 @@ PULL_DR = (-1, 1, 0, 0)
 PULL_DC = (0, 0, -1, 1)
 
 
+def check_sheet(lattice, params: Sequence[Lansdell2014Params]) -> None:
+    """Raise a ParameterError where the explicit diffusion step of ``params`` is unstable on ``lattice``'s spacing."""
+    h = lattice.retina.spacing_um
+    for p in params:
+        if p.diffusion_number(h) > MAX_DIFFUSION_NUMBER:
+            raise ParameterError(
+                f"D_um2_per_s * dt_s / spacing_um**2 = {p.diffusion_number(h):.3g} exceeds "
+                f"{MAX_DIFFUSION_NUMBER} at spacing_um = {h}: the explicit diffusion step is unstable; "
+                f"lower dt_s or D_um2_per_s, or raise spacing_um."
+            )
+
+
 def tables(lattice, params: Sequence[Lansdell2014Params] = ()) -> dict[str, np.ndarray]:
     """The tables the rule reads on ``lattice`` (a square lattice, rectangle only).
 
@@ -235,13 +251,7 @@ def tables(lattice, params: Sequence[Lansdell2014Params] = ()) -> dict[str, np.n
             f"use shape='rectangle'."
         )
     h = retina.spacing_um
-    for p in params:
-        if p.diffusion_number(h) > MAX_DIFFUSION_NUMBER:
-            raise ParameterError(
-                f"D_um2_per_s * dt_s / spacing_um**2 = {p.diffusion_number(h):.3g} exceeds "
-                f"{MAX_DIFFUSION_NUMBER} at spacing_um = {h}: the explicit diffusion step is unstable; "
-                f"lower dt_s or D_um2_per_s, or raise spacing_um."
-            )
+    check_sheet(lattice, params)
     table = np.zeros(rule.TABLE_SIZE, dtype=np.int32)
     inv_h2 = round(2**36 / h**2)
     if inv_h2 > 2**31 - 1:
@@ -264,5 +274,42 @@ def authors_sheet_um(nodes: int = AUTHORS_NODES) -> float:
     return (nodes + 0.5) * AUTHORS_SPACING_UM
 
 
-__all__ = ["Lansdell2014Params", "PRESETS", "DEFAULT_PRESET", "FIT_DEFAULTS", "FIT_RANGES", "quantise", "tables",
+def _reference(lattice, prow, key, model_tables):
+    from .lansdell2014_reference import FixedSheet
+
+    return FixedSheet(prow, model_tables["table"], lattice.shape, key=int(key))
+
+
+#: The authors' runs: their 64 x 64 grid, one cell a pixel, frames every 0.1 s (their output grid), and a warm-up
+#: of 300 s that lets the sAHP (tau_S 60 s) settle from the homogeneous start (they warm up 500 s).
+RUN = RunSpec(
+    retina=Retina(width_um=authors_sheet_um(), height_um=authors_sheet_um(), spacing_um=AUTHORS_SPACING_UM,
+                  dendrite_radius_um=AUTHORS_SPACING_UM, shape="rectangle"),
+    readout=Readout(um_per_pixel=AUTHORS_SPACING_UM, frame_period_s=0.1),
+    timing=Timing(duration_s=60.0, warmup_s=300.0),
+)
+
+MODEL = WaveModel(
+    name=NAME,
+    summary="reaction-diffusion SACs with sAHP and diffusing ACh (Lansdell, Ford & Kutz 2014)",
+    params_cls=Lansdell2014Params,
+    presets=PRESETS,
+    default_preset=DEFAULT_PRESET,
+    state_fields=rule.STATE_FIELDS,
+    quantise=quantise,
+    tables=tables,
+    kernel_module="wavesim.kernels.lansdell2014",
+    reference=_reference,
+    fit_defaults=FIT_DEFAULTS,
+    fit_ranges=FIT_RANGES,
+    whole_steps=("noise_period_s",),
+    check_sheet=check_sheet,
+    graded_readout="v",  # VALUE_LO_MV .. VALUE_LO_MV + VALUE_SPAN_MV
+    lattice=SquareLattice,
+    run=RUN,
+    coupling="pull",
+)
+
+
+__all__ = ["Lansdell2014Params", "MODEL", "PRESETS", "DEFAULT_PRESET", "FIT_DEFAULTS", "FIT_RANGES", "quantise", "tables",
            "authors_sheet_um"]

@@ -196,6 +196,10 @@ class FixedSheet(FixedSheetBase):
         """(rows, cols) bool: cells above the threshold now."""
         return self.v > self.q[rule.P_THRESHOLD]
 
+    def value(self) -> np.ndarray:
+        """(rows, cols) int64: the graded readout, ``v`` mapped onto 0..65535 (clipped)."""
+        return np.clip(((self.v - self.q[rule.P_VALUE_LO]) * self.q[rule.P_VALUE_INV_SPAN]) >> 36, 0, 65535)
+
     def state(self) -> dict[str, np.ndarray]:
         """The state as int32 arrays by field name, in the backends' layout (no batch axis)."""
         return {name: getattr(self, name).astype(np.int32) for name in rule.STATE_FIELDS}

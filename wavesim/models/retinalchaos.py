@@ -33,9 +33,10 @@ gated Na current of their equations is frozen off in ``T_PDE_w_NA`` (its
 gates keep their initial value 0), so it is left out. Defaults:
 ``params/params.json`` and ``params/conds.json`` (repository at ada93c0).
 
-Phase 1 of issue 27: parameters, presets, quantisation and lattice tables;
-the rule is :mod:`wavesim.kernels.retinalchaos`, the references are in
-:mod:`wavesim.models.retinalchaos_reference`. Not yet in the registry.
+The rule is :mod:`wavesim.kernels.retinalchaos` (pulled-field coupling,
+``WaveModel.coupling == "pull"``), the references are in
+:mod:`wavesim.models.retinalchaos_reference`; :data:`MODEL` registers it
+as ``retinalchaos``, on the authors' 64 x 64 sheet by default.
 """
 
 from __future__ import annotations
@@ -48,8 +49,12 @@ import numpy as np
 from ..errors import ParameterError
 from ..kernels import retinalchaos as rule
 from ..kernels.fixed_point import function_tables
+from ..lattice import Retina, SquareLattice
 from ..parameters import ValidatedParams, field
+from ..readout import Readout
+from ..run import RunSpec, Timing
 from .amacrine import normal_table_q16
+from .base import WaveModel
 
 NAME = "retinalchaos"
 #: The authors' sheet: 64 x 64 cells (``run_model``'s xmax = ymax = 64).
@@ -159,7 +164,7 @@ PRESETS: dict[str, RetinalChaosParams] = {
 }
 DEFAULT_PRESET = "default"
 
-#: What a fit tunes (phase 2: ``WaveModel.fit_defaults``) and within which ranges: the cholinergic and GABAergic
+#: What a fit tunes (``WaveModel.fit_defaults``) and within which ranges: the cholinergic and GABAergic
 #: coupling, the sAHP (TREK) that sets the burst period, and the noise that starts bursts.
 FIT_DEFAULTS = ("g_ACh_nS", "g_GABA_nS", "D_e_cells2_per_ms", "g_TREK_nS", "tau_b_ms", "sigma_pA_per_sqrt_ms")
 FIT_RANGES = {
@@ -265,5 +270,42 @@ def tables(lattice) -> dict[str, np.ndarray]:
     }
 
 
-__all__ = ["RetinalChaosParams", "PRESETS", "DEFAULT_PRESET", "FIT_DEFAULTS", "FIT_RANGES", "INITIAL_STATE", "quantise",
+def _reference(lattice, prow, key, model_tables):
+    from .retinalchaos_reference import FixedSheet
+
+    return FixedSheet(prow, model_tables["table"], lattice.shape, key=int(key))
+
+
+#: Cells a sheet spaces apart (the authors' lattice has no spacing; this one, a SAC soma spacing, gives lengths in um).
+SPACING_UM = 20.0
+#: The authors' run (``run_model``): 64 x 64 cells, one a pixel, 30 s of warm-up; frames every 0.1 s (a burst's
+#: calcium lasts about a second).
+RUN = RunSpec(
+    retina=Retina(width_um=(AUTHORS_NODES + 0.5) * SPACING_UM, height_um=(AUTHORS_NODES + 0.5) * SPACING_UM,
+                  spacing_um=SPACING_UM, dendrite_radius_um=SPACING_UM, shape="rectangle"),
+    readout=Readout(um_per_pixel=SPACING_UM, frame_period_s=0.1),
+    timing=Timing(duration_s=60.0, warmup_s=30.0),
+)
+
+MODEL = WaveModel(
+    name=NAME,
+    summary="biophysical SACs with calcium-driven sAHP, ACh and GABA, stochastic drive (RetinalChaos, Tarchick et al.)",
+    params_cls=RetinalChaosParams,
+    presets=PRESETS,
+    default_preset=DEFAULT_PRESET,
+    state_fields=rule.STATE_FIELDS,
+    quantise=quantise,
+    tables=tables,
+    kernel_module="wavesim.kernels.retinalchaos",
+    reference=_reference,
+    fit_defaults=FIT_DEFAULTS,
+    fit_ranges=FIT_RANGES,
+    graded_readout="c",  # 0 .. VALUE_SPAN_C
+    lattice=SquareLattice,
+    run=RUN,
+    coupling="pull",
+)
+
+
+__all__ = ["RetinalChaosParams", "MODEL", "PRESETS", "DEFAULT_PRESET", "FIT_DEFAULTS", "FIT_RANGES", "INITIAL_STATE", "quantise",
            "tables"]

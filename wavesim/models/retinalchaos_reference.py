@@ -199,6 +199,10 @@ class FixedSheet(FixedSheetBase):
         """(rows, cols) bool: cells whose calcium is above the threshold now."""
         return self.u["c"] > self.q[rule.P_THRESHOLD]
 
+    def value(self) -> np.ndarray:
+        """(rows, cols) int64: the graded readout, ``c`` mapped onto 0..65535 (clipped)."""
+        return np.clip(((self.u["c"] - self.q[rule.P_VALUE_LO]) * self.q[rule.P_VALUE_INV_SPAN]) >> 42, 0, 65535)
+
     def state(self) -> dict[str, np.ndarray]:
         """The state as int32 arrays by field name, in the backends' layout (no batch axis)."""
         return {name: self.u[name].astype(np.int32) for name in FIELDS}
