@@ -14,7 +14,7 @@ import wavesim as ws
 SCRIPTS = Path(__file__).parents[1] / "cuda_scripts"
 
 
-# The pulled-field models' kernels: tests/test_continuous_cuda.py.
+# The pulled-field models' kernels: tests/kernels/test_continuous_cuda.py.
 @pytest.mark.parametrize("model_name", [m for m in ws.list_models() if ws.get_model(m).coupling == "push"])
 def test_every_kernel_of_every_model_compiles_to_ptx_for_sm90(model_name):
     pytest.importorskip("numba.cuda")
