@@ -201,7 +201,10 @@ def main() -> None:
                         help="run both sides of a seed at the same time rather than one after the other")
     parser.add_argument("fit_args", nargs=argparse.REMAINDER, help="after --: the `wavesim fit` arguments")
     args = parser.parse_args()
-    def absolute(paths):  # the runs start in folders of their own
+    # the runs start in folders of their own; abspath, not resolve: a venv's python is a link to keep
+    args.baseline_python = os.path.abspath(args.baseline_python)
+
+    def absolute(paths):
         return [str(Path(a).resolve()) if a.endswith((".h5", ".nwb")) else a for a in paths]
 
     fit_args = absolute(a for a in args.fit_args if a != "--")
