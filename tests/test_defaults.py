@@ -321,6 +321,7 @@ COMMANDS = {
     "stats": ["stats", "{store}"],
     "compare": ["compare", "{recording}", "{recording_b}"],
     "fit": ["fit", "{recording}", "--out", "{root}/fit"],
+    "compare-models": ["compare-models", "{recording}", "--out", "{root}/models"],
     "sweep": ["sweep", "--out", "{root}/sweep", "--grid", "P_s=20,40"],
     "pretrain": ["pretrain", "--out", "{root}/nf.pt"],
     "evaluate": ["evaluate", "{root}/nf.pt", "--out", "{root}/eval"],
@@ -330,6 +331,8 @@ COMMANDS = {
 ONE_OF = {"sweep": {"--grid", "--random"}}
 SMALLER = {
     "fit": (["--trials", "1"], "the default 50 trials of 2 retinas after 900 s warm-ups take minutes"),
+    "compare-models": (["--trials", "1", "--retinas", "1", "--warmup-s", "2", "--duration-s", "10", "--margin-um",
+                        "0"], "the continuous models' 900 s warm-ups at 1 ms and 0.1 ms steps take hours on a CPU"),
     "pretrain": (["--training-clips", "16", "--validation-clips", "16", "--max-epochs", "1", "--size-px", "16",
                   "--hidden-channels", "4"],
                  "May et al.'s protocol (2,048 clips of 64 x 64, 64 channels, up to 200 epochs) takes hours on a "

@@ -9,6 +9,7 @@ from fit_setup import quick_recording
 
 import wavesim as ws
 from wavesim.errors import ParameterError
+from wavesim.fit import fit
 from wavesim.fit.ranges import grid_step, parameter_ranges
 from wavesim.io.recordings import write_recording
 from wavesim.models import load_params_file
@@ -17,7 +18,7 @@ from wavesim.models import load_params_file
 @pytest.mark.parametrize("name", ws.list_models())
 def test_every_model_names_what_a_fit_tunes_within_valid_ranges(name):
     model = ws.get_model(name)
-    base = model.preset()
+    base = model.preset(model.fit_start_preset)
     ranges = parameter_ranges(model.fit_defaults, base=base)
     assert list(ranges) == list(model.fit_defaults)
     for parameter, (low, high) in ranges.items():
@@ -25,6 +26,14 @@ def test_every_model_names_what_a_fit_tunes_within_valid_ranges(name):
         assert (low, high) == model.fit_ranges.get(parameter, (low, high))
     for corner in (0, 1):  # the declared ranges keep the parameters' relations, at every corner
         model.params_cls(**{**base.to_dict(), **{k: v[corner] for k, v in model.fit_ranges.items()}})
+
+
+def test_a_fit_refuses_single_wave_parameters_and_starts_where_waves_are_spontaneous(tmp_path):
+    model = ws.get_model("directional")
+    assert model.fit_start_preset == "continuous" and not model.single_wave(model.preset(model.fit_start_preset))
+    with pytest.raises(ParameterError, match=r"single-wave mode .* start the fit from preset 'continuous'"):
+        fit(quick_recording(), tmp_path, model="directional", base_name="may2025", n_trials=1)
+    assert not list(tmp_path.iterdir())  # refused before the study was opened
 
 
 def test_whole_step_parameters_are_searched_on_the_step_grid():

@@ -1,4 +1,5 @@
-"""The ``wavesim`` command line: generate, info, verify, presets, render (and stats, compare, pretrain, fit, sweep, reproduce).
+"""The ``wavesim`` command line: generate, info, verify, presets, render (and stats, compare, pretrain, fit,
+compare-models, sweep, reproduce).
 
 This package is the only place that parses ``argv``. Each module registers one
 command with ``register(subparsers)``; the library functions it calls check
@@ -14,7 +15,7 @@ import os
 import sys
 
 from ..errors import WavesimError
-from . import fit, generate, info, presets, render, reproduce, stats, sweep, train, verify
+from . import compare_models, fit, generate, info, presets, render, reproduce, stats, sweep, train, verify
 
 __all__ = ["build_parser", "main"]
 
@@ -36,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="wavesim", description="Simulate developmental retinal waves.")
     parser.add_argument("--version", action="version", version=f"wavesim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (generate, info, verify, presets, render, stats, fit, sweep, train, reproduce):
+    for command in (generate, info, verify, presets, render, stats, fit, compare_models, sweep, train,
+                    reproduce):
         command.register(sub)
     for command_parser in sub.choices.values():
         command_parser.add_argument("-q", "--quiet", action="store_true",

@@ -23,7 +23,8 @@ from ..fit.virtual import ELECTRODE_MODELS, SimulationSettings
 from ._output import show_progress
 from ._paths import check_output_folder
 
-__all__ = ["register"]
+__all__ = ["add_objective_options", "add_search_options", "batch_size", "check_search_args",
+           "objective_settings", "register", "simulation_settings"]
 
 
 def _pairs(items, what: str) -> dict[str, str]:
@@ -59,27 +60,44 @@ def _parse_weights(items) -> dict[str, float]:
     return out
 
 
-def _run_fit(args) -> int:
+def check_search_args(args) -> None:
+    """Fail at once on counts below 1 and an unusable output folder; apply ``--no-warm-cache``."""
     for option, value in (("--trials", args.trials), ("--batch-size", args.batch_size), ("--workers", args.workers)):
         if value is not None and value < 1:
             raise ParameterError(f"{option} must be at least 1, got {value}.")
     check_output_folder(args.out, "--out")
     if args.no_warm_cache:
         os.environ["WAVESIM_NO_WARM_CACHE"] = "1"  # read where candidates are simulated, workers included
+
+
+def objective_settings(args) -> ObjectiveSettings:
+    return ObjectiveSettings(weights=_parse_weights(args.weight), min_recorded_waves=args.min_waves)
+
+
+def simulation_settings(args) -> SimulationSettings:
+    return SimulationSettings(n_retinas=args.retinas, seed=args.seed, margin_um=args.margin_um,
+                              um_per_pixel=args.um_per_pixel, frame_period_s=args.frame_period_s,
+                              warmup_s=args.warmup_s, duration_s=args.duration_s, backend=args.backend,
+                              electrodes=args.electrodes, burst_rate_hz=args.burst_rate_hz,
+                              burst_decay_s=args.burst_decay_s, sync_gain_variance=args.sync_gain_variance,
+                              sync_length_um=args.sync_length_um, sync_time_s=args.sync_time_s)
+
+
+def batch_size(args, simulation: SimulationSettings) -> int:
+    return args.batch_size if args.batch_size is not None else (8 if simulation.backend == "cuda" else 2)
+
+
+def _run_fit(args) -> int:
+    check_search_args(args)
     if args.params:
         base = load_params_file(args.params, default_preset=args.preset, default_model=args.model)
     else:
-        base = get_model(args.model).preset(args.preset)
-    base_name = args.preset or model_of(base).default_preset
+        base = get_model(args.model).preset(args.preset or get_model(args.model).fit_start_preset)
+    base_name = args.preset or model_of(base).fit_start_preset
     fitted = [n.strip() for n in args.fit.split(",") if n.strip()] if args.fit else None
-    settings = ObjectiveSettings(weights=_parse_weights(args.weight), min_recorded_waves=args.min_waves)
-    simulation = SimulationSettings(n_retinas=args.retinas, seed=args.seed, margin_um=args.margin_um,
-                                    um_per_pixel=args.um_per_pixel, frame_period_s=args.frame_period_s,
-                                    warmup_s=args.warmup_s, duration_s=args.duration_s, backend=args.backend,
-                                    electrodes=args.electrodes, burst_rate_hz=args.burst_rate_hz,
-                                    burst_decay_s=args.burst_decay_s, sync_gain_variance=args.sync_gain_variance,
-                                    sync_length_um=args.sync_length_um, sync_time_s=args.sync_time_s)
-    batch = args.batch_size if args.batch_size is not None else (8 if simulation.backend == "cuda" else 2)
+    settings = objective_settings(args)
+    simulation = simulation_settings(args)
+    batch = batch_size(args, simulation)
     result = fit(args.recording, args.out, hold_out=args.hold_out or (), storage=args.storage,
                  study_name=args.study_name, base=base,
                  base_name=base_name, fitted=fitted, ranges=_parse_ranges(args.range), n_trials=args.trials,
@@ -126,33 +144,9 @@ def _print_recordings(report) -> None:
               f"fitted {held['fitted']['distance']:.4f} +- {held['fitted']['distance_sem']:.4f}")
 
 
-def register(subparsers) -> None:
-    """Add the ``fit`` subcommand.
-
-    Parameters
-    ----------
-    subparsers : argparse._SubParsersAction
-        From ``ArgumentParser.add_subparsers(dest="command")``.
-    """
-    p = subparsers.add_parser(
-        "fit", help="fit model parameters to an MEA recording",
-        description="Search model parameters whose simulated waves, seen through virtual electrodes at the "
-                    "recording's electrode positions, match the recording's statistics (Optuna study; resumable, "
-                    "shareable by several processes).",
-    )
-    p.add_argument("recording", nargs="+",
-                   help="MEA recording(s) (.h5, or .nwb with pynwb); several are fitted with one parameter set, "
-                        "each through its own electrode layout, and their distances pooled")
-    p.add_argument("--hold-out", nargs="+", default=None, metavar="RECORDING",
-                   help="recordings left out of the fit and scored afterwards with the fitted and the start's "
-                        "parameters (the report's held_out)")
-    p.add_argument("--out", required=True, help="output folder: best_params.toml, report.json, comparison.png")
-    p.add_argument("--storage", default=None,
-                   help="journal file or database URL of the study (default OUT/study.journal); "
-                        "processes given the same storage work on one study")
-    p.add_argument("--study-name", default="wavesim-fit",
-                   help="name of the study in --storage; processes with the same name share it (default %(default)s)")
-    p.add_argument("--trials", type=int, default=50,
+def add_search_options(p, trials_default: int = 50) -> None:
+    """The options of a fit's search, the same in ``fit`` and ``compare-models``."""
+    p.add_argument("--trials", type=int, default=trials_default,
                    help="finished (complete or pruned) trials of the whole study (default %(default)s)")
     p.add_argument("--batch-size", type=int, default=None,
                    help="candidates asked and scored together (default 8 on cuda, 2 on cpu)")
@@ -171,15 +165,10 @@ def register(subparsers) -> None:
                    help="seed of the sampler: each trial's candidate is drawn with a seed from this, the study name "
                         "and the trial's number, so reruns and resumes propose the same candidates and processes "
                         "sharing a study different ones (default: --seed)")
-    p.add_argument("--model", default=None, help="wave model (default amacrine)")
-    p.add_argument("--preset", default=None,
-                   help="starting preset, the study's first trial (default: the model's default, mouse)")
-    p.add_argument("--params", default=None,
-                   help="TOML parameter file to start from (the study's first trial, instead of --preset)")
-    p.add_argument("--fit", default=None,
-                   help=f"comma-separated parameters to fit (default: the model's; amacrine {','.join(DEFAULT_FITTED)})")
-    p.add_argument("--range", action="append", metavar="NAME=LOW:HIGH",
-                   help="search range of a parameter (default: its allowed range); repeatable")
+
+
+def add_objective_options(p) -> None:
+    """How candidates are simulated, seen through virtual electrodes and scored."""
     p.add_argument("--weight", action="append", metavar="TERM=W",
                    help=f"weight of an objective term ({', '.join(TERM_NAMES)}; default 1); repeatable")
     p.add_argument("--retinas", type=int, default=2, help="retinas per candidate (default %(default)s)")
@@ -215,4 +204,44 @@ def register(subparsers) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--no-warm-cache", action="store_true",
                    help="neither reuse nor store warmed-up retinas (as WAVESIM_NO_WARM_CACHE=1)")
+
+
+def register(subparsers) -> None:
+    """Add the ``fit`` subcommand.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From ``ArgumentParser.add_subparsers(dest="command")``.
+    """
+    p = subparsers.add_parser(
+        "fit", help="fit model parameters to an MEA recording",
+        description="Search model parameters whose simulated waves, seen through virtual electrodes at the "
+                    "recording's electrode positions, match the recording's statistics (Optuna study; resumable, "
+                    "shareable by several processes).",
+    )
+    p.add_argument("recording", nargs="+",
+                   help="MEA recording(s) (.h5, or .nwb with pynwb); several are fitted with one parameter set, "
+                        "each through its own electrode layout, and their distances pooled")
+    p.add_argument("--hold-out", nargs="+", default=None, metavar="RECORDING",
+                   help="recordings left out of the fit and scored afterwards with the fitted and the start's "
+                        "parameters (the report's held_out)")
+    p.add_argument("--out", required=True, help="output folder: best_params.toml, report.json, comparison.png")
+    p.add_argument("--storage", default=None,
+                   help="journal file or database URL of the study (default OUT/study.journal); "
+                        "processes given the same storage work on one study")
+    p.add_argument("--study-name", default="wavesim-fit",
+                   help="name of the study in --storage; processes with the same name share it (default %(default)s)")
+    add_search_options(p)
+    p.add_argument("--model", default=None, help="wave model (default amacrine)")
+    p.add_argument("--preset", default=None,
+                   help="starting preset, the study's first trial (default: the model's fit preset, for amacrine "
+                        "mouse, for directional continuous)")
+    p.add_argument("--params", default=None,
+                   help="TOML parameter file to start from (the study's first trial, instead of --preset)")
+    p.add_argument("--fit", default=None,
+                   help=f"comma-separated parameters to fit (default: the model's; amacrine {','.join(DEFAULT_FITTED)})")
+    p.add_argument("--range", action="append", metavar="NAME=LOW:HIGH",
+                   help="search range of a parameter (default: its allowed range); repeatable")
+    add_objective_options(p)
     p.set_defaults(func=_run_fit, command="fit")

@@ -403,7 +403,7 @@ def fit(recording, out_dir: str | Path | None = None, *, storage: str | Path | N
         Journal file or database URL of the study.
     base : parameters of a registered model, optional
         Start point and values of unfitted parameters (default: the preset
-        ``base_name`` of ``model``, both defaulting to the default model's).
+        ``base_name`` of ``model``: default the model's ``fit_start_preset``, of the default model).
     fitted : sequence of str, optional
         Parameters to fit (plus every name in ``ranges``); default the model's ``fit_defaults``.
     ranges : mapping of str to (low, high), optional
@@ -426,8 +426,10 @@ def fit(recording, out_dir: str | Path | None = None, *, storage: str | Path | N
     if both:
         raise ParameterError(f"recording(s) {both} are both fitted and held out; hold out recordings not fitted.")
     if base is None:
+        base_name = base_name or get_model(model).fit_start_preset
         base = get_model(model).preset(base_name)
     base_model = model_of(base)
+    base_model.check_fittable(base)
     base_name = base_name or base_model.default_preset
     ranges = parameter_ranges(base_model.fit_defaults if fitted is None else fitted, ranges, base)
     if len(recordings) == 1:

@@ -57,6 +57,9 @@ class WaveModel:
     fit_ranges : mapping of str to (float, float)
         Where a fit searches a parameter unless told otherwise (default for
         a parameter not named here: its whole allowed range).
+    fit_preset : str, optional
+        The preset a fit starts from unless told otherwise (None: ``default_preset``):
+        one whose movies hold spontaneous waves to compare with a recording.
     graded_readout : str, optional
         The state field a ``graded`` readout shows (the rule's ``value``:
         the field mapped onto 0..65535), e.g. ``"v"``; None where the model
@@ -119,6 +122,22 @@ class WaveModel:
     whole_steps: tuple[str, ...] = ()
     check_sheet: Callable[[Any, Sequence[Any]], None] | None = None
     graded_readout: str | None = None
+    fit_preset: str | None = None
+
+    @property
+    def fit_start_preset(self) -> str:
+        """The preset a fit starts from unless told otherwise."""
+        return self.fit_preset or self.default_preset
+
+    def check_fittable(self, params) -> None:
+        """Raise a ParameterError where movies of ``params`` cannot be fitted to a recording (one wave from
+        frame 0 per movie, no spontaneous waves)."""
+        if self.single_wave is not None and self.single_wave(params):
+            raise ParameterError(
+                f"{type(params).__name__} in single-wave mode start one wave at frame 0 of each movie and no "
+                f"spontaneous waves, so there is nothing to compare with a recording; start the fit from "
+                f"preset {self.fit_start_preset!r} (the fit's default for model {self.name}) or parameters "
+                f"whose waves start on their own.")
 
     def record_fields(self, params) -> dict[str, np.dtype]:
         """Names and dtypes of the per-movie records a store of these parameters keeps (may be empty)."""
@@ -137,6 +156,8 @@ class WaveModel:
             raise ParameterError(f"WaveModel.graded_readout must be one of {self.state_fields}, got "
                                  f"{self.graded_readout!r}.")
         object.__setattr__(self, "fit_ranges", dict(self.params_cls.check_ranges(dict(self.fit_ranges))))
+        for preset in (self.default_preset, self.fit_start_preset):
+            self.preset(preset)
         if self.lattice is None:
             from ..lattice import HexLattice
 

@@ -313,7 +313,10 @@ MODEL = WaveModel(
     tables=tables,
     kernel_module="wavesim.kernels.directional",
     reference=_reference,
-    fit_defaults=("q", "local_bias", "tau_iei_s"),
+    fit_defaults=("q", "local_bias", "tau_iei_s", "start_rate_hz"),
+    # the paper's presets start one wave per movie; recordings hold spontaneous waves
+    fit_preset="continuous",
+    fit_ranges={"start_rate_hz": (2e-5, 2e-3)},
     whole_steps=("t_wave_s", "tau_on_s", "tau_off_s", "tau_iei_s"),
     lattice=SquareLattice,
     event_engine=DirectionalEventsEngine,
