@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_continuous.py            # 2,000 steps per engine (the references 200)
     python benchmarks/bench_continuous.py --quick    # fewer steps (smoke test)
+    python benchmarks/bench_continuous.py --steps 2  # 2 steps of each rule (NUMBA_ENABLE_CUDASIM=1: the cuda rows' code)
 
 Engines, for ``lansdell2014`` (the authors' ``ml_sahp`` set, their 64 x 64
 grid) and ``retinalchaos`` (their ``params.json``, 64 x 64 cells):
@@ -11,7 +12,9 @@ grid) and ``retinalchaos`` (their ``params.json``, 64 x 64 cells):
 Crank-Nicolson scheme), ``numpy-fixed`` the fixed-point reference,
 ``rule`` the compiled rule in :mod:`wavesim.kernels.pull_cpu` on one thread
 (one sheet, and a batch of 8), ``rule-parallel`` the same on all of Numba's
-threads. The table gives steps/s (of the whole batch: one step advances
+threads, and ``cuda`` the ``cuda`` engine through ``Simulation`` (batches of 1, 8
+and 256 sheets; only where ``cuda`` is usable, its CPU rates then being the
+host's). The table gives steps/s (of the whole batch: one step advances
 every sheet) and cell-updates/s, per wall-clock second and per CPU second
 of this process (on a machine shared with other jobs the wall-clock rates
 fall with the load; the CPU rates much less; for the parallel rows CPU
@@ -23,10 +26,13 @@ RetinalChaos needs Julia): see ``benchmarks/results_continuous.txt``.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numba
 
+from wavesim import Readout, Simulation
+from wavesim.backends import cuda_status
 from wavesim.kernels import lansdell2014 as lansdell_rule
 from wavesim.kernels import retinalchaos as chaos_rule
 from wavesim.kernels.pull_cpu import PullSheets, build_pull_cpu_runner
@@ -62,12 +68,31 @@ def _rule_rows(name, module, rule, params, spacing_um, n_steps, batch, parallel)
     return (name, "rule-parallel" if parallel else "rule", batch, wall / chunk, cpu / chunk)
 
 
+def _cuda_rows(name, params, spacing_um, n_steps, batch):
+    """The ``cuda`` engine on ``batch`` sheets, synchronised after every chunk of steps."""
+    from numba import cuda
+
+    sim = Simulation([params] * batch, list(range(batch)), retina=_lattice(spacing_um).retina,
+                     readout=Readout(um_per_pixel=spacing_um), backend="cuda")
+    chunk = min(100, n_steps)
+
+    def advance():
+        sim.advance(chunk)
+        cuda.synchronize()
+
+    wall, cpu = _timed(advance, max(1, n_steps // chunk))
+    return (name, "cuda", batch, wall / chunk, cpu / chunk)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--steps", type=int, default=None, help="steps of each rule and engine row")
     args = parser.parse_args()
     n_rule, n_ref = (200, 20) if args.quick else (2000, 200)
+    n_rule = args.steps or n_rule
     rows = []
+    usable, device = cuda_status()
     p = lansdell2014.PRESETS[lansdell2014.DEFAULT_PRESET]
     h = lansdell2014.AUTHORS_SPACING_UM
     table = lansdell2014.tables(_lattice(h))["table"]
@@ -83,7 +108,12 @@ def main() -> None:
                                                 ("retinalchaos", retinalchaos, chaos_rule, q, 20.0)):
         for batch, parallel in ((1, False), (8, False), (8, True)):
             rows.append(_rule_rows(name, module, rule, params, spacing, n_rule, batch, parallel))
-    print(f"64 x 64 sheet; Numba threads: {numba.get_num_threads()}; rates per wall second and per CPU second")
+        if usable:
+            # Numba's simulator runs each GPU thread in Python: one sheet checks the code, larger take hours
+            batches = (1,) if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else (1, 8, 256)
+            rows += [_cuda_rows(name, params, spacing, n_rule, batch) for batch in batches]
+    print(f"64 x 64 sheet; Numba threads: {numba.get_num_threads()}; rates per wall second and per CPU second; "
+          f"cuda: {device}")
     print(f"{'model':<14}{'engine':<15}{'sheets':>7}{'steps/s':>10}{'cell-upd/s':>12}{'steps/cpu-s':>13}"
           f"{'cell-upd/cpu-s':>16}")
     cells = NODES * NODES
