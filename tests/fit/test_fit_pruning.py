@@ -111,6 +111,7 @@ def test_the_last_rung_is_the_full_objective_on_workers_or_here(warmup_s):
             runs = staged.start(candidates)
             for k in range(len(plan.rungs)):
                 runs, evaluations = zip(*staged.score(runs, k))
+            assert (staged._pool is not None) == (workers > 1)  # two workers did start processes
         assert [e.retina_distances for e in evaluations] == [e.retina_distances for e in expected]
         assert [e.terms for e in evaluations] == [e.terms for e in expected]
 

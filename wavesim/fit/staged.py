@@ -202,7 +202,7 @@ class StagedEvaluator:
             Per candidate, in order: its runs after rung ``k`` (for rung ``k + 1``) and its evaluation there.
         """
         flat = [run for candidate in runs for run in candidate]
-        done = self._in_pool(flat, k) if self._pool is not None else self._in_batches(flat, k)
+        done = self._in_pool(flat, k) if self.workers > 1 else self._in_batches(flat, k)
         n_groups, n_arrays = len(self.problem.groups), len(self.problem.arrays)
         out = []
         for c in range(len(runs)):
