@@ -178,6 +178,11 @@ ROWS = {
     # One trial, not the default 50, as for the fit command below.
     "wavesim.fit.FitResult": ("made", lambda ctx: ws.fit.fit(ctx.recording, ctx.root / "fit-python", n_trials=1)),
     "wavesim.fit.FitStatistics": ("made", lambda ctx: ctx.objective.recorded),
+    # One trial of one model, not the default 50 of every model (hours for the continuous models).
+    "wavesim.fit.ModelComparison": ("made", lambda ctx: ws.fit.compare_models(ctx.recording, ctx.root / "models-python",
+                                                                              models="amacrine", n_trials=1)),
+    "wavesim.fit.ModelScore": ("made", lambda ctx: ws.fit.compare_models(ctx.recording, ctx.root / "models-python",
+                                                                         models="amacrine", n_trials=1).scores[0]),
     "wavesim.fit.Rung": ("made", lambda ctx: ws.fit.search_plan(ctx.objective, ws.preset()).rungs[0]),
     "wavesim.fit.SearchPlan": ("made", lambda ctx: ws.fit.search_plan(ctx.objective, ws.preset())),
     "wavesim.fit.Objective": ("args", lambda ctx: {"recording": ctx.recording}),

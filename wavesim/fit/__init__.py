@@ -9,10 +9,13 @@ processes), ``pruning`` (successive halving within the objective's noise, an
 Optuna pruner), ``samplers`` and ``study`` (the Optuna study: samplers
 seeded per trial, storage, stale trials, heartbeats), ``search`` (the search
 loop and :func:`fit`), ``report`` (the best trial, near-best spread, timing,
-output files), and ``plot`` (the comparison figure). The ``wavesim fit``
-command is :mod:`wavesim.cli.fit`.
+output files), ``plot`` (the comparison figure), and ``compare`` (every
+model fitted to the same recordings and scored on held-out ones). The
+``wavesim fit`` and ``wavesim compare-models`` commands are
+:mod:`wavesim.cli.fit` and :mod:`wavesim.cli.compare_models`.
 """
 
+from .compare import ModelComparison, ModelScore, compare_models
 from .fidelity import PRUNERS, PruningSettings, Rung, rung_schedule
 from .objective import (
     TERM_NAMES,
@@ -35,6 +38,8 @@ __all__ = [
     "Evaluation",
     "FitResult",
     "FitStatistics",
+    "ModelComparison",
+    "ModelScore",
     "Objective",
     "ObjectiveSettings",
     "PRUNERS",
@@ -48,6 +53,7 @@ __all__ = [
     "UnfittableRecordingError",
     "VirtualArray",
     "fail_stale_trials",
+    "compare_models",
     "fit",
     "fit_statistics",
     "held_out_scores",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -226,8 +227,11 @@ def plot_model_comparison(comparison: ModelComparison, path: str | Path) -> None
         for bar, n in zip(bars, names):
             if n in comparison.held_out:
                 bar.set_hatch("//")
-    left.set_xticks(np.arange(len(names)), [n if len(n) <= 18 else n[:17] + "…" for n in names],
-                    rotation=60, ha="right", fontsize=7)
+    prefix = os.path.commonprefix(names) if len(names) > 1 else ""
+    left.set_xticks(np.arange(len(names)), [n[len(prefix):] or n for n in names], rotation=60, ha="right",
+                    fontsize=7)
+    if prefix:
+        left.set_xlabel(f"recording ({prefix}...)", fontsize=8)
     left.set_ylabel("distance of the fitted model")
     left.set_title("per recording (hatched: held out)", fontsize=9)
     left.legend(fontsize=8)
@@ -235,9 +239,9 @@ def plot_model_comparison(comparison: ModelComparison, path: str | Path) -> None
     for i, s in enumerate(scores):
         right.bar(np.arange(len(terms)) + (i - (len(scores) - 1) / 2) * width,
                   [np.nan_to_num(s.terms.get(t, math.nan)) for t in terms], width, color=f"C{i}")
-    right.set_xticks(np.arange(len(terms)), terms, fontsize=8)
-    right.set_title("objective terms, median over the " + ("held-out" if comparison.held_out else "fitted")
-                    + " recordings", fontsize=9)
+    right.set_xticks(np.arange(len(terms)), terms, rotation=45, ha="right", fontsize=8)
+    right.set_title("objective terms\n(median over the " + ("held-out" if comparison.held_out else "fitted")
+                    + " recordings)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
