@@ -176,7 +176,17 @@ def _number(value: float, digits: int = 3) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class ModelComparison:
-    """The models' scores on the same recordings, best held-out (else fitted) distance first."""
+    """The models' scores on the same recordings.
+
+    Attributes
+    ----------
+    scores : tuple of ModelScore
+        In the order the models were fitted (:meth:`ranked` sorts them).
+    recordings, held_out : tuple of str
+        Names of the fitted and the held-out recordings.
+    settings : dict
+        The budget, objective, simulation and pruning every model was fitted with.
+    """
 
     scores: tuple[ModelScore, ...]
     recordings: tuple[str, ...]
@@ -184,6 +194,7 @@ class ModelComparison:
     settings: dict[str, Any]
 
     def ranked(self) -> list[ModelScore]:
+        """The scores, least held-out distance first (least fitted distance without held-out recordings)."""
         key = (lambda s: s.held_out_distance) if self.held_out else (lambda s: s.distance)
         return sorted(self.scores, key=lambda s: (not math.isfinite(key(s)), key(s)))
 
@@ -207,6 +218,7 @@ class ModelComparison:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
+        """The comparison as ``comparison.json`` holds it (scores ranked, each with its ``differs_most``)."""
         return {"recordings": list(self.recordings), "held_out": list(self.held_out), "settings": self.settings,
                 "scores": [dataclasses.asdict(s) | {"differs_most": s.differs_most()} for s in self.ranked()]}
 
@@ -246,7 +258,7 @@ def plot_model_comparison(comparison: ModelComparison, path: str | Path) -> None
     fig.savefig(path, dpi=110)
 
 
-def compare_models(recordings, out_dir: str | Path, *, models=None, hold_out=(), n_trials: int = 20,
+def compare_models(recordings, out_dir: str | Path, *, models=None, hold_out=(), n_trials: int = 50,
                    batch_size: int = 2, sampler: str = "tpe", sampler_seed: int | None = None,
                    objective_settings: ObjectiveSettings | None = None,
                    simulation: SimulationSettings | None = None, analysis=None,
