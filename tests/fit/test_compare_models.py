@@ -91,8 +91,11 @@ def test_bad_model_choices_fail_before_any_fit(tmp_path, capsys, text, message):
 
 
 def test_deviation_says_how_a_fit_misses_each_statistic():
-    recorded = {"median_iwi_s": 60.0, "mean_size_fraction": 0.3, "ci_mean": [10.0, 4.0, None]}
-    simulated = {"median_iwi_s": 30.0, "mean_size_fraction": 0.5, "ci_mean": [5.0, 4.0]}
+    recorded = {"median_iwi_s": 60.0, "mean_size_fraction": 0.3, "ci_distance_um": [100.0, 200.0, 250.0, 300.0],
+                "ci_mean": [10.0, 4.0, 3.0, None]}
+    # bins pair by distance: the simulated profile has a 150 um bin the recording lacks, and no 250 um bin
+    simulated = {"median_iwi_s": 30.0, "mean_size_fraction": 0.5, "ci_distance_um": [100.0, 150.0, 200.0, 300.0],
+                 "ci_mean": [5.0, 7.0, 4.0, 2.0]}
     assert _deviation("iwi", recorded, simulated) == 0.5
     assert _deviation("size", recorded, simulated) == pytest.approx(0.2)
     assert _deviation("ci", recorded, simulated) == pytest.approx(math.sqrt(0.5))  # geometric mean of 0.5 and 1

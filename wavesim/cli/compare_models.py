@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..analysis import AnalysisParams
-from ..fit.compare import compare_models, parse_model_choices
+from ..fit.compare import compare_models
 from ..fit.fidelity import PruningSettings
 from ._output import show_progress
 from .fit import (add_objective_options, add_search_options, batch_size, check_search_args, objective_settings,
@@ -20,7 +20,6 @@ __all__ = ["register"]
 
 def _run(args) -> int:
     check_search_args(args)
-    parse_model_choices(args.models)  # an unknown model or preset fails before any fit
     simulation = simulation_settings(args)
     comparison = compare_models(args.recording, args.out, models=args.models, hold_out=args.hold_out or (),
                                 n_trials=args.trials, batch_size=batch_size(args, simulation),

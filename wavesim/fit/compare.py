@@ -73,10 +73,11 @@ def _deviation(term: str, recorded: Mapping[str, Any], simulated: Mapping[str, A
     if not simulated:
         return math.nan
     if statistic == "ci_profile":
-        rec, sim = np.asarray(recorded.get("ci_mean") or [], float), np.asarray(simulated.get("ci_mean") or [], float)
-        n = min(rec.size, sim.size)
-        ok = (rec[:n] > 0) & (sim[:n] > 0)
-        return float(np.exp(np.mean(np.log(sim[:n][ok] / rec[:n][ok])))) if ok.any() else math.nan
+        # the profiles' distance bins differ where a bin holds too few electrode pairs: pair them by distance
+        sim_at = dict(zip(simulated.get("ci_distance_um") or [], simulated.get("ci_mean") or []))
+        ratios = [sim_at[d] / r for d, r in zip(recorded.get("ci_distance_um") or [], recorded.get("ci_mean") or [])
+                  if r is not None and r > 0 and sim_at.get(d) is not None and sim_at[d] > 0]
+        return float(np.exp(np.mean(np.log(ratios)))) if ratios else math.nan
     rec, sim = recorded.get(statistic), simulated.get(statistic)
     if rec is None or sim is None or not (math.isfinite(rec) and math.isfinite(sim)):
         return math.nan
