@@ -88,3 +88,35 @@ def test_a_simulation_refuses_an_unstable_diffusion_step_on_its_sheet():
     retina = ws.Retina(width_um=300, height_um=300, spacing_um=20, dendrite_radius_um=20)  # 400 / 20^2 = 1
     with pytest.raises(ParameterError, match=r"D_um2_per_s \* dt_s / spacing_um\*\*2 = 1 exceeds 0.25 at spacing_um = 20"):
         ws.Simulation(fast, [0], retina=retina, backend="cpu")
+
+
+
+@pytest.mark.parametrize("name", ws.list_models())
+def test_a_fit_simulates_each_model_on_its_own_cells(name, monkeypatch):
+    """Both ways a fit simulates (a batch; rung by rung) use the model's cells under the layout's sheet."""
+    from wavesim.fit import Objective, Rung, SimulationSettings, staged, virtual
+
+    model = ws.get_model(name)
+    params = model.preset(model.fit_start_preset)
+    recording = quick_recording()  # simulated before the spy, with the amacrine model
+    used = []
+
+    def recorded(*args, **kwargs):
+        used.append(kwargs["retina"])
+        return ws.Simulation(*args, **kwargs)
+
+    monkeypatch.setattr(virtual, "Simulation", recorded)
+    monkeypatch.setattr(staged, "Simulation", recorded)
+    duration_s = 0.5
+    objective = Objective(recording, simulation=SimulationSettings(
+        n_retinas=1, margin_um=100.0, warmup_s=0.0, duration_s=duration_s, backend="cpu"))
+    objective.evaluate([params])
+    with staged.StagedEvaluator(objective, [Rung(0.0, 1.0, duration_s)], "cpu", workers=1) as evaluator:
+        evaluator.score(evaluator.start([params]), 0)
+
+    own, sheet = model.run.retina, objective.array.retina
+    assert len(used) == 2
+    for retina in used:
+        assert (retina.spacing_um, retina.dendrite_radius_um, retina.shape) == (
+            own.spacing_um, own.dendrite_radius_um, own.shape)
+        assert (retina.width_um, retina.height_um) == (sheet.width_um, sheet.height_um)

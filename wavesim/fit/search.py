@@ -138,6 +138,12 @@ def search_plan(objective, base, pruning: PruningSettings | None = None, workers
     return SearchPlan(rungs, backend, workers, note)
 
 
+def _cells(base) -> dict[str, Any]:
+    """The cell lattice candidates of ``base``'s model are simulated on (part of a study's identity)."""
+    retina = model_of(base).run.retina
+    return {"spacing_um": retina.spacing_um, "dendrite_radius_um": retina.dendrite_radius_um, "shape": retina.shape}
+
+
 def _enqueue_start(study, start: Mapping[str, float], n_trials: int) -> None:
     """Enqueue the starting point, unless the study holds a live one or its budget is taken."""
     from optuna.trial import TrialState
@@ -263,7 +269,7 @@ def _search(objective, ranges, base, storage, study_name, n_trials, batch_size, 
     from .samplers import TrialSeededSampler
 
     config = {"fit": objective.describe(), "ranges": {k: list(v) for k, v in ranges.items()},
-              "model": model_of(base).name, "base": base.to_dict()}
+              "model": model_of(base).name, "base": base.to_dict(), "cells": _cells(base)}
     study = open_study(storage, study_name, config, TrialSeededSampler(sampler, sampler_seed, study_name),
                        HalvingPruner(pruning.reduction_factor, pruning.n_sem))
     fail_stale_trials(study, stale_after_s)

@@ -90,7 +90,8 @@ def _run_rung(problem: _Problem, run: _Run, k: int) -> tuple[_Run, list[list[Fit
     first = members[0]
     in_recording = rung.start_s >= problem.warmup_s  # the window is the start of the full recording
     if run.state is None:
-        sim = Simulation(list(run.params), [first.retina_seeds[r] for r in run.retinas], retina=first.retina,
+        sim = Simulation(list(run.params), [first.retina_seeds[r] for r in run.retinas],
+                         retina=first.retina_for(run.params[0]),
                          readout=first.readout, backend=problem.backend)
         start = sim.steps_for(rung.start_s)
         if in_recording:  # no rung inside the warm-up: a cached warm-up serves as well as a simulated one

@@ -22,6 +22,7 @@ from ..backends import backend_choices
 from ..errors import ParameterError
 from ..io.recordings import MEARecording
 from ..lattice import Retina
+from ..models import model_of
 from ..parameters import ValidatedParams, choice_field, field, field_like
 from ..readout import Readout
 from ..run import Timing
@@ -163,6 +164,17 @@ class VirtualArray:
         """
         return simulate_arrays([self], candidates)[0]
 
+    def retina_for(self, params) -> Retina:
+        """The retina a candidate ``params`` is simulated on: this array's sheet with its model's own cells.
+
+        The cell spacing, reach of excitation and shape are those of the
+        model's run (``WaveModel.run.retina``), so that each model's fronts
+        move at the speed they have on its own grid (e.g. the directional
+        model's one cell per step is 100 um/s only on its 50 um cells).
+        """
+        own = model_of(params).run.retina
+        return dataclasses.replace(own, width_um=self.retina.width_um, height_um=self.retina.height_um)
+
     def _retina_key(self) -> tuple:
         """What decides the simulated movies (not how electrodes fire): arrays with equal keys see the same retinas."""
         movie = dataclasses.replace(self.simulation, electrodes="poisson", rate_hz=20.0,
@@ -243,7 +255,7 @@ def simulate_arrays(arrays: Sequence[VirtualArray], candidates: Sequence) -> lis
         rows, cols = np.divmod(codes, first._width_px)
         n_frames = max(arrays[m].n_frames for m in members)
         params = [p for p in candidates for _ in range(s.n_retinas)]
-        sim = Simulation(params, first.retina_seeds * len(candidates), retina=first.retina,
+        sim = Simulation(params, first.retina_seeds * len(candidates), retina=first.retina_for(params[0]),
                          readout=first.readout, backend=s.backend)
         warm_up(sim, sim.steps_for(s.warmup_s), default_warm_cache(first.warm_cache))
         frames = np.empty((len(params), n_frames, codes.size), dtype=np.uint8)
