@@ -22,6 +22,10 @@ burst. The last rows compare the envelopes themselves: for electrodes
 and when they do, how far apart their onsets are and how long they overlap.
 
     NUMBA_NUM_THREADS=1 python examples/ci_components.py --recordings ../shared/recordings
+
+``--params REC=best_params.toml`` (repeatable; a recording may take several)
+replaces the parameters below with those of fits, e.g. one fitted with burst
+and one with synchronous electrodes; each fit's rows are named by its folder.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from wavesim.fit.objective import Objective
 from wavesim.fit.statistics import fit_statistics
 from wavesim.fit.virtual import ELECTRODE_MODELS, SimulationSettings, VirtualArray
 from wavesim.io.recordings import load_recording
+from wavesim.models import load_params_file
 
 #: The fits of docs/fit_examples.md: parameters and the simulated margin around the array (um).
 FITS = {
@@ -86,17 +91,27 @@ def main() -> None:
     parser.add_argument("--recordings", type=Path, default=Path("../shared/recordings"))
     parser.add_argument("--retinas", type=int, default=2)
     parser.add_argument("--backend", default="cpu-events")
+    parser.add_argument("--params", action="append", default=[], metavar="REC=PATH",
+                        help="fitted parameters (best_params.toml) of recording file REC; repeatable")
     args = parser.parse_args()
+    fits: dict[str, list[tuple[str, object]]] = {}
+    for item in args.params:
+        name, _, path = item.partition("=")
+        if name not in FITS or not path:
+            parser.error(f"--params {item!r}: give REC=PATH with REC one of {sorted(FITS)}")
+        fits.setdefault(name, []).append((Path(path).parent.name, load_params_file(path)))
+    if not fits:
+        fits = {name: [("", dataclasses.replace(ws.preset("mouse"), **values))] for name, (values, _) in FITS.items()}
     analysis = AnalysisParams()
     print("| recording | source | " + " | ".join(f"CI {b}-{b + 50} um" for b in BINS_UM) + " |")
     print("|---|---|" + "---|" * len(BINS_UM))
     envelopes = []
-    for name, (values, margin_um) in FITS.items():
+    for name, params_sets in fits.items():
+        margin_um = FITS[name][1]
         recording = load_recording(args.recordings / name)
         jittered = dataclasses.replace(recording, spike_times_s=jitter_within_bursts(recording.spike_times_s, analysis))
         rows = {"recorded": ci_at([fit_statistics(recording, analysis, 0.01)]),
                 "recorded, jittered within bursts": ci_at([fit_statistics(jittered, analysis, 0.01)])}
-        fitted = dataclasses.replace(ws.preset("mouse"), **values)
         simulation = SimulationSettings(n_retinas=args.retinas, margin_um=margin_um, backend=args.backend,
                                         electrodes="synchronous")
         # the objective estimates every electrode model's values from the recording; one simulation serves all
@@ -104,15 +119,17 @@ def main() -> None:
         arrays = {model: VirtualArray(recording.positions_um, recording.duration_s,
                                       dataclasses.replace(estimated, electrodes=model), analysis.activity_threshold)
                   for model in ELECTRODE_MODELS}
-        frames = arrays["burst"].simulate([fitted])
-        for model, array in arrays.items():
-            recordings = [array.recording(frames[r], r) for r in range(args.retinas)]
-            rows[f"fitted model, {model} electrodes"] = ci_at([fit_statistics(v, analysis, 0.01) for v in recordings])
-            if model == "synchronous":
-                envelopes.append((recording.name, neighbour_envelopes(recording.spike_times_s, recording.positions_um,
-                                                                      analysis),
-                                  np.mean([neighbour_envelopes(v.spike_times_s, v.positions_um, analysis)
-                                           for v in recordings], axis=0)))
+        envelopes.append((recording.name, "recorded",
+                          neighbour_envelopes(recording.spike_times_s, recording.positions_um, analysis)))
+        for label, fitted in params_sets:
+            frames = arrays["burst"].simulate([fitted])
+            for model, array in arrays.items():
+                recordings = [array.recording(frames[r], r) for r in range(args.retinas)]
+                fit_name = f"fitted model ({label})" if label else "fitted model"
+                rows[f"{fit_name}, {model} electrodes"] = ci_at([fit_statistics(v, analysis, 0.01)
+                                                                 for v in recordings])
+            envelopes.append((recording.name, fit_name, np.mean([
+                neighbour_envelopes(v.spike_times_s, v.positions_um, analysis) for v in recordings], axis=0)))
         for source, cis in rows.items():
             print(f"| {recording.name} | {source} | " + " | ".join(f"{c:.1f}" for c in cis) + " |")
         print(f"| {recording.name} | electrodes from the recording | burst: {estimated.burst_rate_hz:.1f} Hz at the "
@@ -120,9 +137,8 @@ def main() -> None:
               f" length {estimated.sync_length_um:.0f} um, bins {estimated.sync_time_s:.2f} s | | |", flush=True)
     print("\n| recording | source | median burst (s) | bursts with a burst of an electrode 100-150 um away | "
           "onset lag of those (s) | their overlap (s) |\n|---|---|---|---|---|---|")
-    for name, recorded, simulated in envelopes:
-        for source, (duration, together, lag, overlap) in (("recorded", recorded), ("fitted model", simulated)):
-            print(f"| {name} | {source} | {duration:.2f} | {together:.2f} | {lag:.2f} | {overlap:.2f} |")
+    for name, source, (duration, together, lag, overlap) in envelopes:
+        print(f"| {name} | {source} | {duration:.2f} | {together:.2f} | {lag:.2f} | {overlap:.2f} |")
 
 
 if __name__ == "__main__":
