@@ -31,9 +31,9 @@ def main() -> None:
     parser.add_argument("--params", action="append", default=[], help="parameter file (TOML); repeatable")
     parser.add_argument("--preset", default="mouse")
     parser.add_argument("--retinas", type=int, default=2)
-    parser.add_argument("--warmup-s", type=float, default=600.0)
-    parser.add_argument("--margin-um", type=float, default=500.0)
-    parser.add_argument("--backend", default="cpu")
+    parser.add_argument("--warmup-s", type=float, default=SimulationSettings().warmup_s)
+    parser.add_argument("--margin-um", type=float, default=SimulationSettings().margin_um)
+    parser.add_argument("--backend", default="auto")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
     args = parser.parse_args()
 

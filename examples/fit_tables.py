@@ -1,7 +1,7 @@
 """The statistics of a recording beside those of the mouse preset and of fitted parameter sets.
 
 Every parameter set is simulated and sampled as ``wavesim fit`` does (the
-same retinas, burst electrodes estimated from the recording, local speed),
+same retinas and margin, the electrodes of ``--electrodes`` estimated from the recording, local speed),
 and the table gives the fit's statistics, the CI at three distances and the
 distance (mean +- standard error over the retinas).
 
@@ -18,6 +18,7 @@ import numpy as np
 
 from wavesim import preset
 from wavesim.fit.objective import Objective, SimulationSettings
+from wavesim.fit.virtual import ELECTRODE_MODELS
 from wavesim.io.recordings import load_recording
 from wavesim.models import load_params_file
 
@@ -46,14 +47,21 @@ def main() -> None:
     parser.add_argument("recording", type=Path)
     parser.add_argument("--params", type=Path, action="append", default=[], help="fitted parameter file; repeatable")
     parser.add_argument("--retinas", type=int, default=2)
-    parser.add_argument("--backend", default="cpu-events")
+    parser.add_argument("--margin-um", type=float, default=SimulationSettings().margin_um)
+    parser.add_argument("--electrodes", choices=ELECTRODE_MODELS, default=SimulationSettings().electrodes,
+                        help="virtual electrodes, as the fit's --electrodes")
+    parser.add_argument("--backend", default="auto")
     args = parser.parse_args()
     recording = load_recording(args.recording)
-    objective = Objective(recording, simulation=SimulationSettings(n_retinas=args.retinas, backend=args.backend))
+    objective = Objective(recording, simulation=SimulationSettings(n_retinas=args.retinas, margin_um=args.margin_um,
+                                                                   electrodes=args.electrodes, backend=args.backend))
     sets = {"mouse preset": preset("mouse")} | {p.parent.name or p.stem: load_params_file(p) for p in args.params}
     evaluations = objective.evaluate(list(sets.values()))
     s = objective.simulation
-    print(f"{recording.name}: burst electrodes {s.burst_rate_hz:.1f} Hz at the start, decay {s.burst_decay_s:.1f} s\n")
+    shared = (f"; shared gain: variance {s.sync_gain_variance:.2f}, length {s.sync_length_um:.0f} um, "
+              f"bins {s.sync_time_s:.2f} s" if s.electrodes == "synchronous" else "")
+    print(f"{recording.name}: {s.electrodes} electrodes {s.burst_rate_hz:.1f} Hz at the start, decay "
+          f"{s.burst_decay_s:.1f} s{shared}\n")
     print("| statistic | recorded | " + " | ".join(sets) + " |")
     print("|---|---|" + "---|" * len(sets))
     columns = [column([objective.recorded])] + [column(ev.statistics) for ev in evaluations]
