@@ -44,12 +44,12 @@ from wavesim.fit.virtual import ELECTRODE_MODELS, SimulationSettings, VirtualArr
 from wavesim.io.recordings import load_recording
 from wavesim.models import load_params_file
 
-#: The fits of docs/fit_examples.md: parameters and the simulated margin around the array (um).
+#: The burst-electrode fits of docs/fit_examples.md (sampler seed 1): parameters and the simulated margin (um).
 FITS = {
-    "Kirkby2013_02_WT_P5.h5": (dict(H1=5.37, H2=0.862, D_s=2.37, P_s=13.7, tau_K_s=0.624), 500.0),
-    "Kirkby2013_09_WT_P6.h5": (dict(H1=2.76, H2=0.844, D_s=2.98, P_s=5.61, tau_K_s=0.649), 500.0),
+    "Kirkby2013_02_WT_P5.h5": (dict(H1=3.0885, H2=0.8571, D_s=2.4661, P_s=7.1053, tau_K_s=0.5393), 500.0),
+    "Kirkby2013_09_WT_P6.h5": (dict(H1=7.1479, H2=0.714, D_s=3.0985, P_s=13.2273, tau_K_s=0.4948), 500.0),
     "Maccione2014_P6_09May2011_control_bursts_filtered.h5": (
-        dict(H1=5.78, H2=2.29, D_s=1.77, P_s=15.6, tau_K_s=0.575), 300.0),
+        dict(H1=2.7866, H2=0.8001, D_s=1.9564, P_s=18.2314, tau_K_s=0.7794), 300.0),
 }
 BINS_UM = (100, 200, 400)
 
