@@ -242,6 +242,7 @@ def register(subparsers) -> None:
     p.add_argument("--fit", default=None,
                    help=f"comma-separated parameters to fit (default: the model's; amacrine {','.join(DEFAULT_FITTED)})")
     p.add_argument("--range", action="append", metavar="NAME=LOW:HIGH",
-                   help="search range of a parameter (default: its allowed range); repeatable")
+                   help="search range of a parameter (default: the model's fit range, else its allowed range); "
+                        "repeatable")
     add_objective_options(p)
     p.set_defaults(func=_run_fit, command="fit")

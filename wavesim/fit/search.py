@@ -413,7 +413,7 @@ def fit(recording, out_dir: str | Path | None = None, *, storage: str | Path | N
     fitted : sequence of str, optional
         Parameters to fit (plus every name in ``ranges``); default the model's ``fit_defaults``.
     ranges : mapping of str to (low, high), optional
-        Search ranges; default the model's allowed ranges.
+        Search ranges; default the model's ``fit_ranges``, else its allowed ranges.
     n_trials, batch_size, sampler, sampler_seed, pruning, workers
         See :func:`run_search`.
     objective_settings, simulation, analysis
