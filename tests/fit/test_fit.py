@@ -259,9 +259,8 @@ def test_bad_input_errors():
         ObjectiveSettings(weights={"iwis": 1.0})
     with pytest.raises(ParameterError, match="weight of term 'ci' must be finite and >= 0"):
         ObjectiveSettings(weights={"ci": -1})
-    # defaults: the model's fit ranges, else the allowed ones; durations no shorter than dt_s (0.025 s)
-    assert parameter_ranges(["H1", "tau_K_s", "decay_jitter"]) == {
-        "H1": (1.0, 20.0), "tau_K_s": (0.025, 4.0), "decay_jitter": (0.0, 0.5)}
+    # defaults: the model's allowed ranges, D_s and tau_K_s no shorter than dt_s
+    assert parameter_ranges(["H1", "tau_K_s"]) == {"H1": (0.05, 50.0), "tau_K_s": (0.025, 20.0)}
 
 
 def test_too_few_waves_is_a_clear_error():

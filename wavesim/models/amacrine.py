@@ -124,17 +124,6 @@ PRESETS: dict[str, AmacrineParams] = {
 }
 DEFAULT_PRESET = "mouse"
 
-#: Where ``wavesim fit`` searches unless told otherwise: every species preset and every fit of the
-#: recordings in docs/fit_examples.md lies inside (chick's tau_K_s on the edge); the allowed ranges span
-#: 3-4 decades, where most candidates make no waves at all and a fit spends its trials on them.
-FIT_RANGES = {
-    "H1": (1.0, 20.0),
-    "H2": (0.1, 4.0),
-    "D_s": (0.5, 6.0),
-    "P_s": (2.0, 300.0),
-    "tau_K_s": (0.025, 4.0),
-}
-
 
 def quantise(params: Sequence[AmacrineParams]) -> np.ndarray:
     """Quantise one parameter set per batch element into a (B, N_PARAMS) int64 array."""
@@ -195,6 +184,5 @@ MODEL = WaveModel(
     kernel_module="wavesim.kernels.amacrine",
     reference=_reference,
     fit_defaults=("H1", "H2", "D_s", "P_s", "tau_K_s"),
-    fit_ranges=FIT_RANGES,
     event_engine=AmacrineEventsEngine,
 )
