@@ -74,10 +74,14 @@ def _rdb_storage(url: str, attempts: int = 5):
         return ParameterError(f"--storage {url}: cannot open the database ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0]}).")
 
-    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    sqlite = url.startswith("sqlite")
+    engine_kwargs = {"connect_args": {"timeout": 60}} if sqlite else {}
     for attempt in range(attempts):
         try:
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+            storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+            if sqlite:
+                _lock_sqlite_transactions(storage.engine)
+            return storage
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError) as exc:
             # A schema race shows as a unique-key error or "table ... already exists"; an unopenable database
             # fails every attempt the same way.
@@ -86,6 +90,28 @@ def _rdb_storage(url: str, attempts: int = 5):
             time.sleep(0.2 * (attempt + 1))
         except (sqlalchemy.exc.ArgumentError, ImportError) as exc:
             raise unopenable(exc) from None
+
+
+def _lock_sqlite_transactions(engine) -> None:
+    """Make every transaction on a SQLite study take the write lock when it begins.
+
+    SQLite ignores the ``SELECT ... FOR UPDATE`` with which Optuna claims a
+    waiting trial, and Python's sqlite3 begins a transaction only at its
+    first write, so two processes could both read a trial as waiting and
+    both run it (optuna/optuna#4621). ``BEGIN IMMEDIATE`` serialises the
+    read and the write of each claim; study transactions are short.
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection, connection_record):
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections opened before the listeners would still begin lazily
 
 
 def open_study(storage: str | Path, study_name: str, config: Mapping[str, Any], sampler, pruner=None):
