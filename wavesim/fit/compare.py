@@ -19,10 +19,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..errors import ParameterError
+from ..io.json_values import json_ready
 from ..models import get_model, list_models
 from .fidelity import PruningSettings
 from .objective import TERMS, ObjectiveSettings
-from .report import _json_ready
 from .search import _load, fit
 from .virtual import SimulationSettings
 
@@ -305,6 +305,6 @@ def compare_models(recordings, out_dir: str | Path, *, models=None, hold_out=(),
                 "pruning": (pruning or PruningSettings()).to_dict()}
     comparison = ModelComparison(tuple(scores), tuple(r.name for r in fitted), tuple(r.name for r in held), settings)
     (out_dir / "comparison.md").write_text(comparison.table() + "\n")
-    (out_dir / "comparison.json").write_text(json.dumps(_json_ready(comparison.to_dict()), indent=2) + "\n")
+    (out_dir / "comparison.json").write_text(json.dumps(json_ready(comparison.to_dict()), indent=2) + "\n")
     plot_model_comparison(comparison, out_dir / "models.png")
     return comparison

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import ParameterError
+from ..io.json_values import json_ready
 from ..models import write_params_file
 from .objective import Evaluation, Objective
 from .ranges import start_point
@@ -141,17 +142,12 @@ def held_out_scores(objective, fitted_params, base) -> dict[str, Any]:
     """
     fitted, preset = objective.evaluate([fitted_params, base])
     parts = {"fitted": recording_attrs(fitted), "preset": recording_attrs(preset)}
-    return _json_ready({
+    return json_ready({
         "fitted": {"distance": fitted.distance, "distance_sem": fitted.distance_sem},
         "preset": {"distance": preset.distance, "distance_sem": preset.distance_sem},
         "recordings": {o.name: {"recorded": o.recorded_statistics(), "fitted": parts["fitted"][o.name],
                                 "preset": parts["preset"][o.name]} for o in objective.objectives},
     })
-
-
-def _json_ready(value):
-    """``value`` as JSON reads it back: numpy numbers as floats, nan as None."""
-    return json.loads(json.dumps(value, default=float).replace("NaN", "null"))
 
 
 def recording_distances(report: Mapping[str, Any]) -> list[tuple[str, str, float | None, float | None]]:
@@ -242,7 +238,7 @@ def summarize_study(study, objective: Objective, base, base_name: str,
         report["recordings"] = {o.name: {"recorded": o.recorded_statistics(), "fitted": fitted_parts[o.name],
                                          "preset": preset_parts[o.name]} for o in objective.objectives}
     report["held_out"] = None  # fit() scores held-out recordings, if any
-    report = _json_ready(report)
+    report = json_ready(report)
     return FitResult(best_params, best.value, best.user_attrs.get("distance_sem", math.nan),
                      best.user_attrs.get("terms", {}), recorded, report["statistics"]["preset"],
                      report["statistics"]["fitted"], report)

@@ -41,7 +41,8 @@ from pathlib import Path
 import numpy as np
 
 from wavesim.errors import MissingDependencyError, RecordingFormatError, RecordingNotFoundError
-from wavesim.io.recordings import MEARecording, _json_ready
+from wavesim.io.json_values import json_ready
+from wavesim.io.recordings import MEARecording
 
 __all__ = ["SPECIES", "UNKNOWN_START", "load_nwb", "spike_time_resolution_s", "write_nwb"]
 
@@ -115,7 +116,7 @@ def write_nwb(recording: MEARecording, path, *, session_description: str | None 
     metadata = {k: v for k, v in recording.metadata.items() if k != "channel_names"}
     nwb = pynwb.NWBFile(session_description=description, identifier=str(uuid.uuid4()),
                         session_start_time=session_start_time or _session_start(recording),
-                        notes=json.dumps(_json_ready(metadata)), **_simulation_fields(simulation))
+                        notes=json.dumps(json_ready(metadata)), **_simulation_fields(simulation))
     device = nwb.create_device(name=_GROUP, description=recording.array_name)
     group = nwb.create_electrode_group(name=_GROUP, description=recording.array_name, location="retina",
                                        device=device)

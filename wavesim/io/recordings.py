@@ -32,6 +32,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from wavesim.errors import ParameterError, RecordingFormatError, RecordingNotFoundError
+from wavesim.io.json_values import json_ready
 
 __all__ = ["MEARecording", "Movie", "load_recording", "load_movie", "median_pitch_um", "write_recording"]
 
@@ -448,25 +449,10 @@ def write_recording(recording: MEARecording, path: str | Path) -> Path:
     return path
 
 
-def _json_ready(value: Any) -> Any:
-    """Metadata as JSON values: arrays as lists, non-finite numbers as None."""
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return _json_ready(value.tolist())
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        return _json_ready(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _h5_value(value: Any) -> np.ndarray:
     """A metadata value as an HDF5 dataset: strings as bytes, tables as JSON text, as the repository stores them."""
     if isinstance(value, dict):
-        return np.array([json.dumps(_json_ready(value)).encode()])
+        return np.array([json.dumps(json_ready(value)).encode()])
     if isinstance(value, str):
         return np.array([value.encode()])
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
