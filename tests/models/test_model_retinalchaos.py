@@ -3,7 +3,8 @@
 The single-cell check integrates the authors' equations for one isolated,
 noise-free cell (their figure 2 set-up: 15 pA applied, no transmitter)
 with SciPy's LSODA at tight tolerances, independently of the rule, and
-holds the compiled rule's bursts and sAHP course to it.
+holds the compiled rule's bursts and sAHP course to it; with noise, SciPy
+follows the path of the noise current the rule drew through one burst.
 """
 
 import dataclasses
@@ -18,7 +19,7 @@ from wavesim.errors import ParameterError
 from wavesim.kernels import retinalchaos as rule
 from wavesim.kernels.random import retina_keys
 from wavesim.models import retinalchaos as model
-from wavesim.models.retinalchaos_reference import FixedSheet, FloatSheet, initial_state, single_cell_rhs
+from wavesim.models.retinalchaos_reference import FixedSheet, FloatSheet, drift, initial_state, single_cell_rhs
 
 SHIFTS = dict(zip(rule.STATE_FIELDS, (rule.V_SHIFT, rule.N_SHIFT, rule.C_SHIFT, rule.A_SHIFT, rule.B_SHIFT,
                                       rule.E_SHIFT, rule.I_SHIFT, rule.W_SHIFT)))
@@ -30,6 +31,8 @@ SPACING_UM = 20.0
 def _bursts(t_ms, v_mV, gap_ms=500.0):
     """Spike times (upward crossings of -20 mV), and the onsets and durations of bursts (spikes < gap apart)."""
     spikes = t_ms[1:][(v_mV[1:] > -20) & (v_mV[:-1] <= -20)]
+    if spikes.size == 0:
+        return spikes, spikes, spikes
     breaks = np.flatnonzero(np.diff(spikes) > gap_ms)
     starts = np.r_[spikes[0], spikes[breaks + 1]]
     ends = np.r_[spikes[breaks], spikes[-1]]
@@ -116,6 +119,48 @@ def test_single_cell_sahp_time_course_matches_scipy(single_cell):
         assert np.max(np.abs(got - ref[k])) < 2e-3 * max(1.0, np.max(np.abs(ref[k]))), name
     assert np.max(ref[4]) > 0.5  # the TREK gate opened after the first burst ...
     assert np.min(ref[4][(t > 5_000) & (t < 24_000)]) < np.max(ref[4]) / 2  # ... and closed before the next
+
+
+def test_a_noisy_burst_matches_scipy_along_the_rule_s_noise_path():
+    """The default parameters, noise on: from the rule's state 1 s before its first burst, SciPy driven by the
+    path of W the rule drew (an Ornstein-Uhlenbeck current, linear between steps) gives the same spikes."""
+    p = model.PRESETS[model.DEFAULT_PRESET]
+    assert p.sigma_pA_per_sqrt_ms > 0
+    cell_step = rule.build_rule(njit(inline="always")).cell_step
+
+    @njit
+    def run(n, u0, prow, table):
+        out = np.empty((n, 8), np.int64)
+        u = (u0[0], u0[1], u0[2], u0[3], u0[4], u0[5], u0[6], u0[7])
+        for t in range(1, n + 1):
+            u = cell_step(t, u, 4 * u[5], 4 * u[6], np.int64(0), np.uint64(1), 0, prow, table)
+            for f in range(8):
+                out[t - 1, f] = u[f]
+        return out
+
+    scale = np.array([2.0**SHIFTS[f] for f in rule.STATE_FIELDS])
+    u0 = np.round(initial_state() * scale).astype(np.int64)
+    trace = run(round(16_500 / p.dt_ms), u0, model.quantise([p])[0],
+                model.tables(square_lattice(2, 2, SPACING_UM))["table"]) / scale
+    start = round(14_000 / p.dt_ms)  # steps; this key's first burst starts at 15.1 s
+    window = trace[start - 1:]  # the state after step `start`, then every step to 16.5 s
+    w = window[:, 7]
+
+    def rhs(t, y):
+        k = min(int(t / p.dt_ms), w.size - 2)
+        return np.array(drift(p, *y, w[k] + (t / p.dt_ms - k) * (w[k + 1] - w[k]))[:7])
+
+    duration_ms = (window.shape[0] - 1) * p.dt_ms
+    sol = solve_ivp(rhs, (0, duration_ms), window[0, :7], method="LSODA", rtol=1e-7, atol=1e-9, max_step=0.5,
+                    dense_output=True)
+    t_rule = np.arange(1, window.shape[0]) * p.dt_ms
+    spikes, _, durations = _bursts(t_rule, window[1:, 0])
+    t = np.arange(0, duration_ms, 0.05)
+    ref_spikes, ref_starts, ref_durations = _bursts(t, sol.sol(t)[0])
+    assert len(ref_starts) == 1 and len(ref_spikes) >= 5  # one burst of several spikes
+    assert np.ptp(window[:, 7]) > 1.0  # pA: the noise current moved while it was driven
+    assert len(spikes) == len(ref_spikes)
+    assert np.max(np.abs(spikes - ref_spikes)) < 1.0  # ms: 0.15 ms over 60 s in examples/retinalchaos_validation.py
 
 
 def test_the_compiled_rule_matches_the_fixed_point_reference_bit_for_bit():
