@@ -68,12 +68,8 @@ def test_bad_parameters_name_the_field_and_the_fix():
         model.tables(SquareLattice(disc))
 
 
-@pytest.fixture(scope="module")
-def single_cell():
-    """30 s of one isolated cell (their figure 2: 15 pA, no release, no noise): the rule and SciPy."""
-    p = dataclasses.replace(model.PRESETS["isolated_15pA"], sigma_pA_per_sqrt_ms=0.0)
-    prow = model.quantise([p])[0]
-    table = model.tables(square_lattice(2, 2, SPACING_UM))["table"]
+def _isolated_cell(p, duration_ms: float) -> np.ndarray:
+    """The compiled rule for one isolated cell from the initial state: the state after every step, as floats."""
     cell_step = rule.build_rule(njit(inline="always")).cell_step
 
     @njit
@@ -87,11 +83,19 @@ def single_cell():
                 out[t - 1, f] = u[f]
         return out
 
+    scale = np.array([2.0**SHIFTS[f] for f in rule.STATE_FIELDS])
+    u0 = np.round(initial_state() * scale).astype(np.int64)
+    table = model.tables(square_lattice(2, 2, SPACING_UM))["table"]
+    return run(round(duration_ms / p.dt_ms), u0, model.quantise([p])[0], table) / scale
+
+
+@pytest.fixture(scope="module")
+def single_cell():
+    """30 s of one isolated cell (their figure 2: 15 pA, no release, no noise): the rule and SciPy."""
+    p = dataclasses.replace(model.PRESETS["isolated_15pA"], sigma_pA_per_sqrt_ms=0.0)
     duration_ms = 30_000.0
-    u0 = np.round(initial_state() * [2.0**SHIFTS[f] for f in rule.STATE_FIELDS]).astype(np.int64)
-    n = round(duration_ms / p.dt_ms)
-    trace = run(n, u0, prow, table) / np.array([2.0**SHIFTS[f] for f in rule.STATE_FIELDS])
-    t_rule = np.arange(1, n + 1) * p.dt_ms
+    trace = _isolated_cell(p, duration_ms)
+    t_rule = np.arange(1, trace.shape[0] + 1) * p.dt_ms
     sol = solve_ivp(single_cell_rhs(p), (0, duration_ms), initial_state(), method="LSODA", rtol=1e-9, atol=1e-11,
                     max_step=0.5, dense_output=True)
     return t_rule, trace, sol
@@ -126,22 +130,7 @@ def test_a_noisy_burst_matches_scipy_along_the_rule_s_noise_path():
     path of W the rule drew (an Ornstein-Uhlenbeck current, linear between steps) gives the same spikes."""
     p = model.PRESETS[model.DEFAULT_PRESET]
     assert p.sigma_pA_per_sqrt_ms > 0
-    cell_step = rule.build_rule(njit(inline="always")).cell_step
-
-    @njit
-    def run(n, u0, prow, table):
-        out = np.empty((n, 8), np.int64)
-        u = (u0[0], u0[1], u0[2], u0[3], u0[4], u0[5], u0[6], u0[7])
-        for t in range(1, n + 1):
-            u = cell_step(t, u, 4 * u[5], 4 * u[6], np.int64(0), np.uint64(1), 0, prow, table)
-            for f in range(8):
-                out[t - 1, f] = u[f]
-        return out
-
-    scale = np.array([2.0**SHIFTS[f] for f in rule.STATE_FIELDS])
-    u0 = np.round(initial_state() * scale).astype(np.int64)
-    trace = run(round(16_500 / p.dt_ms), u0, model.quantise([p])[0],
-                model.tables(square_lattice(2, 2, SPACING_UM))["table"]) / scale
+    trace = _isolated_cell(p, 16_500.0)
     start = round(14_000 / p.dt_ms)  # steps; this key's first burst starts at 15.1 s
     window = trace[start - 1:]  # the state after step `start`, then every step to 16.5 s
     w = window[:, 7]
@@ -154,9 +143,9 @@ def test_a_noisy_burst_matches_scipy_along_the_rule_s_noise_path():
     sol = solve_ivp(rhs, (0, duration_ms), window[0, :7], method="LSODA", rtol=1e-7, atol=1e-9, max_step=0.5,
                     dense_output=True)
     t_rule = np.arange(1, window.shape[0]) * p.dt_ms
-    spikes, _, durations = _bursts(t_rule, window[1:, 0])
+    spikes = _bursts(t_rule, window[1:, 0])[0]
     t = np.arange(0, duration_ms, 0.05)
-    ref_spikes, ref_starts, ref_durations = _bursts(t, sol.sol(t)[0])
+    ref_spikes, ref_starts, _ = _bursts(t, sol.sol(t)[0])
     assert len(ref_starts) == 1 and len(ref_spikes) >= 5  # one burst of several spikes
     assert np.ptp(window[:, 7]) > 1.0  # pA: the noise current moved while it was driven
     assert len(spikes) == len(ref_spikes)
