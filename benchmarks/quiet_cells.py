@@ -21,25 +21,19 @@ import argparse
 import time
 
 import numpy as np
+from bench_continuous import NODES, _lattice
 
 from wavesim.kernels import lansdell2014 as lansdell_rule
 from wavesim.kernels import retinalchaos as chaos_rule
 from wavesim.kernels.pull_cpu import PullSheets, build_pull_cpu_runner
 from wavesim.kernels.random import retina_keys
-from wavesim.lattice import Retina, SquareLattice
 from wavesim.models import lansdell2014, retinalchaos
 
-NODES = 64
 # model: (module, rule, grid spacing in um, the authors' warm-up in s)
 MODELS = {
     "lansdell2014": (lansdell2014, lansdell_rule, lansdell2014.AUTHORS_SPACING_UM, 300.0),
     "retinalchaos": (retinalchaos, chaos_rule, 20.0, 30.0),
 }
-
-
-def _lattice(spacing_um: float) -> SquareLattice:
-    width = (NODES + 0.5) * spacing_um
-    return SquareLattice(Retina(width_um=width, height_um=width, spacing_um=spacing_um, dendrite_radius_um=spacing_um))
 
 
 def quiet_fractions(name: str, n_steps: int, warmup_s: float | None = None) -> tuple[float, dict[str, float]]:

@@ -44,7 +44,8 @@ from wavesim.kernels.pull_cpu import PullSheets, build_pull_cpu_runner
 from wavesim.kernels.random import retina_keys
 from wavesim.lattice import Retina, SquareLattice
 from wavesim.models import retinalchaos as model
-from wavesim.models.retinalchaos_reference import FloatSheet, drift, initial_state, single_cell_rhs
+from wavesim.models.retinalchaos_reference import (FloatSheet, initial_state, single_cell_rhs,
+                                                   single_cell_rhs_along)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from lansdell2014_validation import _seeds, table, wave_statistics  # noqa: E402
@@ -105,15 +106,7 @@ def _scipy_trace(p, duration_ms: float, w_path=None, rtol: float = 1e-9):
     if w_path is None:
         rhs, y0 = single_cell_rhs(p), initial_state()
     else:
-        w = np.asarray(w_path, dtype=float)
-        dt = p.dt_ms
-
-        def rhs(t, y):
-            k = min(int(t / dt), w.size - 2)  # W between its samples: linear
-            frac = t / dt - k
-            return np.array(drift(p, *y, w[k] + frac * (w[k + 1] - w[k]))[:7])
-
-        y0 = initial_state()[:7]
+        rhs, y0 = single_cell_rhs_along(p, w_path), initial_state()[:7]
     return solve_ivp(rhs, (0, duration_ms), y0, method="LSODA", rtol=rtol, atol=rtol / 100, max_step=0.5,
                      dense_output=True)
 

@@ -69,7 +69,7 @@ print(json.dumps([study.ask().number for _ in range(n)]))
 
 def test_processes_sharing_a_sqlite_study_never_claim_the_same_waiting_trial(tmp_path):
     """Three processes asking at once from 30 enqueued trials each get their own: SQLite ignores SELECT FOR
-    UPDATE, and without the study's locked transactions some trials went to two processes (2-4 of 30 here)."""
+    UPDATE, and without the study's locked transactions some trials went to two processes."""
     url, gate = f"sqlite:///{tmp_path / 'study.db'}", tmp_path / "gate"
     gate.mkdir()
     study = optuna.create_study(study_name="s", storage=_storage(url))

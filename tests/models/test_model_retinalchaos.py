@@ -19,7 +19,8 @@ from wavesim.errors import ParameterError
 from wavesim.kernels import retinalchaos as rule
 from wavesim.kernels.random import retina_keys
 from wavesim.models import retinalchaos as model
-from wavesim.models.retinalchaos_reference import FixedSheet, FloatSheet, drift, initial_state, single_cell_rhs
+from wavesim.models.retinalchaos_reference import (FixedSheet, FloatSheet, initial_state, single_cell_rhs,
+                                                   single_cell_rhs_along)
 
 SHIFTS = dict(zip(rule.STATE_FIELDS, (rule.V_SHIFT, rule.N_SHIFT, rule.C_SHIFT, rule.A_SHIFT, rule.B_SHIFT,
                                       rule.E_SHIFT, rule.I_SHIFT, rule.W_SHIFT)))
@@ -133,15 +134,9 @@ def test_a_noisy_burst_matches_scipy_along_the_rule_s_noise_path():
     trace = _isolated_cell(p, 16_500.0)
     start = round(14_000 / p.dt_ms)  # steps; this key's first burst starts at 15.1 s
     window = trace[start - 1:]  # the state after step `start`, then every step to 16.5 s
-    w = window[:, 7]
-
-    def rhs(t, y):
-        k = min(int(t / p.dt_ms), w.size - 2)
-        return np.array(drift(p, *y, w[k] + (t / p.dt_ms - k) * (w[k + 1] - w[k]))[:7])
-
     duration_ms = (window.shape[0] - 1) * p.dt_ms
-    sol = solve_ivp(rhs, (0, duration_ms), window[0, :7], method="LSODA", rtol=1e-7, atol=1e-9, max_step=0.5,
-                    dense_output=True)
+    sol = solve_ivp(single_cell_rhs_along(p, window[:, 7]), (0, duration_ms), window[0, :7], method="LSODA",
+                    rtol=1e-7, atol=1e-9, max_step=0.5, dense_output=True)
     t_rule = np.arange(1, window.shape[0]) * p.dt_ms
     spikes = _bursts(t_rule, window[1:, 0])[0]
     t = np.arange(0, duration_ms, 0.05)

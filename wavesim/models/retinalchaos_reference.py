@@ -65,6 +65,21 @@ def single_cell_rhs(p: RetinalChaosParams):
     return f
 
 
+def single_cell_rhs_along(p: RetinalChaosParams, w_path):
+    """``f(t_ms, y)`` of one isolated cell driven by a given path of its noise current, y = (v, n, c, a, b, e, i).
+
+    ``W`` is an Ornstein-Uhlenbeck current that does not depend on the
+    cell, so along one path of it the SDE is an ODE: ``w_path`` holds W (pA)
+    at t = 0, dt, 2 dt, ... (``p.dt_ms``), linear in between.
+    """
+    w = np.asarray(w_path, dtype=float)
+
+    def f(t, y):
+        k = min(int(t / p.dt_ms), w.size - 2)
+        return np.array(drift(p, *y, w[k] + (t / p.dt_ms - k) * (w[k + 1] - w[k]))[:7])
+    return f
+
+
 def initial_state() -> np.ndarray:
     """The authors' initial state (conds.json) as an array in the order of ``STATE_FIELDS``."""
     return np.array([INITIAL_STATE[name] for name in FIELDS])
@@ -218,4 +233,5 @@ class FixedSheet(FixedSheetBase):
         return {name: self.u[name] / 2.0**s for name, s in zip(FIELDS, shifts)}
 
 
-__all__ = ["FIELDS", "FixedSheet", "FloatSheet", "drift", "initial_state", "single_cell_rhs"]
+__all__ = ["FIELDS", "FixedSheet", "FloatSheet", "drift", "initial_state", "single_cell_rhs",
+           "single_cell_rhs_along"]
